@@ -1,0 +1,1 @@
+"""Adapters: the outside world (database, probes) behind the core's ports."""

@@ -1,0 +1,178 @@
+"""SQL repositories for SQLite (aiosqlite) and PostgreSQL (asyncpg), one implementation.
+
+Every database error is translated at this edge into StorageUnavailable, which the API
+answers with 503; nothing else in the server knows about SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+from ose_mesh.adapters.db.tables import RollupRow, ServiceRow, TransitionRow
+from ose_mesh.core import Rollup
+from ose_mesh.domain import HealthStatus, Service, StatusChange, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+_TABLES = [ServiceRow.__table__, TransitionRow.__table__, RollupRow.__table__]  # type: ignore[attr-defined]
+
+
+class SqlRepository:
+    """Implements ServiceRepository and HistoryRepository on one SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlRepository:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_async_engine(url, connect_args={"timeout": 30})
+        else:
+            engine = create_async_engine(url, pool_pre_ping=True, pool_size=10)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def create_schema(self) -> None:
+        async with self._connect() as conn:
+            if self.dialect == "sqlite":
+                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            await conn.run_sync(SQLModel.metadata.create_all, tables=_TABLES)
+
+    async def drop_schema(self) -> None:
+        async with self._connect() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all, tables=_TABLES)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        async with self._connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    # -- services ------------------------------------------------------------------------
+
+    async def upsert_service(self, service: Service) -> None:
+        values = ServiceRow.from_domain(service).model_dump()
+        statement = self._insert(ServiceRow)
+        statement = statement.values(values).on_conflict_do_update(
+            index_elements=["service_id"],
+            set_={k: v for k, v in values.items() if k not in ("service_id", "registered_at")},
+        )
+        async with self._connect() as conn:
+            await conn.execute(statement)
+
+    async def delete_service(self, service_id: str) -> bool:
+        async with self._connect() as conn:
+            for table in (TransitionRow, RollupRow):
+                await conn.execute(sa.delete(table).where(table.service_id == service_id))  # type: ignore[arg-type]
+            result = await conn.execute(
+                sa.delete(ServiceRow).where(ServiceRow.service_id == service_id)  # type: ignore[arg-type]
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list_services(self) -> list[Service]:
+        async with self._connect() as conn:
+            rows = (await conn.execute(sa.select(ServiceRow))).mappings().all()
+        return [ServiceRow.model_validate(dict(row)).to_domain() for row in rows]
+
+    # -- history -------------------------------------------------------------------------
+
+    async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
+        rows = [TransitionRow.from_domain(c).model_dump(exclude={"id"}) for c in changes]
+        async with self._connect() as conn:
+            await conn.execute(sa.insert(TransitionRow), rows)
+
+    async def list_transitions(self, service_id: str, limit: int) -> list[StatusChange]:
+        query = (
+            sa.select(TransitionRow)
+            .where(TransitionRow.service_id == service_id)  # type: ignore[arg-type]
+            .order_by(sa.desc(TransitionRow.at), sa.desc(TransitionRow.id))  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [TransitionRow.model_validate(dict(row)).to_domain() for row in rows]
+
+    async def last_statuses(self) -> dict[str, HealthStatus]:
+        latest = (
+            sa.select(TransitionRow.service_id, sa.func.max(TransitionRow.id).label("id"))
+            .group_by(TransitionRow.service_id)  # type: ignore[arg-type]
+            .subquery()
+        )
+        query = sa.select(TransitionRow.service_id, TransitionRow.current).join(
+            latest, TransitionRow.id == latest.c.id  # type: ignore[arg-type]
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {service_id: HealthStatus(current) for service_id, current in rows}
+
+    async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
+        rows = [RollupRow.from_domain(r).model_dump() for r in rollups]
+        statement = self._insert(RollupRow)
+        excluded = statement.excluded
+        table = RollupRow.__table__.c  # type: ignore[attr-defined]
+        statement = statement.on_conflict_do_update(
+            index_elements=["service_id", "minute"],
+            set_={
+                "count": table.count + excluded.count,
+                "missed": table.missed + excluded.missed,
+                "latency_sum_ms": table.latency_sum_ms + excluded.latency_sum_ms,
+                "latency_samples": table.latency_samples + excluded.latency_samples,
+                "latency_max_ms": sa.func.greatest(table.latency_max_ms, excluded.latency_max_ms)
+                if self.dialect == "postgresql"
+                else sa.func.max(table.latency_max_ms, excluded.latency_max_ms),
+            },
+        )
+        async with self._connect() as conn:
+            await conn.execute(statement, rows)
+
+    async def uptime_since(self, since: datetime) -> dict[str, tuple[int, int]]:
+        query = (
+            sa.select(
+                RollupRow.service_id,
+                sa.func.sum(RollupRow.count),
+                sa.func.sum(RollupRow.missed),
+            )
+            .where(RollupRow.minute >= since)  # type: ignore[arg-type]
+            .group_by(RollupRow.service_id)  # type: ignore[arg-type]
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {service_id: (int(count), int(missed)) for service_id, count, missed in rows}
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _insert(self, model: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
+        table = model.__table__  # type: ignore[attr-defined]
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction; any database failure becomes StorageUnavailable."""
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("database error: %s", exc)
+            raise StorageUnavailable(
+                f"The database is unavailable ({type(exc).__name__}); try again shortly."
+            ) from exc

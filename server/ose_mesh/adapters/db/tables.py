@@ -1,0 +1,136 @@
+"""The stored shape of services, status transitions and per-minute rollups (sqlmodel)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from ose_mesh.core import Rollup
+from ose_mesh.domain import CheckConfig, CheckType, HealthStatus, Service, StatusChange
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _datetime_column(**kwargs: object) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(sa.DateTime(timezone=True), **kwargs)  # type: ignore[arg-type]
+
+
+class ServiceRow(SQLModel, table=True):
+    __tablename__ = "services"
+
+    service_id: str = Field(primary_key=True, max_length=200)
+    service_name: str = Field(max_length=200)
+    cluster: str | None = Field(default=None, max_length=200)
+    demo: bool = False
+    registered_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+    check_type: str = Field(max_length=16)
+    interval_seconds: float
+    timeout_seconds: float
+    max_failures: int
+    probe_timeout_seconds: float
+    recovery_successes: int
+    latency_threshold_ms: float | None = None
+    health_url: str | None = Field(default=None, sa_type=sa.Text)
+    host: str | None = Field(default=None, max_length=255)
+    port: int | None = None
+
+    @classmethod
+    def from_domain(cls, service: Service) -> ServiceRow:
+        check = service.check
+        return cls(
+            service_id=service.service_id,
+            service_name=service.service_name,
+            cluster=service.cluster,
+            demo=service.demo,
+            registered_at=service.registered_at or datetime.now(UTC),
+            check_type=check.check_type.value,
+            interval_seconds=check.interval_seconds,
+            timeout_seconds=check.timeout_seconds,
+            max_failures=check.max_failures,
+            probe_timeout_seconds=check.probe_timeout_seconds,
+            recovery_successes=check.recovery_successes,
+            latency_threshold_ms=check.latency_threshold_ms,
+            health_url=check.health_url,
+            host=check.host,
+            port=check.port,
+        )
+
+    def to_domain(self) -> Service:
+        return Service(
+            service_id=self.service_id,
+            service_name=self.service_name,
+            cluster=self.cluster,
+            demo=self.demo,
+            registered_at=_utc(self.registered_at),
+            check=CheckConfig(
+                check_type=CheckType(self.check_type),
+                interval_seconds=self.interval_seconds,
+                timeout_seconds=self.timeout_seconds,
+                max_failures=self.max_failures,
+                probe_timeout_seconds=self.probe_timeout_seconds,
+                recovery_successes=self.recovery_successes,
+                latency_threshold_ms=self.latency_threshold_ms,
+                health_url=self.health_url,
+                host=self.host,
+                port=self.port,
+            ),
+        )
+
+
+class TransitionRow(SQLModel, table=True):
+    __tablename__ = "status_transitions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(index=True, max_length=200)
+    previous: str = Field(max_length=16)
+    current: str = Field(max_length=16)
+    at: datetime = Field(sa_column=_datetime_column(nullable=False, index=True))
+    reason: str = Field(sa_type=sa.Text)
+
+    @classmethod
+    def from_domain(cls, change: StatusChange) -> TransitionRow:
+        return cls(
+            service_id=change.service_id,
+            previous=change.previous.value,
+            current=change.current.value,
+            at=change.at,
+            reason=change.reason,
+        )
+
+    def to_domain(self) -> StatusChange:
+        return StatusChange(
+            service_id=self.service_id,
+            previous=HealthStatus(self.previous),
+            current=HealthStatus(self.current),
+            at=_utc(self.at),
+            reason=self.reason,
+        )
+
+
+class RollupRow(SQLModel, table=True):
+    __tablename__ = "heartbeat_rollups"
+
+    service_id: str = Field(primary_key=True, max_length=200)
+    minute: datetime = Field(sa_column=_datetime_column(primary_key=True))
+    count: int
+    missed: int
+    latency_sum_ms: float
+    latency_samples: int
+    latency_max_ms: float
+
+    @classmethod
+    def from_domain(cls, rollup: Rollup) -> RollupRow:
+        return cls(
+            service_id=rollup.service_id,
+            minute=rollup.minute,
+            count=rollup.count,
+            missed=rollup.missed,
+            latency_sum_ms=rollup.latency_sum_ms,
+            latency_samples=rollup.latency_samples,
+            latency_max_ms=rollup.latency_max_ms,
+        )

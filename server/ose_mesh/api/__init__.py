@@ -1,0 +1,1 @@
+"""Transports: GraphQL, the REST compatibility routes and the web pages."""

@@ -1,0 +1,24 @@
+"""The core services every transport uses, built once by app.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ose_mesh.core import (
+    Clock,
+    EventHub,
+    HealthQueries,
+    HeartbeatMonitor,
+    HistoryRecorder,
+    ServiceRegistry,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MeshServices:
+    registry: ServiceRegistry
+    queries: HealthQueries
+    monitor: HeartbeatMonitor
+    history: HistoryRecorder
+    hub: EventHub
+    clock: Clock

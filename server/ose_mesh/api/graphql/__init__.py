@@ -1,0 +1,5 @@
+"""The GraphQL API (strawberry)."""
+
+from ose_mesh.api.graphql.schema import schema
+
+__all__ = ["schema"]

@@ -1,0 +1,187 @@
+"""The GraphQL schema: queries, mutations (expected errors as result types), subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import timedelta
+
+import strawberry
+from strawberry.types import Info
+
+from ose_mesh import core, domain
+from ose_mesh.api.graphql.context import mesh_of
+from ose_mesh.api.graphql.types import (
+    CheckType,
+    DeregisterResult,
+    Deregistered,
+    Health,
+    HealthStatus,
+    HealthSummary,
+    Heartbeat,
+    HeartbeatMetrics,
+    Service,
+    ServiceResult,
+    StatusChange,
+    error_result,
+)
+
+
+@strawberry.input(description="A service to register or update; unset fields keep their value.")
+class ServiceInput:
+    id: str
+    name: str | None = None
+    check_type: CheckType | None = None
+    interval_seconds: float | None = None
+    timeout_seconds: float | None = None
+    max_failures: int | None = None
+    probe_timeout_seconds: float | None = None
+    recovery_successes: int | None = None
+    latency_threshold_ms: float | None = None
+    health_url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    cluster: str | None = None
+
+    def to_spec(self) -> core.ServiceSpec:
+        return core.ServiceSpec(
+            service_id=self.id,
+            service_name=self.name,
+            check_type=self.check_type,
+            interval_seconds=self.interval_seconds,
+            timeout_seconds=self.timeout_seconds,
+            max_failures=self.max_failures,
+            probe_timeout_seconds=self.probe_timeout_seconds,
+            recovery_successes=self.recovery_successes,
+            latency_threshold_ms=self.latency_threshold_ms,
+            health_url=self.health_url,
+            host=self.host,
+            port=self.port,
+            cluster=self.cluster,
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Services sorted by id, filtered, then paged.")
+    def services(
+        self,
+        info: Info,
+        status: HealthStatus | None = None,
+        cluster: str | None = None,
+        search: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Service]:
+        if not 1 <= limit <= core.MAX_PAGE:
+            raise ValueError(f"limit must be from 1 to {core.MAX_PAGE}, got {limit}")
+        if offset < 0:
+            raise ValueError(f"offset must not be negative, got {offset}")
+        views = mesh_of(info).queries.list(
+            status=status, cluster=cluster, search=search, limit=limit, offset=offset
+        )
+        return [Service.from_domain(view) for view in views]
+
+    @strawberry.field(description="One service, or null when no service has this id.")
+    def service(self, info: Info, id: str) -> Service | None:
+        try:
+            return Service.from_domain(mesh_of(info).queries.get(id))
+        except domain.ServiceNotFound:
+            return None
+
+    @strawberry.field(description="Counts of services per status and the overall status.")
+    def heartbeat_summary(self, info: Info) -> HealthSummary:
+        return HealthSummary.from_domain(mesh_of(info).queries.summary())
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Register a service, or update it if the id is known.")
+    async def register_service(self, info: Info, input: ServiceInput) -> ServiceResult:
+        mesh = mesh_of(info)
+        try:
+            service, _ = await mesh.registry.register(input.to_spec())
+        except domain.DomainError as exc:
+            return error_result(exc)
+        return Service.from_domain(mesh.queries.get(service.service_id))
+
+    @strawberry.mutation(description="Change a registered service.")
+    async def update_service(self, info: Info, input: ServiceInput) -> ServiceResult:
+        mesh = mesh_of(info)
+        try:
+            service = await mesh.registry.update(input.to_spec())
+        except domain.DomainError as exc:
+            return error_result(exc)
+        return Service.from_domain(mesh.queries.get(service.service_id))
+
+    @strawberry.mutation(description="Stop monitoring a service and delete its history.")
+    async def deregister_service(self, info: Info, id: str) -> DeregisterResult:
+        try:
+            service = await mesh_of(info).registry.deregister(id)
+        except domain.DomainError as exc:
+            return error_result(exc)  # type: ignore[return-value]
+        return Deregistered(id=service.service_id)
+
+    @strawberry.mutation(description="Record a heartbeat pushed by the service itself.")
+    def record_heartbeat(
+        self,
+        info: Info,
+        service_id: str,
+        ok: bool = True,
+        latency_ms: float | None = None,
+        message: str | None = None,
+    ) -> ServiceResult:
+        mesh = mesh_of(info)
+        if latency_ms is not None and not 0 <= latency_ms <= 3_600_000:
+            return error_result(domain.InvalidField("latencyMs", "must be from 0 to 3600000"))
+        if message is not None and len(message) > 1000:
+            return error_result(domain.InvalidField("message", "must be at most 1000 characters"))
+        try:
+            mesh.monitor.record_beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
+        except domain.DomainError as exc:
+            return error_result(exc)
+        return Service.from_domain(mesh.queries.get(service_id))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Status transitions, of all services or of some.")
+    async def service_status_changed(
+        self, info: Info, service_ids: list[str] | None = None
+    ) -> AsyncGenerator[StatusChange, None]:
+        wanted = set(service_ids) if service_ids else None
+        subscription = mesh_of(info).hub.subscribe(
+            core.STATUS, accept=lambda change: wanted is None or change.service_id in wanted
+        )
+        try:
+            async for change in subscription:
+                yield StatusChange.from_domain(change)
+        finally:
+            subscription.close()
+
+    @strawberry.subscription(description="Every heartbeat of one service as it happens.")
+    async def heartbeats(self, info: Info, service_id: str) -> AsyncGenerator[Heartbeat, None]:
+        mesh = mesh_of(info)
+        mesh.monitor.state(service_id)  # unknown id: an error, not a silent stream
+        subscription = mesh.hub.subscribe(
+            core.HEARTBEAT, accept=lambda result: result.service_id == service_id
+        )
+        try:
+            async for result in subscription:
+                age = mesh.clock.monotonic() - result.at
+                yield Heartbeat(
+                    service_id=result.service_id,
+                    ok=result.ok,
+                    latency_ms=result.latency_ms,
+                    message=result.message,
+                    at=mesh.clock.wall() - timedelta(seconds=age),
+                )
+        finally:
+            subscription.close()
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[Health, HeartbeatMetrics],
+)

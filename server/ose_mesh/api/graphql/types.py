@@ -1,0 +1,212 @@
+"""GraphQL types, mapped explicitly from the core's read models (`from_domain`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from ose_mesh import core, domain
+from ose_mesh.api.graphql.context import mesh_of
+
+HealthStatus = strawberry.enum(domain.HealthStatus, description="A service's heartbeat status.")
+CheckType = strawberry.enum(domain.CheckType, description="How a service is checked.")
+
+
+@strawberry.type(description="How and how often a service is checked.")
+class CheckConfig:
+    check_type: CheckType
+    interval_seconds: float
+    timeout_seconds: float
+    max_failures: int
+    probe_timeout_seconds: float
+    recovery_successes: int
+    latency_threshold_ms: float | None
+    health_url: str | None
+    host: str | None
+    port: int | None
+
+    @classmethod
+    def from_domain(cls, check: domain.CheckConfig) -> CheckConfig:
+        return cls(
+            check_type=check.check_type,
+            interval_seconds=check.interval_seconds,
+            timeout_seconds=check.timeout_seconds,
+            max_failures=check.max_failures,
+            probe_timeout_seconds=check.probe_timeout_seconds,
+            recovery_successes=check.recovery_successes,
+            latency_threshold_ms=check.latency_threshold_ms,
+            health_url=check.health_url,
+            host=check.host,
+            port=check.port,
+        )
+
+
+@strawberry.type(description="Heartbeat counters and latency of one service.")
+class HeartbeatMetrics:
+    heartbeat_count: int
+    missed_heartbeats: int
+    consecutive_failures: int
+    average_latency_ms: float | None
+    max_latency_ms: float | None
+    min_latency_ms: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    p99_latency_ms: float | None
+    uptime_seconds: float
+    uptime_percentage: float
+    uptime_24h: float | None
+    uptime_7d: float | None
+    uptime_30d: float | None
+    last_heartbeat: datetime | None
+    seconds_since_last: float | None
+    flap_count: int = strawberry.field(description="Status transitions in the last hour.")
+    recent_latencies_ms: list[float] = strawberry.field(
+        description="Recent successful latencies, oldest first (for sparklines)."
+    )
+
+    @classmethod
+    def from_domain(cls, metrics: core.HeartbeatMetrics) -> HeartbeatMetrics:
+        return cls(**{name: getattr(metrics, name) for name in metrics.__slots__})  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="A service's current health.")
+class Health:
+    status: HealthStatus
+    is_alive: bool
+    since: datetime
+    reason: str
+    metrics: HeartbeatMetrics
+
+
+@strawberry.type(description="A status transition.")
+class StatusChange:
+    service_id: str
+    previous: HealthStatus
+    current: HealthStatus
+    at: datetime
+    reason: str
+
+    @classmethod
+    def from_domain(cls, change: domain.StatusChange) -> StatusChange:
+        return cls(
+            service_id=change.service_id,
+            previous=change.previous,
+            current=change.current,
+            at=change.at,
+            reason=change.reason,
+        )
+
+
+@strawberry.type(description="A monitored service.")
+class Service:
+    id: str
+    name: str
+    cluster: str | None
+    demo: bool = strawberry.field(description="True for services created by demo mode.")
+    registered_at: datetime | None
+    check: CheckConfig
+    health: Health
+
+    @strawberry.field(description="Status transitions, newest first.")
+    async def history(self, info: Info, limit: int = 100) -> list[StatusChange]:
+        if not 1 <= limit <= core.MAX_HISTORY:
+            raise ValueError(f"limit must be from 1 to {core.MAX_HISTORY}")
+        changes = await mesh_of(info).queries.history(self.id, limit)
+        return [StatusChange.from_domain(change) for change in changes]
+
+    @classmethod
+    def from_domain(cls, view: core.ServiceHealth) -> Service:
+        service = view.service
+        return cls(
+            id=service.service_id,
+            name=service.service_name,
+            cluster=service.cluster,
+            demo=service.demo,
+            registered_at=service.registered_at,
+            check=CheckConfig.from_domain(service.check),
+            health=Health(
+                status=view.status,
+                is_alive=view.is_alive,
+                since=view.status_since,
+                reason=view.reason,
+                metrics=HeartbeatMetrics.from_domain(view.metrics),
+            ),
+        )
+
+
+@strawberry.type(description="Counts of services per status.")
+class HealthSummary:
+    total: int
+    healthy: int
+    degraded: int
+    critical: int
+    dead: int
+    unknown: int
+    overall_status: HealthStatus
+    average_uptime: float | None
+
+    @classmethod
+    def from_domain(cls, summary: core.HealthSummary) -> HealthSummary:
+        counts = {status.value: count for status, count in summary.counts.items()}
+        return cls(
+            total=summary.total,
+            overall_status=summary.overall_status,
+            average_uptime=summary.average_uptime,
+            **counts,
+        )
+
+
+@strawberry.type(description="One heartbeat: a probe result or a pushed beat.")
+class Heartbeat:
+    service_id: str
+    ok: bool
+    latency_ms: float | None
+    message: str | None
+    at: datetime
+
+
+# -- expected errors, part of the schema --------------------------------------------------
+
+
+@strawberry.type(description="No service has this id.")
+class NotFoundError:
+    message: str
+    service_id: str
+
+
+@strawberry.type(description="An input field breaks a rule; `field` names it.")
+class InvalidFieldError:
+    message: str
+    field: str
+
+
+@strawberry.type(description="The database cannot be reached; try again shortly.")
+class UnavailableError:
+    message: str
+
+
+@strawberry.type(description="The service was removed.")
+class Deregistered:
+    id: str
+
+
+ServiceResult = Annotated[
+    Service | NotFoundError | InvalidFieldError | UnavailableError,
+    strawberry.union("ServiceResult"),
+]
+DeregisterResult = Annotated[
+    Deregistered | NotFoundError | UnavailableError, strawberry.union("DeregisterResult")
+]
+
+
+def error_result(exc: domain.DomainError) -> NotFoundError | InvalidFieldError | UnavailableError:
+    match exc:
+        case domain.ServiceNotFound():
+            return NotFoundError(message=exc.message, service_id=exc.service_id)
+        case domain.InvalidField():
+            return InvalidFieldError(message=exc.message, field=exc.field)
+        case _:
+            return UnavailableError(message=exc.message)

@@ -1,0 +1,99 @@
+"""REST compatibility routes for heartbeat monitoring (paths and shapes of the reference)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ose_mesh.api.context import MeshServices
+from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body
+from ose_mesh.api.rest.errors import BadRequest
+from ose_mesh.api.rest.serialize import change_json, health_json, summary_json
+from ose_mesh.core import MAX_HISTORY
+from ose_mesh.domain import HealthStatus
+
+
+def _mesh(request: Request) -> MeshServices:
+    mesh: MeshServices = request.app.state.mesh
+    return mesh
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+async def list_statuses(request: Request) -> JSONResponse:
+    status = request.query_params.get("status")
+    if status is not None and status not in HealthStatus.__members__.values():
+        allowed = ", ".join(s.value for s in HealthStatus)
+        raise BadRequest(f"status: must be one of {allowed}, got {status!r}")
+    views = _mesh(request).queries.list(
+        status=HealthStatus(status) if status else None,
+        cluster=request.query_params.get("cluster"),
+        search=request.query_params.get("search"),
+    )
+    return JSONResponse({view.service.service_id: health_json(view) for view in views})
+
+
+async def get_status(request: Request) -> JSONResponse:
+    view = _mesh(request).queries.get(request.path_params["service_id"])
+    return JSONResponse(health_json(view))
+
+
+async def get_history(request: Request) -> JSONResponse:
+    limit = _int_param(request, "limit", 100, 1, MAX_HISTORY)
+    changes = await _mesh(request).queries.history(request.path_params["service_id"], limit)
+    return JSONResponse([change_json(change) for change in changes])
+
+
+async def get_summary(request: Request) -> JSONResponse:
+    return JSONResponse(summary_json(_mesh(request).queries.summary()))
+
+
+async def register(request: Request) -> JSONResponse:
+    body = await read_body(request, RegisterBody)
+    mesh = _mesh(request)
+    service, created = await mesh.registry.register(body.to_spec())
+    view = mesh.queries.get(service.service_id)
+    return JSONResponse(health_json(view), status_code=201 if created else 200)
+
+
+async def deregister(request: Request) -> JSONResponse:
+    service = await _mesh(request).registry.deregister(request.path_params["service_id"])
+    return JSONResponse({"deregistered": service.service_id})
+
+
+async def beat(request: Request) -> JSONResponse:
+    mesh = _mesh(request)
+    service_id = request.path_params["service_id"]
+    mesh.monitor.state(service_id)  # 404 before reading a body for an unknown service
+    body = await read_body(request, BeatBody)
+    state = mesh.monitor.record_beat(
+        service_id, ok=body.ok, latency_ms=body.latency_ms, message=body.message
+    )
+    # A short answer: beats are the hot path (GET the status route for the full object).
+    return JSONResponse(
+        {
+            "service_id": service_id,
+            "status": state.status.value,
+            "is_alive": state.status.is_alive,
+            "heartbeat_count": state.heartbeat_count,
+        }
+    )
+
+
+routes = [
+    Route("/api/v1/heartbeat/status", list_statuses, methods=["GET"]),
+    Route("/api/v1/heartbeat/status/{service_id}", get_status, methods=["GET"]),
+    Route("/api/v1/heartbeat/status/{service_id}/history", get_history, methods=["GET"]),
+    Route("/api/v1/heartbeat/summary", get_summary, methods=["GET"]),
+    Route("/api/v1/heartbeat/register", register, methods=["POST"]),
+    Route("/api/v1/heartbeat/register/{service_id}", deregister, methods=["DELETE"]),
+    Route("/api/v1/heartbeat/{service_id}/beat", beat, methods=["POST"]),
+]

@@ -1,0 +1,201 @@
+"""The composition root: builds every part from Settings and runs the background work.
+
+The lifespan creates the schema, restores stored services, starts the monitor loop, the
+history flusher and the self-check, and cancels them all on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from ose_mesh import __version__
+from ose_mesh.adapters.db import SqlRepository
+from ose_mesh.adapters.probes import NetworkProber
+from ose_mesh.api.context import MeshServices
+from ose_mesh.api.graphql import schema
+from ose_mesh.api.limits import BodyLimitMiddleware
+from ose_mesh.api.metrics import MeshMetrics
+from ose_mesh.api.rest import EXCEPTION_HANDLERS, heartbeat_routes
+from ose_mesh.api.web import web_routes
+from ose_mesh.config import Settings
+from ose_mesh.core import (
+    Clock,
+    EventHub,
+    HealthQueries,
+    HeartbeatMonitor,
+    HistoryRecorder,
+    Prober,
+    ServiceRegistry,
+    ServiceSpec,
+    SystemClock,
+)
+from ose_mesh.demo.simulator import SELF_ID, DemoSimulator
+from ose_mesh.domain import CheckConfig, CheckType, StorageUnavailable
+
+log = logging.getLogger("ose_mesh")
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, prober: Prober | None = None
+) -> Starlette:
+    clock = clock or SystemClock()
+    repository = SqlRepository.from_url(settings.database_url)
+    network_prober = NetworkProber() if prober is None else None
+    hub = EventHub()
+    history = HistoryRecorder(clock, repository)
+    monitor = HeartbeatMonitor(
+        clock,
+        prober or network_prober,  # type: ignore[arg-type]
+        hub,
+        history,
+        max_concurrent_probes=settings.max_concurrent_probes,
+    )
+    metrics = MeshMetrics(monitor)
+    monitor.add_observer(metrics.observe)
+    defaults = CheckConfig(
+        interval_seconds=settings.heartbeat_interval,
+        timeout_seconds=settings.heartbeat_timeout,
+        max_failures=settings.heartbeat_max_failures,
+    )
+    registry = ServiceRegistry(repository, repository, monitor, history, hub, clock, defaults)
+    queries = HealthQueries(monitor, history, repository, clock)
+    mesh = MeshServices(registry, queries, monitor, history, hub, clock)
+    demo = DemoSimulator(f"http://{_loopback(settings.host)}:{settings.port}") if settings.demo else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await repository.create_schema()
+        restored = await registry.restore()
+        log.info("restored %d services from %s", restored, _safe_url(settings.database_url))
+        await _register_self(registry, defaults)
+        tasks = [
+            asyncio.create_task(monitor.run(), name="monitor"),
+            asyncio.create_task(_every(settings.history_flush_seconds, history.flush), name="history"),
+            asyncio.create_task(_self_check(monitor, repository), name="self-check"),
+        ]
+        if demo is not None:
+            tasks.append(asyncio.create_task(demo.seed_when_listening(registry), name="demo"))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await history.flush()
+            if network_prober is not None:
+                await network_prober.close()
+            await repository.close()
+
+    graphql = GraphQL(
+        schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL]
+    )
+    routes: list[BaseRoute] = [
+        Route("/health", _health(repository, monitor), methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        *heartbeat_routes,
+        *graphql_routes(graphql),
+        *(demo.routes() if demo else []),
+        *web_routes,
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)],
+    )
+    app.state.mesh = mesh
+    app.state.settings = settings
+    return app
+
+
+def graphql_routes(graphql: GraphQL) -> list[BaseRoute]:
+    """GET/POST and WebSocket on the exact path (a Mount would redirect POST and refuse WS)."""
+    from starlette.routing import WebSocketRoute
+
+    return [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+
+
+async def _register_self(registry: ServiceRegistry, defaults: CheckConfig) -> None:
+    spec = ServiceSpec(
+        service_id=SELF_ID,
+        service_name="Service Mesh",
+        cluster="core",
+        check_type=CheckType.PUSH,
+        interval_seconds=defaults.interval_seconds,
+        timeout_seconds=defaults.timeout_seconds,
+    )
+    await registry.register(spec)
+
+
+async def _self_check(monitor: HeartbeatMonitor, repository: SqlRepository) -> None:
+    """The mesh beats for itself: a beat succeeds when its database answers."""
+    while True:
+        started = time.perf_counter()
+        try:
+            await repository.ping()
+            latency = (time.perf_counter() - started) * 1000
+            monitor.record_beat(SELF_ID, ok=True, latency_ms=round(latency, 3))
+        except StorageUnavailable as exc:
+            monitor.record_beat(SELF_ID, ok=False, message=exc.message)
+        await asyncio.sleep(monitor.state(SELF_ID).service.check.interval_seconds)
+
+
+async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        await work()
+
+
+def _health(
+    repository: SqlRepository, monitor: HeartbeatMonitor
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def health(request: Request) -> JSONResponse:
+        try:
+            await repository.ping()
+            database = "ok"
+        except StorageUnavailable:
+            database = "unavailable"
+        return JSONResponse(
+            {
+                "status": "ok" if database == "ok" else "degraded",
+                "service": SELF_ID,
+                "version": __version__,
+                "database": database,
+                "services": len(monitor),
+            }
+        )
+
+    return health
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user = credentials.split(":")[0]
+    return f"{scheme}{sep}{user}:***@{location}"
+
+
+__all__ = ["create_app"]

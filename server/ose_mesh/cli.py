@@ -1,0 +1,81 @@
+"""The `ose-mesh` command: serve, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ose_mesh.config import ConfigError, load_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command: int = args.run(args)
+    return command
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ose-mesh", description="OSE Service Mesh server")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000, or SERVICE_MESH_PORT)")
+    serve.add_argument("--demo", action="store_true", default=None, help="register the demo topology")
+    serve.add_argument("--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", type=Path, default=Path("schema.graphql"))
+    export.add_argument(
+        "--check", action="store_true", help="exit 1 if the file differs from the code"
+    )
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ose_mesh.app import create_app
+
+    try:
+        settings = load_settings(
+            host=args.host, port=args.port, demo=args.demo, database_url=args.database_url
+        )
+    except ConfigError as exc:
+        print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    print(f"OSE Service Mesh on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from ose_mesh.api.graphql import schema
+
+    text = str(schema) + "\n"
+    if args.check:
+        current = args.output.read_text("utf-8") if args.output.exists() else ""
+        if current != text:
+            print(
+                f"{args.output} differs from the code; run `ose-mesh export-schema`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    args.output.write_text(text, "utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Settings, read once from the environment (and CLI flags, which override it).
+
+Variable names follow the reference's Configuration section (RABBITMQ_*, HEARTBEAT_*,
+SERVICE_MESH_PORT) plus DATABASE_URL and a few OSE_MESH_* knobs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/ose-mesh.db"
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("SERVICE_MESH_HOST", "host"))
+    port: int = Field(
+        8000, ge=1, le=65535, validation_alias=AliasChoices("SERVICE_MESH_PORT", "port")
+    )
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    demo: bool = Field(False, validation_alias=AliasChoices("OSE_MESH_DEMO", "demo"))
+
+    heartbeat_interval: float = Field(10, gt=0, le=86_400)
+    heartbeat_timeout: float = Field(30, gt=0)
+    heartbeat_max_failures: int = Field(3, ge=1)
+
+    rabbitmq_host: str | None = None
+    rabbitmq_port: int = Field(5672, ge=1, le=65535)
+    rabbitmq_user: str = "guest"
+    rabbitmq_pass: str = "guest"
+    rabbitmq_vhost: str = "/"
+
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, validation_alias=AliasChoices("OSE_MESH_MAX_BODY_BYTES", "max_body_bytes")
+    )
+    max_concurrent_probes: int = Field(
+        512, ge=1, validation_alias=AliasChoices("OSE_MESH_MAX_CONCURRENT_PROBES", "max_concurrent_probes")
+    )
+    history_flush_seconds: float = Field(
+        5, gt=0, validation_alias=AliasChoices("OSE_MESH_HISTORY_FLUSH_SECONDS", "history_flush_seconds")
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Accept plain sqlite:// and postgresql:// URLs and pick the async driver for them."""
+        scheme, sep, rest = url.partition("://")
+        if not sep:
+            raise ValueError("must be a URL such as sqlite+aiosqlite:///./data/ose-mesh.db")
+        if scheme in _DRIVERS:
+            return f"{_DRIVERS[scheme]}://{rest}"
+        if scheme not in _DRIVERS.values():
+            raise ValueError("must use sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return url
+
+    @model_validator(mode="after")
+    def _timeout_covers_interval(self) -> Self:
+        if self.heartbeat_timeout < self.heartbeat_interval:
+            raise ValueError(
+                "HEARTBEAT_TIMEOUT must be at least HEARTBEAT_INTERVAL "
+                f"({self.heartbeat_timeout:g} < {self.heartbeat_interval:g})"
+            )
+        return self
+
+
+_ENV_NAMES = {
+    "host": "SERVICE_MESH_HOST",
+    "port": "SERVICE_MESH_PORT",
+    "database_url": "DATABASE_URL",
+    "demo": "OSE_MESH_DEMO",
+    "max_body_bytes": "OSE_MESH_MAX_BODY_BYTES",
+    "max_concurrent_probes": "OSE_MESH_MAX_CONCURRENT_PROBES",
+    "history_flush_seconds": "OSE_MESH_HISTORY_FLUSH_SECONDS",
+}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment once; `overrides` (CLI flags) win. Raises ConfigError."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = _ENV_NAMES.get(field, field.upper())
+            problems.append(f"{name}: {error['msg']}" if name else error["msg"])
+        raise ConfigError("Invalid settings: " + "; ".join(problems)) from exc

@@ -1,0 +1,201 @@
+"""One service's heartbeat state: the status state machine and its metrics.
+
+Status rules (DESIGN.md, "Domain semantics"), in order of precedence:
+- dead: no successful heartbeat for more than timeout_seconds (counted from the start of
+  monitoring when there never was one);
+- unknown: no result yet;
+- critical: consecutive_failures >= max_failures;
+- degraded: 1 <= consecutive_failures < max_failures, or recovering (fewer than
+  recovery_successes successes since the last failure), or the last success was slower
+  than latency_threshold_ms;
+- healthy: otherwise.
+
+Memory matters (10,000 services): slots, a fixed array of recent latencies, no dicts.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+
+from ose_mesh.domain import HealthStatus, HeartbeatResult, Service
+
+RECENT_SAMPLES = 64
+FLAP_WINDOW_SECONDS = 3600.0
+MAX_FLAP_MARKS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyStats:
+    average_ms: float | None
+    min_ms: float | None
+    max_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class HealthState:
+    __slots__ = (
+        "_flap_marks",
+        "_latency_count",
+        "_latency_max",
+        "_latency_min",
+        "_latency_sum",
+        "_recent",
+        "_recent_next",
+        "consecutive_failures",
+        "consecutive_successes",
+        "heartbeat_count",
+        "last_latency_ms",
+        "last_message",
+        "last_result_at",
+        "last_success_at",
+        "missed_heartbeats",
+        "monitoring_since",
+        "service",
+        "status",
+        "status_since",
+    )
+
+    def __init__(
+        self, service: Service, now: float, status: HealthStatus = HealthStatus.UNKNOWN
+    ) -> None:
+        self.service = service
+        self.monitoring_since = now
+        self.status = status
+        self.status_since = now
+        self.heartbeat_count = 0
+        self.missed_heartbeats = 0
+        self.consecutive_failures = 0
+        self.consecutive_successes = 0
+        self.last_success_at: float | None = None
+        self.last_result_at: float | None = None
+        self.last_latency_ms: float | None = None
+        self.last_message: str | None = None
+        self._latency_sum = 0.0
+        self._latency_count = 0
+        self._latency_min = math.inf
+        self._latency_max = 0.0
+        self._recent = array("f")
+        self._recent_next = 0
+        self._flap_marks: array[float] | None = None
+
+    # -- input ---------------------------------------------------------------------------
+
+    def record(self, result: HeartbeatResult) -> HealthStatus | None:
+        """Fold one heartbeat in; return the previous status if the status changed."""
+        self.heartbeat_count += 1
+        self.last_result_at = result.at
+        self.last_message = result.message
+        if result.ok:
+            self.consecutive_failures = 0
+            self.consecutive_successes += 1
+            self.last_success_at = result.at
+            self.last_latency_ms = result.latency_ms
+            if result.latency_ms is not None:
+                self._add_latency(result.latency_ms)
+        else:
+            self.missed_heartbeats += 1
+            self.consecutive_failures += 1
+            self.consecutive_successes = 0
+        return self.reevaluate(result.at)
+
+    def reevaluate(self, now: float) -> HealthStatus | None:
+        """Apply the rules at time `now`; return the previous status if it changed."""
+        status = self.evaluate(now)
+        if status is self.status:
+            return None
+        previous, self.status, self.status_since = self.status, status, now
+        self._mark_flap(now)
+        return previous
+
+    def evaluate(self, now: float) -> HealthStatus:
+        check = self.service.check
+        reference = self.monitoring_since if self.last_success_at is None else self.last_success_at
+        if now - reference > check.timeout_seconds:
+            return HealthStatus.DEAD
+        if self.heartbeat_count == 0:
+            return HealthStatus.UNKNOWN
+        if self.consecutive_failures >= check.max_failures:
+            return HealthStatus.CRITICAL
+        if self.consecutive_failures >= 1 or self.recovering:
+            return HealthStatus.DEGRADED
+        threshold = check.latency_threshold_ms
+        if threshold is not None and (self.last_latency_ms or 0.0) > threshold:
+            return HealthStatus.DEGRADED
+        return HealthStatus.HEALTHY
+
+    @property
+    def recovering(self) -> bool:
+        """Answering again after a failure, but not yet for recovery_successes beats in a row."""
+        return (
+            self.missed_heartbeats > 0
+            and self.consecutive_successes < self.service.check.recovery_successes
+        )
+
+    def dead_deadline(self) -> float:
+        """When the service turns dead if no success arrives before."""
+        reference = self.monitoring_since if self.last_success_at is None else self.last_success_at
+        return reference + self.service.check.timeout_seconds
+
+    # -- metrics -------------------------------------------------------------------------
+
+    @property
+    def uptime_percentage(self) -> float:
+        if self.heartbeat_count == 0:
+            return 0.0
+        ratio = (self.heartbeat_count - self.missed_heartbeats) / self.heartbeat_count
+        return round(100.0 * ratio, 2)
+
+    def flap_count(self, now: float) -> int:
+        """Status transitions within the last hour."""
+        if self._flap_marks is None:
+            return 0
+        return sum(1 for at in self._flap_marks if now - at <= FLAP_WINDOW_SECONDS)
+
+    def latency(self) -> LatencyStats:
+        if self._latency_count == 0:
+            return LatencyStats(None, None, None, None, None, None)
+        ordered = sorted(self._recent)
+        return LatencyStats(
+            average_ms=round(self._latency_sum / self._latency_count, 3),
+            min_ms=round(self._latency_min, 3),
+            max_ms=round(self._latency_max, 3),
+            p50_ms=_percentile(ordered, 0.50),
+            p95_ms=_percentile(ordered, 0.95),
+            p99_ms=_percentile(ordered, 0.99),
+        )
+
+    def recent_latencies(self) -> list[float]:
+        """Recent successful latencies, oldest first."""
+        if len(self._recent) < RECENT_SAMPLES:
+            return list(self._recent)
+        cut = self._recent_next
+        return list(self._recent[cut:]) + list(self._recent[:cut])
+
+    def _add_latency(self, latency_ms: float) -> None:
+        self._latency_sum += latency_ms
+        self._latency_count += 1
+        self._latency_min = min(self._latency_min, latency_ms)
+        self._latency_max = max(self._latency_max, latency_ms)
+        if len(self._recent) < RECENT_SAMPLES:
+            self._recent.append(latency_ms)
+        else:
+            self._recent[self._recent_next] = latency_ms
+            self._recent_next = (self._recent_next + 1) % RECENT_SAMPLES
+
+    def _mark_flap(self, now: float) -> None:
+        marks = self._flap_marks
+        if marks is None:
+            marks = self._flap_marks = array("d")
+        while marks and (now - marks[0] > FLAP_WINDOW_SECONDS or len(marks) >= MAX_FLAP_MARKS):
+            marks.pop(0)
+        marks.append(now)
+
+
+def _percentile(ordered: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return round(ordered[rank - 1], 3)

@@ -1,0 +1,139 @@
+"""Status history and per-minute rollups, written in batches rather than once per probe.
+
+Heartbeats are folded into one in-memory row per service and UTC minute; transitions are
+queued. `flush()` (called by the app every few seconds) writes both in one round trip each.
+Uptime over 24h/7d/30d is read back from the rollups once per flush and cached.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ose_mesh.core.ports import Clock, HistoryRepository, Rollup
+from ose_mesh.domain import HeartbeatResult, StatusChange
+
+log = logging.getLogger(__name__)
+
+UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+MAX_PENDING_TRANSITIONS = 100_000
+
+
+@dataclass(slots=True)
+class _MinuteRow:
+    count: int = 0
+    missed: int = 0
+    latency_sum_ms: float = 0.0
+    latency_samples: int = 0
+    latency_max_ms: float = 0.0
+
+    def add(self, result: HeartbeatResult) -> None:
+        self.count += 1
+        if not result.ok:
+            self.missed += 1
+        elif result.latency_ms is not None:
+            self.latency_sum_ms += result.latency_ms
+            self.latency_samples += 1
+            self.latency_max_ms = max(self.latency_max_ms, result.latency_ms)
+
+
+class HistoryRecorder:
+    def __init__(self, clock: Clock, repository: HistoryRepository) -> None:
+        self._clock = clock
+        self._repository = repository
+        self._rows: dict[str, dict[datetime, _MinuteRow]] = {}
+        self._transitions: list[StatusChange] = []
+        self._uptime: dict[str, dict[str, tuple[int, int]]] = {}
+        self.flush_failures = 0
+
+    def record_heartbeat(self, result: HeartbeatResult) -> None:
+        minute = self._clock.wall().replace(second=0, microsecond=0)
+        minutes = self._rows.get(result.service_id)
+        if minutes is None:
+            minutes = self._rows[result.service_id] = {}
+        row = minutes.get(minute)
+        if row is None:
+            row = minutes[minute] = _MinuteRow()
+        row.add(result)
+
+    def record_transition(self, change: StatusChange) -> None:
+        if len(self._transitions) >= MAX_PENDING_TRANSITIONS:
+            del self._transitions[0]  # the database has been away for very long; keep the newest
+        self._transitions.append(change)
+
+    def forget(self, service_id: str) -> None:
+        """Drop what is pending for a deregistered service."""
+        self._rows.pop(service_id, None)
+        self._transitions = [c for c in self._transitions if c.service_id != service_id]
+        self._uptime.pop(service_id, None)
+
+    def pending_transitions(self, service_id: str) -> list[StatusChange]:
+        return [c for c in reversed(self._transitions) if c.service_id == service_id]
+
+    async def flush(self) -> None:
+        """Write what is pending; on failure keep it for the next flush."""
+        rows, self._rows = self._rows, {}
+        transitions, self._transitions = self._transitions, []
+        try:
+            if transitions:
+                await self._repository.add_transitions(transitions)
+                transitions = []
+            if rows:
+                await self._repository.add_rollups(
+                    [
+                        _to_rollup(service_id, minute, row)
+                        for service_id, minutes in rows.items()
+                        for minute, row in minutes.items()
+                    ]
+                )
+                rows = {}
+            await self._refresh_uptime()
+        except Exception:
+            self.flush_failures += 1
+            log.warning("could not write heartbeat history; will retry", exc_info=True)
+            self._transitions[:0] = transitions
+            for service_id, minutes in rows.items():
+                for minute, row in minutes.items():
+                    _merge(self._rows.setdefault(service_id, {}).setdefault(minute, _MinuteRow()), row)
+
+    def uptime(self, service_id: str) -> dict[str, float | None]:
+        """Uptime % per window, from stored rollups plus the rows not yet written."""
+        stored = self._uptime.get(service_id, {})
+        now = self._clock.wall()
+        result: dict[str, float | None] = {}
+        for window, span in UPTIME_WINDOWS.items():
+            count, missed = stored.get(window, (0, 0))
+            for minute, row in self._rows.get(service_id, {}).items():
+                if minute >= now - span:
+                    count, missed = count + row.count, missed + row.missed
+            result[window] = round(100.0 * (count - missed) / count, 2) if count else None
+        return result
+
+    async def _refresh_uptime(self) -> None:
+        now = self._clock.wall()
+        uptime: dict[str, dict[str, tuple[int, int]]] = {}
+        for window, span in UPTIME_WINDOWS.items():
+            for service_id, counts in (await self._repository.uptime_since(now - span)).items():
+                uptime.setdefault(service_id, {})[window] = counts
+        self._uptime = uptime
+
+
+def _to_rollup(service_id: str, minute: datetime, row: _MinuteRow) -> Rollup:
+    return Rollup(
+        service_id,
+        minute,
+        row.count,
+        row.missed,
+        row.latency_sum_ms,
+        row.latency_samples,
+        row.latency_max_ms,
+    )
+
+
+def _merge(into: _MinuteRow, row: _MinuteRow) -> None:
+    into.count += row.count
+    into.missed += row.missed
+    into.latency_sum_ms += row.latency_sum_ms
+    into.latency_samples += row.latency_samples
+    into.latency_max_ms = max(into.latency_max_ms, row.latency_max_ms)

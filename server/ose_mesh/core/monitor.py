@@ -1,0 +1,337 @@
+"""The heartbeat monitor: one scheduler for every service, bounded probe concurrency.
+
+A single heap holds, per service, the next check and the next moment it could turn dead.
+Checks are due at fixed multiples of the interval from the first one, so slow probes never
+make the schedule drift; each probe runs as its own task under a semaphore and a timeout, so
+a hung service never delays the others; a service whose probe is still running when the
+next one is due is skipped for that round (its timeout counts it as a failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import math
+import random
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ose_mesh.core.health_state import HealthState
+from ose_mesh.core.history import HistoryRecorder
+from ose_mesh.core.hub import HEARTBEAT, STATUS, EventHub
+from ose_mesh.core.ports import Clock, ProbeOutcome, Prober
+from ose_mesh.domain import (
+    CheckType,
+    HealthStatus,
+    HeartbeatResult,
+    Service,
+    ServiceNotFound,
+    StatusChange,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP_SECONDS = 1.0
+DRIFT_SAMPLES = 4096
+# Dead checks fire a hair after the deadline, as "dead" means *more than* timeout_seconds.
+DEADLINE_EPSILON = 0.001
+
+
+class _Kind(Enum):
+    CHECK = 1  # probe an http/tcp service, or look for a missing push beat
+    DEADLINE = 2  # the moment the service turns dead if nothing succeeds before
+
+
+@dataclass(order=True, slots=True)
+class _Entry:
+    due: float
+    seq: int
+    kind: _Kind = field(compare=False)
+    service_id: str = field(compare=False)
+    token: int = field(compare=False)
+
+
+@dataclass(slots=True)
+class MonitorStats:
+    probes_started: int = 0
+    probes_failed: int = 0
+    probes_skipped: int = 0
+    beats_received: int = 0
+    drift_seconds: array[float] = field(default_factory=lambda: array("d"))
+
+    def add_drift(self, seconds: float) -> None:
+        if len(self.drift_seconds) >= DRIFT_SAMPLES:
+            del self.drift_seconds[: DRIFT_SAMPLES // 2]
+        self.drift_seconds.append(seconds)
+
+
+class HeartbeatMonitor:
+    def __init__(
+        self,
+        clock: Clock,
+        prober: Prober,
+        hub: EventHub,
+        history: HistoryRecorder,
+        *,
+        max_concurrent_probes: int = 512,
+        rng: random.Random | None = None,
+        observers: Sequence[Callable[[HeartbeatResult], None]] = (),
+    ) -> None:
+        self._clock = clock
+        self._prober = prober
+        self._hub = hub
+        self._history = history
+        self._semaphore = asyncio.Semaphore(max_concurrent_probes)
+        self._rng = rng or random.Random()
+        self._observers = tuple(observers)
+        self._states: dict[str, HealthState] = {}
+        self._tokens: dict[str, int] = {}
+        self._last_beat: dict[str, float] = {}
+        self._deadline_armed: set[str] = set()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._heap: list[_Entry] = []
+        self._seq = 0
+        self._wakeup = asyncio.Event()
+        self.stats = MonitorStats()
+
+    # -- what is watched -----------------------------------------------------------------
+
+    def watch(
+        self, service: Service, *, spread: bool = False, status: HealthStatus | None = None
+    ) -> HealthState:
+        """Start watching `service`, or apply its new config while keeping its metrics.
+
+        `spread` delays the first check by a random part of the interval, so a restart with
+        many services does not probe them all at once; `status` restores a stored status.
+        """
+        now = self._clock.monotonic()
+        state = self._states.get(service.service_id)
+        if state is None:
+            state = HealthState(service, now, status or HealthStatus.UNKNOWN)
+            self._states[service.service_id] = state
+        else:
+            state.service = service
+        token = self._tokens.get(service.service_id, 0) + 1
+        self._tokens[service.service_id] = token
+        self._deadline_armed.discard(service.service_id)
+        interval = service.check.interval_seconds
+        if service.check.check_type is CheckType.PUSH:
+            self._last_beat.setdefault(service.service_id, now)
+            first = now + interval
+        else:
+            first = now + (self._rng.uniform(0, interval) if spread else 0.0)
+        self._push(first, _Kind.CHECK, service.service_id, token)
+        self._arm_deadline(state)
+        return state
+
+    def add_observer(self, observe: Callable[[HeartbeatResult], None]) -> None:
+        """Call `observe` with every heartbeat result (metrics)."""
+        self._observers += (observe,)
+
+    def unwatch(self, service_id: str) -> None:
+        self._states.pop(service_id, None)
+        self._tokens.pop(service_id, None)
+        self._last_beat.pop(service_id, None)
+        self._deadline_armed.discard(service_id)
+        task = self._inflight.pop(service_id, None)
+        if task is not None:
+            task.cancel()
+
+    def state(self, service_id: str) -> HealthState:
+        try:
+            return self._states[service_id]
+        except KeyError:
+            raise ServiceNotFound(service_id) from None
+
+    def states(self) -> Iterator[HealthState]:
+        return iter(tuple(self._states.values()))
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def __contains__(self, service_id: object) -> bool:
+        return service_id in self._states
+
+    # -- input from pushing services -----------------------------------------------------
+
+    def record_beat(
+        self,
+        service_id: str,
+        *,
+        ok: bool = True,
+        latency_ms: float | None = None,
+        message: str | None = None,
+    ) -> HealthState:
+        """A beat pushed by the service itself (any check type may push)."""
+        state = self.state(service_id)
+        now = self._clock.monotonic()
+        self._last_beat[service_id] = now
+        self.stats.beats_received += 1
+        self._apply(HeartbeatResult(service_id, ok, now, latency_ms, message))
+        return state
+
+    # -- the schedule --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Process the schedule until cancelled (held and cancelled by the app's lifespan)."""
+        try:
+            while True:
+                delay = self.run_due()
+                self._wakeup.clear()
+                try:
+                    async with asyncio.timeout(delay):
+                        await self._wakeup.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            for task in tuple(self._inflight.values()):
+                task.cancel()
+
+    def run_due(self) -> float:
+        """Handle every entry due by now; return the seconds until the next one."""
+        now = self._clock.monotonic()
+        while self._heap and self._heap[0].due <= now:
+            entry = heapq.heappop(self._heap)
+            if self._tokens.get(entry.service_id) != entry.token:
+                continue  # the service was changed or removed since this was scheduled
+            state = self._states[entry.service_id]
+            if entry.kind is _Kind.CHECK:
+                self._on_check_due(state, entry, now)
+            else:
+                self._on_deadline(state, entry.token, now)
+        if not self._heap:
+            return MAX_SLEEP_SECONDS
+        return min(MAX_SLEEP_SECONDS, max(0.0, self._heap[0].due - now))
+
+    async def wait_for_probes(self) -> None:
+        """Wait until every running probe has finished (tests and benchmarks)."""
+        while self._inflight:
+            await asyncio.gather(*tuple(self._inflight.values()), return_exceptions=True)
+
+    def _push(self, due: float, kind: _Kind, service_id: str, token: int) -> None:
+        self._seq += 1
+        entry = _Entry(due, self._seq, kind, service_id, token)
+        heapq.heappush(self._heap, entry)
+        if self._heap[0] is entry:
+            self._wakeup.set()
+
+    def _on_check_due(self, state: HealthState, entry: _Entry, now: float) -> None:
+        service = state.service
+        interval = service.check.interval_seconds
+        self.stats.add_drift(now - entry.due)
+        # The next slot stays on the original grid; slots already past are skipped.
+        slots_behind = math.floor((now - entry.due) / interval)
+        self._push(entry.due + (slots_behind + 1) * interval, _Kind.CHECK, entry.service_id, entry.token)
+        if service.check.check_type is CheckType.PUSH:
+            last_beat = self._last_beat.get(service.service_id, state.monitoring_since)
+            if last_beat < entry.due - interval:
+                self._apply(
+                    HeartbeatResult(service.service_id, False, now, None, "no heartbeat received")
+                )
+            return
+        if service.service_id in self._inflight:
+            self.stats.probes_skipped += 1
+            return
+        self.stats.probes_started += 1
+        task = asyncio.get_running_loop().create_task(self._probe(service, entry.token))
+        self._inflight[service.service_id] = task
+
+    async def _probe(self, service: Service, token: int) -> None:
+        try:
+            outcome = await self._probe_once(service)
+        finally:
+            self._inflight.pop(service.service_id, None)
+        if self._tokens.get(service.service_id) != token:
+            return
+        if not outcome.ok:
+            self.stats.probes_failed += 1
+        now = self._clock.monotonic()
+        self._apply(
+            HeartbeatResult(service.service_id, outcome.ok, now, outcome.latency_ms, outcome.message)
+        )
+
+    async def _probe_once(self, service: Service) -> ProbeOutcome:
+        timeout = service.check.probe_timeout_seconds
+        async with self._semaphore:
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self._prober.probe(service)
+            except TimeoutError:
+                return ProbeOutcome(False, timeout * 1000, f"no answer within {timeout:g}s")
+            except Exception as exc:  # a prober bug must not stop monitoring
+                log.exception("probe of %s raised", service.service_id)
+                return ProbeOutcome(False, 0.0, f"probe error: {type(exc).__name__}")
+
+    def _arm_deadline(self, state: HealthState) -> None:
+        service_id = state.service.service_id
+        if service_id in self._deadline_armed:
+            return
+        self._deadline_armed.add(service_id)
+        due = state.dead_deadline() + DEADLINE_EPSILON
+        self._push(due, _Kind.DEADLINE, service_id, self._tokens[service_id])
+
+    def _on_deadline(self, state: HealthState, token: int, now: float) -> None:
+        service_id = state.service.service_id
+        self._deadline_armed.discard(service_id)
+        if now <= state.dead_deadline():
+            self._arm_deadline(state)  # a success moved the deadline: wait for the new one
+            return
+        previous = state.reevaluate(now)
+        if previous is not None:
+            self._announce(state, previous)
+
+    # -- results -------------------------------------------------------------------------
+
+    def _apply(self, result: HeartbeatResult) -> None:
+        state = self._states.get(result.service_id)
+        if state is None:
+            return
+        previous = state.record(result)
+        self._history.record_heartbeat(result)
+        for observe in self._observers:
+            observe(result)
+        if self._hub.has_subscribers(HEARTBEAT):
+            self._hub.publish(HEARTBEAT, result)
+        if previous is not None:
+            self._announce(state, previous)
+        if result.ok:
+            self._arm_deadline(state)
+
+    def _announce(self, state: HealthState, previous: HealthStatus) -> None:
+        change = StatusChange(
+            service_id=state.service.service_id,
+            previous=previous,
+            current=state.status,
+            at=self._clock.wall(),
+            reason=describe_status(state),
+        )
+        log.info("%s: %s -> %s (%s)", change.service_id, previous, change.current, change.reason)
+        self._history.record_transition(change)
+        self._hub.publish(STATUS, change)
+
+
+def describe_status(state: HealthState) -> str:
+    """Why a service has its current status, in words an operator reads."""
+    check = state.service.check
+    last = f": {state.last_message}" if state.last_message else ""
+    match state.status:
+        case HealthStatus.DEAD:
+            return f"no successful heartbeat for more than {check.timeout_seconds:g}s"
+        case HealthStatus.CRITICAL:
+            return f"{state.consecutive_failures} consecutive failures{last}"
+        case HealthStatus.DEGRADED if state.consecutive_failures:
+            return f"{state.consecutive_failures} consecutive failure(s){last}"
+        case HealthStatus.DEGRADED if state.recovering:
+            return (
+                f"recovering: {state.consecutive_successes} of "
+                f"{check.recovery_successes} successes needed"
+            )
+        case HealthStatus.DEGRADED:
+            return f"slow: {state.last_latency_ms:g} ms over the {check.latency_threshold_ms:g} ms threshold"
+        case HealthStatus.HEALTHY:
+            return "heartbeat succeeded"
+        case _:
+            return "not checked yet"

@@ -1,0 +1,139 @@
+"""Registering, updating and removing services: stored first, then watched.
+
+A change is validated completely, then written to the database, and only then applied in
+memory, so a rejected or failed request leaves both exactly as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from ose_mesh.core.history import HistoryRecorder
+from ose_mesh.core.hub import REGISTRY, EventHub
+from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.ports import Clock, HistoryRepository, ServiceRepository
+from ose_mesh.domain import CheckConfig, CheckType, Service, ServiceNotFound, validate_service_id
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """What a caller sends to register or update a service; None keeps the current value
+    (or takes the default for a new service)."""
+
+    service_id: str
+    service_name: str | None = None
+    check_type: CheckType | None = None
+    interval_seconds: float | None = None
+    timeout_seconds: float | None = None
+    max_failures: int | None = None
+    probe_timeout_seconds: float | None = None
+    recovery_successes: int | None = None
+    latency_threshold_ms: float | None = None
+    health_url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEvent:
+    action: str  # "registered", "updated" or "deregistered"
+    service_id: str
+
+
+_CHECK_FIELDS = tuple(f.name for f in fields(CheckConfig))
+
+
+class ServiceRegistry:
+    def __init__(
+        self,
+        repository: ServiceRepository,
+        history_repository: HistoryRepository,
+        monitor: HeartbeatMonitor,
+        history: HistoryRecorder,
+        hub: EventHub,
+        clock: Clock,
+        defaults: CheckConfig,
+    ) -> None:
+        self._repository = repository
+        self._history_repository = history_repository
+        self._monitor = monitor
+        self._history = history
+        self._hub = hub
+        self._clock = clock
+        self._defaults = defaults
+
+    async def register(self, spec: ServiceSpec, *, demo: bool = False) -> tuple[Service, bool]:
+        """Create the service, or update it if the id is known. Returns (service, created)."""
+        validate_service_id(spec.service_id)
+        created = spec.service_id not in self._monitor
+        if created:
+            service = self._new_service(spec, demo)
+        else:
+            service = self._changed_service(self._monitor.state(spec.service_id).service, spec)
+        service.validated()
+        await self._repository.upsert_service(service)
+        self._monitor.watch(service)
+        self._hub.publish(REGISTRY, RegistryEvent("registered" if created else "updated", service.service_id))
+        return service, created
+
+    async def update(self, spec: ServiceSpec) -> Service:
+        """Change a known service; unknown ids raise ServiceNotFound."""
+        current = self._monitor.state(spec.service_id).service
+        service = self._changed_service(current, spec).validated()
+        await self._repository.upsert_service(service)
+        self._monitor.watch(service)
+        self._hub.publish(REGISTRY, RegistryEvent("updated", service.service_id))
+        return service
+
+    async def deregister(self, service_id: str) -> Service:
+        service = self._monitor.state(service_id).service
+        if not await self._repository.delete_service(service_id):
+            raise ServiceNotFound(service_id)
+        self._monitor.unwatch(service_id)
+        self._history.forget(service_id)
+        self._hub.publish(REGISTRY, RegistryEvent("deregistered", service_id))
+        return service
+
+    async def restore(self) -> int:
+        """Watch every stored service again (at startup), spread over its interval."""
+        statuses = await self._history_repository.last_statuses()
+        services = await self._repository.list_services()
+        for service in services:
+            self._monitor.watch(service, spread=True, status=statuses.get(service.service_id))
+        return len(services)
+
+    def _new_service(self, spec: ServiceSpec, demo: bool) -> Service:
+        given = _given(spec)
+        given.setdefault("check_type", CheckType.HTTP if spec.health_url else CheckType.PUSH)
+        if "interval_seconds" in given and "timeout_seconds" not in given:
+            # Keep "dead after three missed intervals" when only the interval is given.
+            interval = float(spec.interval_seconds or 0)
+            given["timeout_seconds"] = max(self._defaults.timeout_seconds, 3 * interval)
+        check = replace(self._defaults, **given)
+        return Service(
+            service_id=spec.service_id,
+            service_name=spec.service_name or spec.service_id,
+            check=check,
+            cluster=spec.cluster,
+            demo=demo,
+            registered_at=self._clock.wall(),
+        )
+
+    @staticmethod
+    def _changed_service(current: Service, spec: ServiceSpec) -> Service:
+        changes = _given(spec)
+        if "health_url" in changes and "check_type" not in changes:
+            changes["check_type"] = CheckType.HTTP
+        check = replace(current.check, **changes)
+        return replace(
+            current,
+            service_name=spec.service_name or current.service_name,
+            cluster=spec.cluster if spec.cluster is not None else current.cluster,
+            check=check,
+        )
+
+
+def _given(spec: ServiceSpec) -> dict[str, object]:
+    """The check fields the caller did send."""
+    return {name: getattr(spec, name) for name in _CHECK_FIELDS if getattr(spec, name) is not None}

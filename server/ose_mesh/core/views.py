@@ -1,0 +1,167 @@
+"""Read models: what REST and GraphQL show about a service's health, built from live state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ose_mesh.core.health_state import HealthState
+from ose_mesh.core.history import HistoryRecorder
+from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
+from ose_mesh.core.ports import Clock, HistoryRepository
+from ose_mesh.domain import HealthStatus, Service, StatusChange
+
+MAX_PAGE = 10_000
+MAX_HISTORY = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatMetrics:
+    heartbeat_count: int
+    missed_heartbeats: int
+    consecutive_failures: int
+    average_latency_ms: float | None
+    max_latency_ms: float | None
+    min_latency_ms: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    p99_latency_ms: float | None
+    uptime_seconds: float
+    uptime_percentage: float
+    uptime_24h: float | None
+    uptime_7d: float | None
+    uptime_30d: float | None
+    last_heartbeat: datetime | None
+    seconds_since_last: float | None
+    flap_count: int
+    recent_latencies_ms: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceHealth:
+    service: Service
+    status: HealthStatus
+    status_since: datetime
+    reason: str
+    metrics: HeartbeatMetrics
+
+    @property
+    def is_alive(self) -> bool:
+        return self.status.is_alive
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSummary:
+    total: int
+    counts: dict[HealthStatus, int]
+    overall_status: HealthStatus
+    average_uptime: float | None
+
+
+class HealthQueries:
+    def __init__(
+        self,
+        monitor: HeartbeatMonitor,
+        history: HistoryRecorder,
+        history_repository: HistoryRepository,
+        clock: Clock,
+    ) -> None:
+        self._monitor = monitor
+        self._history = history
+        self._history_repository = history_repository
+        self._clock = clock
+
+    def get(self, service_id: str) -> ServiceHealth:
+        return self._view(self._monitor.state(service_id))
+
+    def list(
+        self,
+        *,
+        status: HealthStatus | None = None,
+        cluster: str | None = None,
+        search: str | None = None,
+        limit: int = MAX_PAGE,
+        offset: int = 0,
+    ) -> list[ServiceHealth]:
+        """Services sorted by id, filtered, then paged."""
+        needle = search.casefold() if search else None
+        chosen = [
+            state
+            for state in sorted(self._monitor.states(), key=lambda s: s.service.service_id)
+            if (status is None or state.status is status)
+            and (cluster is None or state.service.cluster == cluster)
+            and (
+                needle is None
+                or needle in state.service.service_id.casefold()
+                or needle in state.service.service_name.casefold()
+            )
+        ]
+        return [self._view(state) for state in chosen[offset : offset + limit]]
+
+    def summary(self) -> HealthSummary:
+        states = list(self._monitor.states())
+        counts = Counter(state.status for state in states)
+        uptimes = [s.uptime_percentage for s in states if s.heartbeat_count]
+        return HealthSummary(
+            total=len(states),
+            counts={status: counts.get(status, 0) for status in HealthStatus},
+            overall_status=overall_status(counts),
+            average_uptime=round(sum(uptimes) / len(uptimes), 2) if uptimes else None,
+        )
+
+    async def history(self, service_id: str, limit: int = 100) -> list[StatusChange]:
+        """Newest first: transitions not yet written, then the stored ones."""
+        self._monitor.state(service_id)
+        pending = self._history.pending_transitions(service_id)
+        stored = await self._history_repository.list_transitions(service_id, limit)
+        return (pending + stored)[:limit]
+
+    def _view(self, state: HealthState) -> ServiceHealth:
+        now = self._clock.monotonic()
+        wall = self._clock.wall()
+        latency = state.latency()
+        uptime = self._history.uptime(state.service.service_id)
+        last = state.last_success_at
+
+        def at(moment: float) -> datetime:
+            return wall - timedelta(seconds=now - moment)
+
+        metrics = HeartbeatMetrics(
+            heartbeat_count=state.heartbeat_count,
+            missed_heartbeats=state.missed_heartbeats,
+            consecutive_failures=state.consecutive_failures,
+            average_latency_ms=latency.average_ms,
+            max_latency_ms=latency.max_ms,
+            min_latency_ms=latency.min_ms,
+            p50_latency_ms=latency.p50_ms,
+            p95_latency_ms=latency.p95_ms,
+            p99_latency_ms=latency.p99_ms,
+            uptime_seconds=round(now - state.monitoring_since, 3),
+            uptime_percentage=state.uptime_percentage,
+            uptime_24h=uptime["24h"],
+            uptime_7d=uptime["7d"],
+            uptime_30d=uptime["30d"],
+            last_heartbeat=None if last is None else at(last),
+            seconds_since_last=None if last is None else round(now - last, 3),
+            flap_count=state.flap_count(now),
+            recent_latencies_ms=[round(v, 3) for v in state.recent_latencies()],
+        )
+        return ServiceHealth(
+            service=state.service,
+            status=state.status,
+            status_since=at(state.status_since),
+            reason=describe_status(state),
+            metrics=metrics,
+        )
+
+
+def overall_status(counts: Counter[HealthStatus]) -> HealthStatus:
+    """The system's status: its worst live signal (dead counts as critical)."""
+    if counts[HealthStatus.DEAD] or counts[HealthStatus.CRITICAL]:
+        return HealthStatus.CRITICAL
+    if counts[HealthStatus.DEGRADED]:
+        return HealthStatus.DEGRADED
+    if counts[HealthStatus.HEALTHY]:
+        return HealthStatus.HEALTHY
+    return HealthStatus.UNKNOWN

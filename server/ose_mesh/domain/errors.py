@@ -1,0 +1,30 @@
+"""The errors the core raises; adapters translate them to HTTP statuses and GraphQL results."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServiceNotFound(DomainError):
+    def __init__(self, service_id: str) -> None:
+        super().__init__(f"Service '{service_id}' is not registered.")
+        self.service_id = service_id
+
+
+class InvalidField(DomainError):
+    """A value the caller sent breaks a rule; `field` names the input field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class StorageUnavailable(DomainError):
+    """The database cannot be reached; the request may be retried later."""

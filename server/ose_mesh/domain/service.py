@@ -1,0 +1,114 @@
+"""A monitored service and how it is checked, with the rules every input must satisfy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from ose_mesh.domain.errors import InvalidField
+from ose_mesh.domain.health import CheckType
+
+SERVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+MAX_INTERVAL_SECONDS = 86_400
+MAX_NAME_LENGTH = 200
+CLUSTERS = ("core", "utility", "infrastructure", "monitoring", "configuration")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConfig:
+    """How and how often a service is checked, and when its status changes."""
+
+    check_type: CheckType = CheckType.PUSH
+    interval_seconds: float = 10
+    timeout_seconds: float = 30
+    max_failures: int = 3
+    probe_timeout_seconds: float = 5
+    recovery_successes: int = 1
+    latency_threshold_ms: float | None = None
+    health_url: str | None = None
+    host: str | None = None
+    port: int | None = None
+
+    def validated(self) -> CheckConfig:
+        """Return self if every rule holds, else raise InvalidField naming the first bad field."""
+        _check_range("interval_seconds", self.interval_seconds, 0, MAX_INTERVAL_SECONDS)
+        if self.timeout_seconds < self.interval_seconds:
+            raise InvalidField(
+                "timeout_seconds",
+                f"must be at least interval_seconds ({self.interval_seconds:g}), "
+                f"got {self.timeout_seconds:g}",
+            )
+        _check_range("timeout_seconds", self.timeout_seconds, 0, 30 * MAX_INTERVAL_SECONDS)
+        if self.max_failures < 1:
+            raise InvalidField("max_failures", f"must be at least 1, got {self.max_failures}")
+        _check_range("probe_timeout_seconds", self.probe_timeout_seconds, 0, 300)
+        if self.recovery_successes < 1:
+            raise InvalidField(
+                "recovery_successes", f"must be at least 1, got {self.recovery_successes}"
+            )
+        if self.latency_threshold_ms is not None:
+            _check_range("latency_threshold_ms", self.latency_threshold_ms, 0, 3_600_000)
+        self._validate_target()
+        return self
+
+    def _validate_target(self) -> None:
+        if self.port is not None and not 1 <= self.port <= 65535:
+            raise InvalidField("port", f"must be between 1 and 65535, got {self.port}")
+        if self.check_type is CheckType.HTTP:
+            if not self.health_url:
+                raise InvalidField("health_url", "is required when check_type is 'http'")
+            parts = urlsplit(self.health_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InvalidField(
+                    "health_url", f"must be an http:// or https:// URL, got {self.health_url!r}"
+                )
+        if self.check_type is CheckType.TCP:
+            if not self.host:
+                raise InvalidField("host", "is required when check_type is 'tcp'")
+            if self.port is None:
+                raise InvalidField("port", "is required when check_type is 'tcp'")
+
+
+def _check_range(name: str, value: float, low_exclusive: float, high: float) -> None:
+    if not low_exclusive < value <= high:
+        raise InvalidField(name, f"must be greater than {low_exclusive:g} and at most {high:g}")
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A registered service. `demo` marks services the demo mode created."""
+
+    service_id: str
+    service_name: str
+    check: CheckConfig = field(default_factory=CheckConfig)
+    cluster: str | None = None
+    demo: bool = False
+    registered_at: datetime | None = None
+
+    def validated(self) -> Service:
+        validate_service_id(self.service_id)
+        if not self.service_name.strip():
+            raise InvalidField("service_name", "must not be empty")
+        if len(self.service_name) > MAX_NAME_LENGTH:
+            raise InvalidField("service_name", f"must be at most {MAX_NAME_LENGTH} characters")
+        if self.cluster is not None and len(self.cluster) > MAX_NAME_LENGTH:
+            raise InvalidField("cluster", f"must be at most {MAX_NAME_LENGTH} characters")
+        self.check.validated()
+        return self
+
+    def with_check(self, check: CheckConfig) -> Service:
+        return replace(self, check=check)
+
+
+def validate_service_id(service_id: str) -> str:
+    if not service_id:
+        raise InvalidField("service_id", "must not be empty")
+    if len(service_id) > MAX_NAME_LENGTH:
+        raise InvalidField("service_id", f"must be at most {MAX_NAME_LENGTH} characters")
+    if not SERVICE_ID_PATTERN.match(service_id):
+        raise InvalidField(
+            "service_id", "may contain only letters, digits, '.', '_' and '-' (A-Za-z0-9._-)"
+        )
+    return service_id
