@@ -12,12 +12,11 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
@@ -53,12 +52,14 @@ def create_app(
 ) -> Starlette:
     clock = clock or SystemClock()
     repository = SqlRepository.from_url(settings.database_url)
-    network_prober = NetworkProber() if prober is None else None
+    network_prober = None
+    if prober is None:
+        prober = network_prober = NetworkProber()
     hub = EventHub()
     history = HistoryRecorder(clock, repository)
     monitor = HeartbeatMonitor(
         clock,
-        prober or network_prober,  # type: ignore[arg-type]
+        prober,
         hub,
         history,
         max_concurrent_probes=settings.max_concurrent_probes,
@@ -73,7 +74,11 @@ def create_app(
     registry = ServiceRegistry(repository, repository, monitor, history, hub, clock, defaults)
     queries = HealthQueries(monitor, history, repository, clock)
     mesh = MeshServices(registry, queries, monitor, history, hub, clock)
-    demo = DemoSimulator(f"http://{_loopback(settings.host)}:{settings.port}") if settings.demo else None
+    demo = (
+        DemoSimulator(f"http://{_loopback(settings.host)}:{settings.port}")
+        if settings.demo
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -83,7 +88,9 @@ def create_app(
         await _register_self(registry, defaults)
         tasks = [
             asyncio.create_task(monitor.run(), name="monitor"),
-            asyncio.create_task(_every(settings.history_flush_seconds, history.flush), name="history"),
+            asyncio.create_task(
+                _every(settings.history_flush_seconds, history.flush), name="history"
+            ),
             asyncio.create_task(_self_check(monitor, repository), name="self-check"),
         ]
         if demo is not None:
@@ -113,7 +120,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)],
     )
     app.state.mesh = mesh
@@ -123,8 +130,6 @@ def create_app(
 
 def graphql_routes(graphql: GraphQL) -> list[BaseRoute]:
     """GET/POST and WebSocket on the exact path (a Mount would redirect POST and refuse WS)."""
-    from starlette.routing import WebSocketRoute
-
     return [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

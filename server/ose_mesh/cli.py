@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000, or SERVICE_MESH_PORT)")
-    serve.add_argument("--demo", action="store_true", default=None, help="register the demo topology")
+    serve.add_argument(
+        "--demo", action="store_true", default=None, help="register the demo topology"
+    )
     serve.add_argument("--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)

@@ -46,13 +46,19 @@ class Settings(BaseSettings):
     rabbitmq_vhost: str = "/"
 
     max_body_bytes: int = Field(
-        1_048_576, ge=1024, validation_alias=AliasChoices("OSE_MESH_MAX_BODY_BYTES", "max_body_bytes")
+        1_048_576,
+        ge=1024,
+        validation_alias=AliasChoices("OSE_MESH_MAX_BODY_BYTES", "max_body_bytes"),
     )
     max_concurrent_probes: int = Field(
-        512, ge=1, validation_alias=AliasChoices("OSE_MESH_MAX_CONCURRENT_PROBES", "max_concurrent_probes")
+        512,
+        ge=1,
+        validation_alias=AliasChoices("OSE_MESH_MAX_CONCURRENT_PROBES", "max_concurrent_probes"),
     )
     history_flush_seconds: float = Field(
-        5, gt=0, validation_alias=AliasChoices("OSE_MESH_HISTORY_FLUSH_SECONDS", "history_flush_seconds")
+        5,
+        gt=0,
+        validation_alias=AliasChoices("OSE_MESH_HISTORY_FLUSH_SECONDS", "history_flush_seconds"),
     )
 
     @field_validator("database_url")

@@ -8,6 +8,7 @@ successes; redirects are not followed (a 3xx already proves the service answers)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -79,10 +80,8 @@ async def probe_tcp(service: Service) -> ProbeOutcome:
         return ProbeOutcome(False, _elapsed_ms(started), _describe(exc))
     latency = _elapsed_ms(started)
     writer.close()
-    try:
+    with contextlib.suppress(OSError):
         await writer.wait_closed()
-    except OSError:
-        pass
     return ProbeOutcome(True, latency, "connected")
 
 

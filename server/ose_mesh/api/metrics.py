@@ -40,7 +40,9 @@ class MeshMetrics(Collector):
             "1 for the service's current status, 0 for the others.",
             labels=["service_id", "status"],
         )
-        up = GaugeMetricFamily("ose_service_up", "1 when the service is alive.", labels=["service_id"])
+        up = GaugeMetricFamily(
+            "ose_service_up", "1 when the service is alive.", labels=["service_id"]
+        )
         for state in self._monitor.states():
             service_id = state.service.service_id
             for candidate in HealthStatus:

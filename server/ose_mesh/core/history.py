@@ -95,7 +95,9 @@ class HistoryRecorder:
             self._transitions[:0] = transitions
             for service_id, minutes in rows.items():
                 for minute, row in minutes.items():
-                    _merge(self._rows.setdefault(service_id, {}).setdefault(minute, _MinuteRow()), row)
+                    _merge(
+                        self._rows.setdefault(service_id, {}).setdefault(minute, _MinuteRow()), row
+                    )
 
     def uptime(self, service_id: str) -> dict[str, float | None]:
         """Uptime % per window, from stored rollups plus the rows not yet written."""

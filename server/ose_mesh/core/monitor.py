@@ -224,7 +224,9 @@ class HeartbeatMonitor:
         self.stats.add_drift(now - entry.due)
         # The next slot stays on the original grid; slots already past are skipped.
         slots_behind = math.floor((now - entry.due) / interval)
-        self._push(entry.due + (slots_behind + 1) * interval, _Kind.CHECK, entry.service_id, entry.token)
+        self._push(
+            entry.due + (slots_behind + 1) * interval, _Kind.CHECK, entry.service_id, entry.token
+        )
         if service.check.check_type is CheckType.PUSH:
             last_beat = self._last_beat.get(service.service_id, state.monitoring_since)
             if last_beat < entry.due - interval:
@@ -250,7 +252,9 @@ class HeartbeatMonitor:
             self.stats.probes_failed += 1
         now = self._clock.monotonic()
         self._apply(
-            HeartbeatResult(service.service_id, outcome.ok, now, outcome.latency_ms, outcome.message)
+            HeartbeatResult(
+                service.service_id, outcome.ok, now, outcome.latency_ms, outcome.message
+            )
         )
 
     async def _probe_once(self, service: Service) -> ProbeOutcome:
@@ -330,7 +334,10 @@ def describe_status(state: HealthState) -> str:
                 f"{check.recovery_successes} successes needed"
             )
         case HealthStatus.DEGRADED:
-            return f"slow: {state.last_latency_ms:g} ms over the {check.latency_threshold_ms:g} ms threshold"
+            return (
+                f"slow: {state.last_latency_ms:g} ms over the "
+                f"{check.latency_threshold_ms:g} ms threshold"
+            )
         case HealthStatus.HEALTHY:
             return "heartbeat succeeded"
         case _:

@@ -7,6 +7,7 @@ memory, so a rejected or failed request leaves both exactly as they were.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import REGISTRY, EventHub
@@ -74,7 +75,9 @@ class ServiceRegistry:
         service.validated()
         await self._repository.upsert_service(service)
         self._monitor.watch(service)
-        self._hub.publish(REGISTRY, RegistryEvent("registered" if created else "updated", service.service_id))
+        self._hub.publish(
+            REGISTRY, RegistryEvent("registered" if created else "updated", service.service_id)
+        )
         return service, created
 
     async def update(self, spec: ServiceSpec) -> Service:
@@ -134,6 +137,6 @@ class ServiceRegistry:
         )
 
 
-def _given(spec: ServiceSpec) -> dict[str, object]:
+def _given(spec: ServiceSpec) -> dict[str, Any]:
     """The check fields the caller did send."""
     return {name: getattr(spec, name) for name in _CHECK_FIELDS if getattr(spec, name) is not None}

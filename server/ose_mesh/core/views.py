@@ -75,7 +75,7 @@ class HealthQueries:
     def get(self, service_id: str) -> ServiceHealth:
         return self._view(self._monitor.state(service_id))
 
-    def list(
+    def services(
         self,
         *,
         status: HealthStatus | None = None,

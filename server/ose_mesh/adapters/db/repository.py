@@ -25,7 +25,10 @@ from ose_mesh.domain import HealthStatus, Service, StatusChange, StorageUnavaila
 
 log = logging.getLogger(__name__)
 
-_TABLES = [ServiceRow.__table__, TransitionRow.__table__, RollupRow.__table__]  # type: ignore[attr-defined]
+SERVICES: sa.Table = ServiceRow.__table__  # type: ignore[attr-defined]
+TRANSITIONS: sa.Table = TransitionRow.__table__  # type: ignore[attr-defined]
+ROLLUPS: sa.Table = RollupRow.__table__  # type: ignore[attr-defined]
+_TABLES = [SERVICES, TRANSITIONS, ROLLUPS]
 
 
 class SqlRepository:
@@ -70,7 +73,7 @@ class SqlRepository:
 
     async def upsert_service(self, service: Service) -> None:
         values = ServiceRow.from_domain(service).model_dump()
-        statement = self._insert(ServiceRow)
+        statement = self._insert(SERVICES)
         statement = statement.values(values).on_conflict_do_update(
             index_elements=["service_id"],
             set_={k: v for k, v in values.items() if k not in ("service_id", "registered_at")},
@@ -80,16 +83,16 @@ class SqlRepository:
 
     async def delete_service(self, service_id: str) -> bool:
         async with self._connect() as conn:
-            for table in (TransitionRow, RollupRow):
-                await conn.execute(sa.delete(table).where(table.service_id == service_id))  # type: ignore[arg-type]
+            for table in (TRANSITIONS, ROLLUPS):
+                await conn.execute(sa.delete(table).where(table.c.service_id == service_id))
             result = await conn.execute(
-                sa.delete(ServiceRow).where(ServiceRow.service_id == service_id)  # type: ignore[arg-type]
+                sa.delete(SERVICES).where(SERVICES.c.service_id == service_id)
             )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def list_services(self) -> list[Service]:
         async with self._connect() as conn:
-            rows = (await conn.execute(sa.select(ServiceRow))).mappings().all()
+            rows = (await conn.execute(sa.select(SERVICES))).mappings().all()
         return [ServiceRow.model_validate(dict(row)).to_domain() for row in rows]
 
     # -- history -------------------------------------------------------------------------
@@ -97,13 +100,14 @@ class SqlRepository:
     async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
         rows = [TransitionRow.from_domain(c).model_dump(exclude={"id"}) for c in changes]
         async with self._connect() as conn:
-            await conn.execute(sa.insert(TransitionRow), rows)
+            await conn.execute(sa.insert(TRANSITIONS), rows)
 
     async def list_transitions(self, service_id: str, limit: int) -> list[StatusChange]:
+        t = TRANSITIONS.c
         query = (
-            sa.select(TransitionRow)
-            .where(TransitionRow.service_id == service_id)  # type: ignore[arg-type]
-            .order_by(sa.desc(TransitionRow.at), sa.desc(TransitionRow.id))  # type: ignore[arg-type]
+            sa.select(TRANSITIONS)
+            .where(t.service_id == service_id)
+            .order_by(t.at.desc(), t.id.desc())
             .limit(limit)
         )
         async with self._connect() as conn:
@@ -111,23 +115,18 @@ class SqlRepository:
         return [TransitionRow.model_validate(dict(row)).to_domain() for row in rows]
 
     async def last_statuses(self) -> dict[str, HealthStatus]:
-        latest = (
-            sa.select(TransitionRow.service_id, sa.func.max(TransitionRow.id).label("id"))
-            .group_by(TransitionRow.service_id)  # type: ignore[arg-type]
-            .subquery()
-        )
-        query = sa.select(TransitionRow.service_id, TransitionRow.current).join(
-            latest, TransitionRow.id == latest.c.id  # type: ignore[arg-type]
-        )
+        t = TRANSITIONS.c
+        latest = sa.select(sa.func.max(t.id).label("id")).group_by(t.service_id).subquery()
+        query = sa.select(t.service_id, t.current).join(latest, t.id == latest.c.id)
         async with self._connect() as conn:
             rows = (await conn.execute(query)).all()
         return {service_id: HealthStatus(current) for service_id, current in rows}
 
     async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
         rows = [RollupRow.from_domain(r).model_dump() for r in rollups]
-        statement = self._insert(RollupRow)
+        statement = self._insert(ROLLUPS)
         excluded = statement.excluded
-        table = RollupRow.__table__.c  # type: ignore[attr-defined]
+        table = ROLLUPS.c
         statement = statement.on_conflict_do_update(
             index_elements=["service_id", "minute"],
             set_={
@@ -144,14 +143,11 @@ class SqlRepository:
             await conn.execute(statement, rows)
 
     async def uptime_since(self, since: datetime) -> dict[str, tuple[int, int]]:
+        r = ROLLUPS.c
         query = (
-            sa.select(
-                RollupRow.service_id,
-                sa.func.sum(RollupRow.count),
-                sa.func.sum(RollupRow.missed),
-            )
-            .where(RollupRow.minute >= since)  # type: ignore[arg-type]
-            .group_by(RollupRow.service_id)  # type: ignore[arg-type]
+            sa.select(r.service_id, sa.func.sum(r.count), sa.func.sum(r.missed))
+            .where(r.minute >= since)
+            .group_by(r.service_id)
         )
         async with self._connect() as conn:
             rows = (await conn.execute(query)).all()
@@ -159,8 +155,7 @@ class SqlRepository:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _insert(self, model: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
-        table = model.__table__  # type: ignore[attr-defined]
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         if self.dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)

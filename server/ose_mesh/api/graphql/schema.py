@@ -12,8 +12,8 @@ from ose_mesh import core, domain
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.types import (
     CheckType,
-    DeregisterResult,
     Deregistered,
+    DeregisterResult,
     Health,
     HealthStatus,
     HealthSummary,
@@ -76,7 +76,7 @@ class Query:
             raise ValueError(f"limit must be from 1 to {core.MAX_PAGE}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        views = mesh_of(info).queries.list(
+        views = mesh_of(info).queries.services(
             status=status, cluster=cluster, search=search, limit=limit, offset=offset
         )
         return [Service.from_domain(view) for view in views]

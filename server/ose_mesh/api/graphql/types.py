@@ -11,8 +11,11 @@ from strawberry.types import Info
 from ose_mesh import core, domain
 from ose_mesh.api.graphql.context import mesh_of
 
-HealthStatus = strawberry.enum(domain.HealthStatus, description="A service's heartbeat status.")
-CheckType = strawberry.enum(domain.CheckType, description="How a service is checked.")
+# The domain enums are the GraphQL enums (registered here, so the domain stays plain).
+strawberry.enum(domain.HealthStatus, description="A service's heartbeat status.")
+strawberry.enum(domain.CheckType, description="How a service is checked.")
+HealthStatus = domain.HealthStatus
+CheckType = domain.CheckType
 
 
 @strawberry.type(description="How and how often a service is checked.")
@@ -69,7 +72,7 @@ class HeartbeatMetrics:
 
     @classmethod
     def from_domain(cls, metrics: core.HeartbeatMetrics) -> HeartbeatMetrics:
-        return cls(**{name: getattr(metrics, name) for name in metrics.__slots__})  # type: ignore[attr-defined]
+        return cls(**{name: getattr(metrics, name) for name in metrics.__slots__})
 
 
 @strawberry.type(description="A service's current health.")

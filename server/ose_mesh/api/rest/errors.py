@@ -31,7 +31,9 @@ def validation_error_response(exc: ValidationError) -> JSONResponse:
         for error in exc.errors()
     ]
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return error_response(422, "invalid_field", detail, field=problems[0]["field"], problems=problems)
+    return error_response(
+        422, "invalid_field", detail, field=problems[0]["field"], problems=problems
+    )
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:

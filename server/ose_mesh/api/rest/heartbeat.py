@@ -33,7 +33,7 @@ async def list_statuses(request: Request) -> JSONResponse:
     if status is not None and status not in HealthStatus.__members__.values():
         allowed = ", ".join(s.value for s in HealthStatus)
         raise BadRequest(f"status: must be one of {allowed}, got {status!r}")
-    views = _mesh(request).queries.list(
+    views = _mesh(request).queries.services(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
         search=request.query_params.get("search"),
