@@ -86,6 +86,7 @@ def create_app(
         restored = await registry.restore()
         log.info("restored %d services from %s", restored, _safe_url(settings.database_url))
         await _register_self(registry, defaults)
+        await _beat_self(monitor, repository)
         tasks = [
             asyncio.create_task(monitor.run(), name="monitor"),
             asyncio.create_task(
@@ -148,17 +149,22 @@ async def _register_self(registry: ServiceRegistry, defaults: CheckConfig) -> No
     await registry.register(spec)
 
 
-async def _self_check(monitor: HeartbeatMonitor, repository: SqlRepository) -> None:
+async def _beat_self(monitor: HeartbeatMonitor, repository: SqlRepository) -> None:
     """The mesh beats for itself: a beat succeeds when its database answers."""
+    started = time.perf_counter()
+    try:
+        await repository.ping()
+    except StorageUnavailable as exc:
+        monitor.record_beat(SELF_ID, ok=False, message=exc.message)
+        return
+    latency = (time.perf_counter() - started) * 1000
+    monitor.record_beat(SELF_ID, ok=True, latency_ms=round(latency, 3))
+
+
+async def _self_check(monitor: HeartbeatMonitor, repository: SqlRepository) -> None:
     while True:
-        started = time.perf_counter()
-        try:
-            await repository.ping()
-            latency = (time.perf_counter() - started) * 1000
-            monitor.record_beat(SELF_ID, ok=True, latency_ms=round(latency, 3))
-        except StorageUnavailable as exc:
-            monitor.record_beat(SELF_ID, ok=False, message=exc.message)
         await asyncio.sleep(monitor.state(SELF_ID).service.check.interval_seconds)
+        await _beat_self(monitor, repository)
 
 
 async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:

@@ -119,7 +119,6 @@ class HeartbeatMonitor:
         self._deadline_armed.discard(service.service_id)
         interval = service.check.interval_seconds
         if service.check.check_type is CheckType.PUSH:
-            self._last_beat.setdefault(service.service_id, now)
             first = now + interval
         else:
             first = now + (self._rng.uniform(0, interval) if spread else 0.0)
@@ -228,8 +227,8 @@ class HeartbeatMonitor:
             entry.due + (slots_behind + 1) * interval, _Kind.CHECK, entry.service_id, entry.token
         )
         if service.check.check_type is CheckType.PUSH:
-            last_beat = self._last_beat.get(service.service_id, state.monitoring_since)
-            if last_beat < entry.due - interval:
+            last_beat = self._last_beat.get(service.service_id)
+            if last_beat is None or last_beat < entry.due - interval:
                 self._apply(
                     HeartbeatResult(service.service_id, False, now, None, "no heartbeat received")
                 )

@@ -71,6 +71,9 @@ class HealthQueries:
         self._history = history
         self._history_repository = history_repository
         self._clock = clock
+        # Monotonic readings become datetimes through one fixed origin, so the same moment
+        # always prints the same way.
+        self._origin = clock.wall() - timedelta(seconds=clock.monotonic())
 
     def get(self, service_id: str) -> ServiceHealth:
         return self._view(self._monitor.state(service_id))
@@ -119,13 +122,12 @@ class HealthQueries:
 
     def _view(self, state: HealthState) -> ServiceHealth:
         now = self._clock.monotonic()
-        wall = self._clock.wall()
         latency = state.latency()
         uptime = self._history.uptime(state.service.service_id)
         last = state.last_success_at
 
         def at(moment: float) -> datetime:
-            return wall - timedelta(seconds=now - moment)
+            return self._origin + timedelta(seconds=moment)
 
         metrics = HeartbeatMetrics(
             heartbeat_count=state.heartbeat_count,

@@ -1,0 +1,43 @@
+"""An app on a fresh SQLite file with a scripted prober, driven in-process through httpx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from ose_mesh.app import create_app
+from ose_mesh.config import load_settings
+from tests.conftest import sqlite_url
+from tests.fakes import ScriptedProber
+
+
+@pytest.fixture
+def prober() -> ScriptedProber:
+    return ScriptedProber()
+
+
+@pytest.fixture
+async def app(tmp_path: Path, prober: ScriptedProber) -> AsyncIterator[Starlette]:
+    settings = load_settings(database_url=sqlite_url(tmp_path), history_flush_seconds=0.2)
+    application = create_app(settings, prober=prober)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as http:
+        yield http
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

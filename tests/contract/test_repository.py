@@ -1,0 +1,94 @@
+"""The repository contract, run on SQLite and on PostgreSQL with the same assertions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ose_mesh.adapters.db import SqlRepository
+from ose_mesh.core import Rollup
+from ose_mesh.domain import CheckConfig, CheckType, HealthStatus, Service, StatusChange
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def service(service_id: str = "payments", **check: object) -> Service:
+    config = CheckConfig(
+        check_type=CheckType.HTTP,
+        health_url="http://10.0.0.1:8080/health",
+        **{"interval_seconds": 15, "timeout_seconds": 45, "latency_threshold_ms": 250.0, **check},  # type: ignore[arg-type]
+    )
+    return Service(service_id, "Payments API", config, cluster="core", registered_at=T0)
+
+
+def change(service_id: str, previous: str, current: str, minutes: int) -> StatusChange:
+    return StatusChange(
+        service_id,
+        HealthStatus(previous),
+        HealthStatus(current),
+        T0 + timedelta(minutes=minutes),
+        f"{previous} to {current}",
+    )
+
+
+async def test_a_stored_service_comes_back_identical(repository: SqlRepository) -> None:
+    original = service()
+    await repository.upsert_service(original)
+    assert await repository.list_services() == [original]
+
+
+async def test_upsert_updates_and_keeps_the_registration_time(repository: SqlRepository) -> None:
+    await repository.upsert_service(service())
+    changed = service(interval_seconds=30, timeout_seconds=90)
+    changed = Service(
+        "payments", "Payments v2", changed.check, registered_at=T0 + timedelta(days=1)
+    )
+    await repository.upsert_service(changed)
+    [stored] = await repository.list_services()
+    assert stored.service_name == "Payments v2"
+    assert stored.check.interval_seconds == 30
+    assert stored.registered_at == T0
+
+
+async def test_delete_removes_the_service_and_its_history(repository: SqlRepository) -> None:
+    await repository.upsert_service(service("a"))
+    await repository.upsert_service(service("b"))
+    await repository.add_transitions([change("a", "unknown", "healthy", 1)])
+    await repository.add_rollups([Rollup("a", T0, 6, 1, 60.0, 5, 20.0)])
+    assert await repository.delete_service("a") is True
+    assert await repository.delete_service("a") is False
+    assert [s.service_id for s in await repository.list_services()] == ["b"]
+    assert await repository.list_transitions("a", 10) == []
+    assert await repository.uptime_since(T0 - timedelta(days=1)) == {}
+
+
+async def test_transitions_newest_first_with_a_limit(repository: SqlRepository) -> None:
+    changes = [
+        change("a", "unknown", "healthy", 1),
+        change("a", "healthy", "degraded", 2),
+        change("a", "degraded", "critical", 3),
+        change("b", "unknown", "dead", 2),
+    ]
+    await repository.add_transitions(changes)
+    assert await repository.list_transitions("a", 2) == [changes[2], changes[1]]
+
+
+async def test_last_status_per_service(repository: SqlRepository) -> None:
+    await repository.add_transitions(
+        [
+            change("a", "unknown", "healthy", 1),
+            change("a", "healthy", "critical", 2),
+            change("b", "unknown", "dead", 1),
+        ]
+    )
+    assert await repository.last_statuses() == {
+        "a": HealthStatus.CRITICAL,
+        "b": HealthStatus.DEAD,
+    }
+
+
+async def test_rollups_of_the_same_minute_add_up(repository: SqlRepository) -> None:
+    await repository.add_rollups([Rollup("a", T0, 6, 1, 60.0, 5, 20.0)])
+    await repository.add_rollups([Rollup("a", T0, 4, 2, 30.0, 2, 40.0)])
+    await repository.add_rollups([Rollup("a", T0 + timedelta(minutes=1), 10, 0, 1.0, 10, 1.0)])
+    assert await repository.uptime_since(T0) == {"a": (20, 3)}
+    assert await repository.uptime_since(T0 + timedelta(seconds=30)) == {"a": (10, 0)}

@@ -1,0 +1,161 @@
+"""The status state machine, transition by transition (DESIGN.md, "Domain semantics")."""
+
+from __future__ import annotations
+
+import pytest
+
+from ose_mesh.core import HealthState
+from ose_mesh.domain import CheckConfig, HealthStatus, HeartbeatResult, Service
+
+H, DG, C, DD, U = (
+    HealthStatus.HEALTHY,
+    HealthStatus.DEGRADED,
+    HealthStatus.CRITICAL,
+    HealthStatus.DEAD,
+    HealthStatus.UNKNOWN,
+)
+
+
+def make_state(**check: object) -> HealthState:
+    config = CheckConfig(**{"interval_seconds": 10, "timeout_seconds": 30, **check})  # type: ignore[arg-type]
+    return HealthState(Service("svc", "Svc", config), now=0.0)
+
+
+def beat(state: HealthState, at: float, ok: bool = True, latency: float | None = 10.0) -> None:
+    state.record(HeartbeatResult("svc", ok, at, latency if ok else None))
+
+
+def test_unknown_until_the_first_result() -> None:
+    state = make_state()
+    assert state.status is U
+    assert state.reevaluate(29.0) is None
+    assert state.status is U
+
+
+def test_first_success_is_healthy() -> None:
+    state = make_state()
+    beat(state, 1.0)
+    assert state.status is H
+
+
+def test_failures_degrade_then_turn_critical_at_max_failures() -> None:
+    state = make_state(max_failures=3)
+    beat(state, 1.0)
+    seen = []
+    for i in range(3):
+        beat(state, 2.0 + i, ok=False)
+        seen.append(state.status)
+    assert seen == [DG, DG, C]
+    assert state.consecutive_failures == 3
+
+
+def test_dead_after_timeout_without_success_even_with_no_results() -> None:
+    state = make_state(timeout_seconds=30)
+    assert state.reevaluate(30.0) is None  # exactly the timeout is not "more than"
+    assert state.reevaluate(30.01) is U
+    assert state.status is DD
+
+
+def test_dead_counts_from_the_last_success_and_takes_precedence() -> None:
+    state = make_state(timeout_seconds=30, max_failures=2)
+    beat(state, 5.0)
+    beat(state, 15.0, ok=False)
+    beat(state, 25.0, ok=False)
+    assert state.status is C
+    beat(state, 35.5, ok=False)
+    assert state.status is DD
+
+
+def test_one_success_recovers_by_default() -> None:
+    state = make_state(max_failures=2)
+    beat(state, 1.0, ok=False)
+    beat(state, 2.0, ok=False)
+    assert state.status is C
+    beat(state, 3.0)
+    assert state.status is H
+
+
+def test_recovery_needs_recovery_successes_in_a_row() -> None:
+    state = make_state(max_failures=2, recovery_successes=3)
+    beat(state, 1.0, ok=False)
+    beat(state, 2.0, ok=False)
+    statuses = []
+    for at in (3.0, 4.0, 5.0):
+        beat(state, at)
+        statuses.append(state.status)
+    assert statuses == [DG, DG, H]
+
+
+def test_a_failure_during_recovery_starts_it_over() -> None:
+    state = make_state(max_failures=3, recovery_successes=2)
+    beat(state, 1.0, ok=False)
+    beat(state, 2.0)
+    assert state.status is DG
+    beat(state, 3.0, ok=False)
+    beat(state, 4.0)
+    assert state.status is DG
+    beat(state, 5.0)
+    assert state.status is H
+
+
+def test_recovery_threshold_does_not_apply_before_any_failure() -> None:
+    state = make_state(recovery_successes=5)
+    beat(state, 1.0)
+    assert state.status is H
+
+
+def test_dead_service_recovers_on_success() -> None:
+    state = make_state(timeout_seconds=30)
+    state.reevaluate(31.0)
+    assert state.status is DD
+    beat(state, 32.0)
+    assert state.status is H
+
+
+def test_slow_success_is_degraded_under_a_latency_threshold() -> None:
+    state = make_state(latency_threshold_ms=100)
+    beat(state, 1.0, latency=150.0)
+    assert state.status is DG
+    beat(state, 2.0, latency=50.0)
+    assert state.status is H
+
+
+def test_record_returns_the_previous_status_only_on_change() -> None:
+    state = make_state()
+    beat(state, 1.0)
+    assert state.record(HeartbeatResult("svc", True, 2.0, 5.0)) is None
+    assert state.record(HeartbeatResult("svc", False, 3.0)) is H
+
+
+def test_flapping_is_counted_over_the_last_hour() -> None:
+    state = make_state(max_failures=1, timeout_seconds=7200, interval_seconds=10)
+    for i in range(6):
+        beat(state, 10.0 * i, ok=i % 2 == 0)
+    assert state.flap_count(60.0) == 6  # unknown->healthy, then 5 flips
+    assert state.flap_count(60.0 + 3600.0) == 0
+
+
+def test_metrics_follow_the_reference_formula() -> None:
+    state = make_state(max_failures=10)
+    for i in range(148):
+        beat(state, float(i), latency=10.0 + i % 3)
+    beat(state, 148.0, ok=False)
+    beat(state, 149.0, ok=False)
+    assert state.heartbeat_count == 150
+    assert state.missed_heartbeats == 2
+    assert state.uptime_percentage == 98.67
+    latency = state.latency()
+    assert latency.min_ms == 10.0
+    assert latency.max_ms == 12.0
+    assert latency.average_ms == pytest.approx(11.0, abs=0.01)
+    assert latency.p50_ms == 11.0
+    assert latency.p99_ms == 12.0
+
+
+def test_recent_latencies_are_bounded_and_in_order() -> None:
+    state = make_state()
+    for i in range(200):
+        beat(state, float(i), latency=float(i))
+    recent = state.recent_latencies()
+    assert len(recent) == 64
+    assert recent == [float(i) for i in range(136, 200)]
