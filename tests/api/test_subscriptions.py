@@ -1,0 +1,92 @@
+"""Live status over graphql-transport-ws (and the legacy graphql-ws protocol)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient, WebSocketTestSession
+
+from ose_mesh.app import create_app
+from ose_mesh.config import load_settings
+from tests.conftest import sqlite_url
+from tests.fakes import ScriptedProber
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = load_settings(database_url=sqlite_url(tmp_path))
+    with TestClient(create_app(settings, prober=ScriptedProber())) as test_client:
+        yield test_client
+
+
+def subscribe(ws: WebSocketTestSession, query: str, variables: dict[str, Any]) -> None:
+    ws.send_json({"type": "connection_init"})
+    assert ws.receive_json()["type"] == "connection_ack"
+    ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+
+
+def test_status_changes_arrive_as_they_happen(client: TestClient) -> None:
+    client.post("/api/v1/heartbeat/register", json={"service_id": "a", "max_failures": 2})
+    client.post("/api/v1/heartbeat/register", json={"service_id": "b"})
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        subscribe(
+            ws,
+            "subscription($ids: [String!]) { serviceStatusChanged(serviceIds: $ids) "
+            "{ serviceId previous current reason } }",
+            {"ids": ["a"]},
+        )
+        client.post("/api/v1/heartbeat/b/beat")  # filtered out
+        client.post("/api/v1/heartbeat/a/beat")
+        client.post("/api/v1/heartbeat/a/beat", json={"ok": False, "message": "down"})
+        first = ws.receive_json()["payload"]["data"]["serviceStatusChanged"]
+        second = ws.receive_json()["payload"]["data"]["serviceStatusChanged"]
+    assert first == {
+        "serviceId": "a", "previous": "UNKNOWN", "current": "HEALTHY",
+        "reason": "heartbeat succeeded",
+    }  # fmt: skip
+    assert (second["previous"], second["current"]) == ("HEALTHY", "DEGRADED")
+    assert "down" in second["reason"]
+
+
+def test_heartbeats_stream_for_one_service(client: TestClient) -> None:
+    client.post("/api/v1/heartbeat/register", json={"service_id": "a"})
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        subscribe(
+            ws,
+            "subscription { heartbeats(serviceId: \"a\") { serviceId ok latencyMs at } }",
+            {},
+        )
+        client.post("/api/v1/heartbeat/a/beat", json={"latency_ms": 7})
+        beat = ws.receive_json()["payload"]["data"]["heartbeats"]
+    assert beat["serviceId"] == "a"
+    assert beat["ok"] is True
+    assert beat["latencyMs"] == 7.0
+
+
+def test_heartbeats_of_an_unknown_service_is_an_error(client: TestClient) -> None:
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        subscribe(ws, 'subscription { heartbeats(serviceId: "nope") { ok } }', {})
+        message = ws.receive_json()
+    assert message["type"] == "next"
+    assert message["payload"]["errors"][0]["message"] == "Service 'nope' is not registered."
+
+
+def test_legacy_graphql_ws_protocol(client: TestClient) -> None:
+    client.post("/api/v1/heartbeat/register", json={"service_id": "a"})
+    with client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "start",
+                "payload": {"query": "subscription { serviceStatusChanged { current } }"},
+            }
+        )
+        client.post("/api/v1/heartbeat/a/beat")
+        message = ws.receive_json()
+    assert message["type"] == "data"
+    assert message["payload"]["data"]["serviceStatusChanged"] == {"current": "HEALTHY"}
