@@ -323,6 +323,10 @@ def describe_status(state: HealthState) -> str:
     match state.status:
         case HealthStatus.DEAD:
             return f"no successful heartbeat for more than {check.timeout_seconds:g}s"
+        case HealthStatus.UNKNOWN:
+            return "not checked yet"
+        case _ if state.heartbeat_count == 0:
+            return "last known status, from before the server restarted"
         case HealthStatus.CRITICAL:
             return f"{state.consecutive_failures} consecutive failures{last}"
         case HealthStatus.DEGRADED if state.consecutive_failures:
@@ -334,10 +338,8 @@ def describe_status(state: HealthState) -> str:
             )
         case HealthStatus.DEGRADED:
             return (
-                f"slow: {state.last_latency_ms:g} ms over the "
-                f"{check.latency_threshold_ms:g} ms threshold"
+                f"slow: {state.last_latency_ms or 0:g} ms over the "
+                f"{check.latency_threshold_ms or 0:g} ms threshold"
             )
-        case HealthStatus.HEALTHY:
-            return "heartbeat succeeded"
         case _:
-            return "not checked yet"
+            return "heartbeat succeeded"

@@ -1,0 +1,50 @@
+"""Settings: the reference's variables, CLI overrides, and errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from ose_mesh.config import ConfigError, load_settings
+
+
+def test_defaults_match_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SERVICE_MESH_PORT", "HEARTBEAT_INTERVAL", "HEARTBEAT_TIMEOUT", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.port, settings.host) == (8000, "127.0.0.1")
+    assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (10, 30)
+    assert settings.heartbeat_max_failures == 3
+    assert settings.database_url == "sqlite+aiosqlite:///./data/ose-mesh.db"
+    assert settings.rabbitmq_vhost == "/"
+
+
+def test_environment_is_read_and_flags_override_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERVICE_MESH_PORT", "9001")
+    monkeypatch.setenv("HEARTBEAT_INTERVAL", "5")
+    monkeypatch.setenv("RABBITMQ_HOST", "broker")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@db/mesh")
+    settings = load_settings()
+    assert settings.port == 9001
+    assert settings.heartbeat_interval == 5
+    assert settings.rabbitmq_host == "broker"
+    assert settings.database_url == "postgresql+asyncpg://postgres@db/mesh"
+    assert load_settings(port=9100).port == 9100
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SERVICE_MESH_PORT", "eighty"),
+        ("SERVICE_MESH_PORT", "70000"),
+        ("HEARTBEAT_INTERVAL", "0"),
+        ("HEARTBEAT_MAX_FAILURES", "0"),
+        ("HEARTBEAT_TIMEOUT", "1"),
+        ("DATABASE_URL", "mysql://db/mesh"),
+    ],
+)
+def test_invalid_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=variable):
+        load_settings()
