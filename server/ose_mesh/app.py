@@ -111,9 +111,9 @@ def create_app(
         schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL]
     )
     routes: list[BaseRoute] = [
+        *heartbeat_routes,
         Route("/health", _health(repository, monitor), methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
-        *heartbeat_routes,
         *graphql_routes(graphql),
         *(demo.routes() if demo else []),
         *web_routes,

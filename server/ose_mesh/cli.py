@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="do not log every request (busy servers)"
+    )
     serve.set_defaults(run=_serve)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
@@ -57,7 +60,13 @@ def _serve(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     print(f"OSE Service Mesh on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -70,9 +71,7 @@ async def test_bad_update_of_an_existing_service_keeps_the_old_config(
 ) -> None:
     await client.post(REGISTER, json=body(interval_seconds=10))
     before = await snapshot(client)
-    response = await client.post(
-        REGISTER, json={"service_id": "ok-service", "timeout_seconds": 5}
-    )
+    response = await client.post(REGISTER, json={"service_id": "ok-service", "timeout_seconds": 5})
     assert response.status_code == 422
     assert "timeout_seconds" in response.json()["detail"]
     assert await snapshot(client) == before
@@ -100,7 +99,9 @@ async def test_unreadable_bodies_are_400(
 async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
     before = await snapshot(client)
     huge = b'{"service_id": "big", "service_name": "' + b"x" * (1024 * 1024) + b'"}'
-    response = await client.post(REGISTER, content=huge, headers={"content-type": "application/json"})
+    response = await client.post(
+        REGISTER, content=huge, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
     assert await snapshot(client) == before
@@ -197,7 +198,32 @@ async def test_graphql_unknown_service(client: httpx.AsyncClient) -> None:
     assert result["data"]["deregisterService"]["__typename"] == "NotFoundError"
     query = await gql(client, '{ service(id: "nope") { id } }')
     assert query["data"]["service"] is None
-    beat = await gql(
-        client, 'mutation { recordHeartbeat(serviceId: "nope") { __typename } }'
-    )
+    beat = await gql(client, 'mutation { recordHeartbeat(serviceId: "nope") { __typename } }')
     assert beat["data"]["recordHeartbeat"]["__typename"] == "NotFoundError"
+
+
+async def test_oversized_chunked_body_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"service_id": "big", "service_name": "'
+        for _ in range(1100):
+            yield b"x" * 1024
+        yield b'"}'
+
+    before = await snapshot(client)
+    response = await client.post(
+        REGISTER, content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert await snapshot(client) == before
+
+
+async def test_small_chunked_body_is_read_whole(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"service_id": "chunked",'
+        yield b' "service_name": "Chunked"}'
+
+    response = await client.post(
+        REGISTER, content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201
+    assert response.json()["service_name"] == "Chunked"

@@ -33,7 +33,7 @@ async def test_register_query_and_deregister(client: httpx.AsyncClient) -> None:
         "healthUrl": None,
     }
     assert service["health"]["status"] == "UNKNOWN"
-    listed = await gql(client, "{ services(cluster: \"core\") { id } }")
+    listed = await gql(client, '{ services(cluster: "core") { id } }')
     assert {s["id"] for s in listed["data"]["services"]} == {"orders", "service-mesh"}
     removed = await gql(
         client, 'mutation { deregisterService(id: "orders") { ... on Deregistered { id } } }'
@@ -52,9 +52,7 @@ async def test_update_service_changes_only_what_is_given(client: httpx.AsyncClie
         "name": "A",
         "check": {"maxFailures": 7, "intervalSeconds": 10.0},
     }
-    missing = await gql(
-        client, 'mutation { updateService(input: {id: "zz"}) { __typename } }'
-    )
+    missing = await gql(client, 'mutation { updateService(input: {id: "zz"}) { __typename } }')
     assert missing["data"]["updateService"]["__typename"] == "NotFoundError"
 
 

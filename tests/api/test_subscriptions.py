@@ -25,7 +25,9 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 def subscribe(ws: WebSocketTestSession, query: str, variables: dict[str, Any]) -> None:
     ws.send_json({"type": "connection_init"})
     assert ws.receive_json()["type"] == "connection_ack"
-    ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
+    ws.send_json(
+        {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+    )
 
 
 def test_status_changes_arrive_as_they_happen(client: TestClient) -> None:
@@ -56,7 +58,7 @@ def test_heartbeats_stream_for_one_service(client: TestClient) -> None:
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         subscribe(
             ws,
-            "subscription { heartbeats(serviceId: \"a\") { serviceId ok latencyMs at } }",
+            'subscription { heartbeats(serviceId: "a") { serviceId ok latencyMs at } }',
             {},
         )
         client.post("/api/v1/heartbeat/a/beat", json={"latency_ms": 7})

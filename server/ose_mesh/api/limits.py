@@ -10,8 +10,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodyLimitMiddleware:
     """Answer 413 to a request whose body exceeds `max_bytes`, declared or streamed.
 
-    The body is read up front (it is at most `max_bytes`) and replayed to the app, so the
-    app never sees a partial body.
+    A declared Content-Length is checked before anything is read. A chunked body is read up
+    front (it is at most `max_bytes`) and replayed to the app, so the app never sees a
+    partial body.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -22,9 +23,13 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        declared = _content_length(scope)
+        if declared is not None:
+            if declared > self.max_bytes:
+                await self._reject(send)
+                return
+            # The server never delivers more than the declared length: nothing to count.
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -70,3 +75,10 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None

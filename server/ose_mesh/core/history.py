@@ -46,9 +46,11 @@ class HistoryRecorder:
         self._transitions: list[StatusChange] = []
         self._uptime: dict[str, dict[str, tuple[int, int]]] = {}
         self.flush_failures = 0
+        self._minute = datetime.min
+        self._minute_ends = float("-inf")
 
     def record_heartbeat(self, result: HeartbeatResult) -> None:
-        minute = self._clock.wall().replace(second=0, microsecond=0)
+        minute = self._current_minute()
         minutes = self._rows.get(result.service_id)
         if minutes is None:
             minutes = self._rows[result.service_id] = {}
@@ -56,6 +58,15 @@ class HistoryRecorder:
         if row is None:
             row = minutes[minute] = _MinuteRow()
         row.add(result)
+
+    def _current_minute(self) -> datetime:
+        """The UTC minute now, recomputed once a minute rather than on every heartbeat."""
+        now = self._clock.monotonic()
+        if now >= self._minute_ends:
+            wall = self._clock.wall()
+            self._minute = wall.replace(second=0, microsecond=0)
+            self._minute_ends = now + 60 - (wall.second + wall.microsecond / 1e6)
+        return self._minute
 
     def record_transition(self, change: StatusChange) -> None:
         if len(self._transitions) >= MAX_PENDING_TRANSITIONS:

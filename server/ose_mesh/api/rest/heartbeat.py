@@ -89,11 +89,12 @@ async def beat(request: Request) -> JSONResponse:
 
 
 routes = [
+    # Beats are the busiest route: first, so routing tries one pattern for them.
+    Route("/api/v1/heartbeat/{service_id}/beat", beat, methods=["POST"]),
     Route("/api/v1/heartbeat/status", list_statuses, methods=["GET"]),
     Route("/api/v1/heartbeat/status/{service_id}", get_status, methods=["GET"]),
     Route("/api/v1/heartbeat/status/{service_id}/history", get_history, methods=["GET"]),
     Route("/api/v1/heartbeat/summary", get_summary, methods=["GET"]),
     Route("/api/v1/heartbeat/register", register, methods=["POST"]),
     Route("/api/v1/heartbeat/register/{service_id}", deregister, methods=["DELETE"]),
-    Route("/api/v1/heartbeat/{service_id}/beat", beat, methods=["POST"]),
 ]

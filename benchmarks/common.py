@@ -1,0 +1,113 @@
+"""Helpers shared by the benchmarks: CPU pinning, child processes, percentiles, null stores."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+import httpx
+
+from ose_mesh.core import Rollup
+from ose_mesh.domain import HealthStatus, StatusChange
+
+
+def pin_to_cpu(cpu: int) -> None:
+    """Keep this process on one core, so 'per core' figures mean what they say."""
+    if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
+        os.sched_setaffinity(0, {cpu})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def spawn(
+    args: Sequence[str], cpu: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a child process pinned to `cpu` (taskset), quiet unless it fails."""
+    command = ["taskset", "-c", str(cpu), *args] if _has_taskset() else list(args)
+    return subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_http(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def rss_bytes() -> int:
+    """Resident memory after a full collection and returning freed memory to the OS."""
+    gc.collect()
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def python() -> str:
+    return sys.executable
+
+
+def _has_taskset() -> bool:
+    return subprocess.run(["which", "taskset"], capture_output=True).returncode == 0
+
+
+class NullHistory:
+    """A HistoryRepository that keeps nothing: benchmarks measure the monitor, not a DB."""
+
+    async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
+        return None
+
+    async def list_transitions(self, service_id: str, limit: int) -> list[StatusChange]:
+        return []
+
+    async def last_statuses(self) -> dict[str, HealthStatus]:
+        return {}
+
+    async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
+        return None
+
+    async def uptime_since(self, since: datetime) -> dict[str, tuple[int, int]]:
+        return {}
