@@ -1,0 +1,70 @@
+"""Demo mode shows every status within two minutes (simulated time, the real state machine)."""
+
+from __future__ import annotations
+
+import random
+
+from ose_mesh.core import HealthState
+from ose_mesh.demo.simulator import (
+    DEMO_INTERVAL,
+    DEMO_PROBE_TIMEOUT,
+    DEMO_TIMEOUT,
+    SLOW_THRESHOLD_MS,
+    behave,
+    load_topology,
+)
+from ose_mesh.domain import CheckConfig, CheckType, HealthStatus, HeartbeatResult, Service
+
+CHECK = CheckConfig(
+    check_type=CheckType.HTTP,
+    health_url="http://127.0.0.1:8000/demo/x/health",
+    interval_seconds=DEMO_INTERVAL,
+    timeout_seconds=DEMO_TIMEOUT,
+    probe_timeout_seconds=DEMO_PROBE_TIMEOUT,
+    latency_threshold_ms=SLOW_THRESHOLD_MS,
+)
+
+
+def statuses_over(behaviour: str, seconds: float) -> set[HealthStatus]:
+    """Probe a simulated endpoint every interval, as the monitor would, and collect statuses."""
+    rng = random.Random(3)
+    state = HealthState(Service("x", "x", CHECK), now=0.0)
+    seen = set()
+    at = 0.0
+    while at <= seconds:
+        answer = behave(behaviour, at, rng)
+        hung = answer.delay_seconds >= DEMO_PROBE_TIMEOUT
+        ok = answer.status < 400 and not hung
+        latency = None if hung else answer.delay_seconds * 1000
+        state.record(HeartbeatResult("x", ok, at, latency))
+        seen.add(state.status)
+        state.reevaluate(at + DEMO_INTERVAL - 0.001)
+        seen.add(state.status)
+        at += DEMO_INTERVAL
+    return seen
+
+
+def test_the_demo_shows_every_status_within_two_minutes() -> None:
+    seen: set[HealthStatus] = set()
+    for entry in load_topology()["services"]:
+        if "demo" in entry:
+            seen |= statuses_over(entry["demo"]["behaviour"], 120)
+    assert {
+        HealthStatus.HEALTHY,
+        HealthStatus.DEGRADED,
+        HealthStatus.CRITICAL,
+        HealthStatus.DEAD,
+    } <= seen
+
+
+def test_steady_services_stay_healthy() -> None:
+    assert statuses_over("steady", 600) == {HealthStatus.HEALTHY}
+
+
+def test_the_topology_is_the_reference_one() -> None:
+    ids = {entry["id"] for entry in load_topology()["services"]}
+    assert ids == {
+        "service-mesh", "discovery", "optimization", "factory-reset", "reinstallation",
+        "metrics-collector", "terminal-config", "postgres", "redis", "rabbitmq",
+        "prometheus", "grafana",
+    }  # fmt: skip
