@@ -1,5 +1,13 @@
 """The pure model: services, checks, statuses and errors. Standard library only."""
 
+from ose_mesh.domain.dependency import (
+    CIRCULAR,
+    Dependency,
+    DependencyType,
+    Relationship,
+    parse_dependency_type,
+    parse_relationship,
+)
 from ose_mesh.domain.errors import DomainError, InvalidField, ServiceNotFound, StorageUnavailable
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
 from ose_mesh.domain.service import (
@@ -10,16 +18,22 @@ from ose_mesh.domain.service import (
 )
 
 __all__ = [
+    "CIRCULAR",
     "CLUSTERS",
     "CheckConfig",
     "CheckType",
+    "Dependency",
+    "DependencyType",
     "DomainError",
     "HealthStatus",
     "HeartbeatResult",
     "InvalidField",
+    "Relationship",
     "Service",
     "ServiceNotFound",
     "StatusChange",
     "StorageUnavailable",
+    "parse_dependency_type",
+    "parse_relationship",
     "validate_service_id",
 ]

@@ -1,0 +1,76 @@
+"""The results of graph queries and analyses: plain values, no networkx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ose_mesh.domain import Dependency
+
+
+class Direction(StrEnum):
+    DEPENDENCIES = "dependencies"  # what the service needs (Envoy: upstream)
+    DEPENDENTS = "dependents"  # what needs the service (Envoy: downstream)
+    BOTH = "both"
+
+
+DIRECTION_ALIASES = {"upstream": Direction.DEPENDENCIES, "downstream": Direction.DEPENDENTS}
+
+
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """A service found by a traversal, how far it is and the edge that reached it."""
+
+    service_id: str
+    distance: int
+    via: Dependency
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """One strongly connected component, with one cycle through it in edge order."""
+
+    services: tuple[str, ...]  # a -> b -> c -> (back to a)
+    members: tuple[str, ...]  # every service of the component, sorted
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    service_id: str
+    degree: int
+    in_degree: int
+    out_degree: int
+    betweenness: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactEntry:
+    service_id: str
+    path: tuple[str, ...]  # from the failed service to this one, following dependents
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    service_id: str
+    failed: list[ImpactEntry] = field(default_factory=list)
+    degraded: list[ImpactEntry] = field(default_factory=list)
+    unaffected: list[ImpactEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSummary:
+    total_services: int
+    total_dependencies: int
+    hub_services: list[str]
+    isolated_services: list[str]
+    circular_dependencies: list[list[str]]
+    critical_path: list[str]
+    clusters: dict[str, list[str]]
+    average_dependencies: float
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    service_id: str
+    cluster: str | None
+    monitored: bool
