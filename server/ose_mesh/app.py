@@ -22,24 +22,19 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from ose_mesh import __version__
 from ose_mesh.adapters.db import SqlRepository
-from ose_mesh.adapters.probes import NetworkProber
-from ose_mesh.api.context import MeshServices
 from ose_mesh.api.graphql import schema
 from ose_mesh.api.limits import BodyLimitMiddleware
 from ose_mesh.api.metrics import MeshMetrics
-from ose_mesh.api.rest import EXCEPTION_HANDLERS, heartbeat_routes
+from ose_mesh.api.rest import EXCEPTION_HANDLERS, dependency_routes, heartbeat_routes
 from ose_mesh.api.web import web_routes
+from ose_mesh.compose import build_mesh
 from ose_mesh.config import Settings
 from ose_mesh.core import (
     Clock,
-    EventHub,
-    HealthQueries,
     HeartbeatMonitor,
-    HistoryRecorder,
     Prober,
     ServiceRegistry,
     ServiceSpec,
-    SystemClock,
 )
 from ose_mesh.demo.simulator import SELF_ID, DemoSimulator
 from ose_mesh.domain import CheckConfig, CheckType, StorageUnavailable
@@ -50,30 +45,11 @@ log = logging.getLogger("ose_mesh")
 def create_app(
     settings: Settings, *, clock: Clock | None = None, prober: Prober | None = None
 ) -> Starlette:
-    clock = clock or SystemClock()
-    repository = SqlRepository.from_url(settings.database_url)
-    network_prober = None
-    if prober is None:
-        prober = network_prober = NetworkProber()
-    hub = EventHub()
-    history = HistoryRecorder(clock, repository)
-    monitor = HeartbeatMonitor(
-        clock,
-        prober,
-        hub,
-        history,
-        max_concurrent_probes=settings.max_concurrent_probes,
-    )
+    built = build_mesh(settings, clock=clock, prober=prober)
+    mesh, repository = built.services, built.repository
+    monitor, registry, history = mesh.monitor, mesh.registry, mesh.history
     metrics = MeshMetrics(monitor)
     monitor.add_observer(metrics.observe)
-    defaults = CheckConfig(
-        interval_seconds=settings.heartbeat_interval,
-        timeout_seconds=settings.heartbeat_timeout,
-        max_failures=settings.heartbeat_max_failures,
-    )
-    registry = ServiceRegistry(repository, repository, monitor, history, hub, clock, defaults)
-    queries = HealthQueries(monitor, history, repository, clock)
-    mesh = MeshServices(registry, queries, monitor, history, hub, clock)
     demo = (
         DemoSimulator(f"http://{_loopback(settings.host)}:{settings.port}")
         if settings.demo
@@ -82,10 +58,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await repository.create_schema()
-        restored = await registry.restore()
-        log.info("restored %d services from %s", restored, _safe_url(settings.database_url))
-        await _register_self(registry, defaults)
+        restored, edges = await built.open()
+        log.info(
+            "restored %d services and %d dependencies from %s",
+            restored,
+            edges,
+            _safe_url(settings.database_url),
+        )
+        await _register_self(registry, built.defaults)
         await _beat_self(monitor, repository)
         tasks = [
             asyncio.create_task(monitor.run(), name="monitor"),
@@ -95,23 +75,22 @@ def create_app(
             asyncio.create_task(_self_check(monitor, repository), name="self-check"),
         ]
         if demo is not None:
-            tasks.append(asyncio.create_task(demo.seed_when_listening(registry), name="demo"))
+            seeding = demo.seed_when_listening(built.catalog)
+            tasks.append(asyncio.create_task(seeding, name="demo"))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await history.flush()
-            if network_prober is not None:
-                await network_prober.close()
-            await repository.close()
+            await built.close()
 
     graphql = GraphQL(
         schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL]
     )
     routes: list[BaseRoute] = [
         *heartbeat_routes,
+        *dependency_routes,
         Route("/health", _health(repository, monitor), methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *graphql_routes(graphql),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ose_mesh.core import (
     Clock,
+    DependencyService,
     EventHub,
     HealthQueries,
     HeartbeatMonitor,
@@ -22,3 +23,9 @@ class MeshServices:
     history: HistoryRecorder
     hub: EventHub
     clock: Clock
+    dependencies: DependencyService
+
+    def names(self) -> dict[str, str]:
+        return {
+            state.service.service_id: state.service.service_name for state in self.monitor.states()
+        }

@@ -1,12 +1,26 @@
 """Use cases: registry, heartbeat monitor, history, event hub. No framework imports here."""
 
 from ose_mesh.core.clock import ManualClock, SystemClock
+from ose_mesh.core.dependencies import DependencyService, GraphChange
+from ose_mesh.core.graph import DependencyGraph
+from ose_mesh.core.graph_model import (
+    DIRECTION_ALIASES,
+    Cycle,
+    Direction,
+    GraphSummary,
+    Hub,
+    Impact,
+    ImpactEntry,
+    Node,
+    Reached,
+)
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
-from ose_mesh.core.hub import HEARTBEAT, REGISTRY, STATUS, EventHub, Subscription
+from ose_mesh.core.hub import GRAPH, HEARTBEAT, REGISTRY, STATUS, EventHub, Subscription
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import (
     Clock,
+    DependencyRepository,
     HistoryRepository,
     ProbeOutcome,
     Prober,
@@ -24,13 +38,22 @@ from ose_mesh.core.views import (
 )
 
 __all__ = [
+    "DIRECTION_ALIASES",
+    "GRAPH",
     "HEARTBEAT",
     "MAX_HISTORY",
     "MAX_PAGE",
     "REGISTRY",
     "STATUS",
     "Clock",
+    "Cycle",
+    "DependencyGraph",
+    "DependencyRepository",
+    "DependencyService",
+    "Direction",
     "EventHub",
+    "GraphChange",
+    "GraphSummary",
     "HealthQueries",
     "HealthState",
     "HealthSummary",
@@ -38,9 +61,14 @@ __all__ = [
     "HeartbeatMonitor",
     "HistoryRecorder",
     "HistoryRepository",
+    "Hub",
+    "Impact",
+    "ImpactEntry",
     "ManualClock",
+    "Node",
     "ProbeOutcome",
     "Prober",
+    "Reached",
     "RegistryEvent",
     "Rollup",
     "ServiceHealth",

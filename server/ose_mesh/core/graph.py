@@ -25,7 +25,14 @@ from ose_mesh.core.graph_model import (
     Node,
     Reached,
 )
-from ose_mesh.domain import CIRCULAR, Dependency, DependencyType, HealthStatus, ServiceNotFound
+from ose_mesh.domain import (
+    CIRCULAR,
+    Dependency,
+    DependencyNotFound,
+    DependencyType,
+    HealthStatus,
+    ServiceNotFound,
+)
 
 T = TypeVar("T")
 EXACT_BETWEENNESS_LIMIT = 2000
@@ -48,6 +55,7 @@ class DependencyGraph:
         return self._version
 
     def add_service(self, service_id: str, *, cluster: str | None, monitored: bool) -> None:
+        """Add a node, or update an existing one's cluster and monitoring."""
         self._g.add_node(service_id, cluster=cluster, monitored=monitored)
         self._changed()
 
@@ -81,9 +89,17 @@ class DependencyGraph:
         self.require(source)
         self.require(target)
         if not self._g.has_edge(source, target):
-            raise ServiceNotFound(f"{source} -> {target}")
+            raise DependencyNotFound(source, target)
         found: Dependency = self._g.edges[source, target]["dependency"]
         return found
+
+    def has_dependency(self, source: str, target: str) -> bool:
+        return bool(self._g.has_edge(source, target))
+
+    def set_cluster(self, service_id: str, cluster: str | None) -> None:
+        if self._g.nodes[service_id].get("cluster") != cluster:
+            self._g.nodes[service_id]["cluster"] = cluster
+            self._changed()
 
     def require(self, service_id: str) -> None:
         if service_id not in self._g:

@@ -15,6 +15,7 @@ Topic = str
 STATUS: Topic = "status"
 HEARTBEAT: Topic = "heartbeat"
 REGISTRY: Topic = "registry"
+GRAPH: Topic = "graph"
 
 
 class Subscription:

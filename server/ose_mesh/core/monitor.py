@@ -87,6 +87,7 @@ class HeartbeatMonitor:
         self._semaphore = asyncio.Semaphore(max_concurrent_probes)
         self._rng = rng or random.Random()
         self._observers = tuple(observers)
+        self._root_causes: Callable[[str], list[str]] = lambda service_id: []
         self._states: dict[str, HealthState] = {}
         self._tokens: dict[str, int] = {}
         self._last_beat: dict[str, float] = {}
@@ -126,6 +127,13 @@ class HeartbeatMonitor:
         self._push(first, _Kind.CHECK, service.service_id, token)
         self._arm_deadline(state)
         return state
+
+    def set_root_cause_finder(self, find: Callable[[str], list[str]]) -> None:
+        """Who tells, for a status change, where the trouble starts (the dependency graph)."""
+        self._root_causes = find
+
+    def statuses(self) -> dict[str, HealthStatus]:
+        return {sid: state.status for sid, state in self._states.items()}
 
     def add_observer(self, observe: Callable[[HeartbeatResult], None]) -> None:
         """Call `observe` with every heartbeat result (metrics)."""
@@ -311,6 +319,7 @@ class HeartbeatMonitor:
             current=state.status,
             at=self._clock.wall(),
             reason=describe_status(state),
+            root_causes=tuple(self._root_causes(state.service.service_id)),
         )
         log.info("%s: %s -> %s (%s)", change.service_id, previous, change.current, change.reason)
         self._history.record_transition(change)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ose_mesh.domain import HealthStatus, Service, StatusChange
+from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange
 
 
 class Clock(Protocol):
@@ -41,6 +41,20 @@ class ServiceRepository(Protocol):
         ...
 
     async def list_services(self) -> list[Service]: ...
+
+
+class DependencyRepository(Protocol):
+    async def upsert_dependency(self, dependency: Dependency) -> None: ...
+
+    async def delete_dependency(self, source: str, target: str) -> bool: ...
+
+    async def list_dependencies(self) -> list[Dependency]: ...
+
+    async def save_catalog(
+        self, services: Sequence[Service], dependencies: Sequence[Dependency]
+    ) -> None:
+        """Store services and dependencies in one transaction: all or nothing."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from ose_mesh.core.graph import DependencyGraph
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import REGISTRY, EventHub
 from ose_mesh.core.monitor import HeartbeatMonitor
@@ -55,6 +56,7 @@ class ServiceRegistry:
         hub: EventHub,
         clock: Clock,
         defaults: CheckConfig,
+        graph: DependencyGraph,
     ) -> None:
         self._repository = repository
         self._history_repository = history_repository
@@ -63,30 +65,39 @@ class ServiceRegistry:
         self._hub = hub
         self._clock = clock
         self._defaults = defaults
+        self._graph = graph
 
     async def register(self, spec: ServiceSpec, *, demo: bool = False) -> tuple[Service, bool]:
         """Create the service, or update it if the id is known. Returns (service, created)."""
+        service, created = self.prepare(spec, demo=demo)
+        await self._repository.upsert_service(service)
+        self.apply(service, created)
+        return service, created
+
+    def prepare(self, spec: ServiceSpec, *, demo: bool = False) -> tuple[Service, bool]:
+        """The validated service a registration would store, and whether it is new.
+        Nothing is stored or changed."""
         validate_service_id(spec.service_id)
         created = spec.service_id not in self._monitor
         if created:
             service = self._new_service(spec, demo)
         else:
             service = self._changed_service(self._monitor.state(spec.service_id).service, spec)
-        service.validated()
-        await self._repository.upsert_service(service)
+        return service.validated(), created
+
+    def apply(self, service: Service, created: bool) -> None:
+        """Watch a service that was just stored."""
         self._monitor.watch(service)
-        self._hub.publish(
-            REGISTRY, RegistryEvent("registered" if created else "updated", service.service_id)
-        )
-        return service, created
+        self._graph.add_service(service.service_id, cluster=service.cluster, monitored=True)
+        action = "registered" if created else "updated"
+        self._hub.publish(REGISTRY, RegistryEvent(action, service.service_id))
 
     async def update(self, spec: ServiceSpec) -> Service:
         """Change a known service; unknown ids raise ServiceNotFound."""
         current = self._monitor.state(spec.service_id).service
         service = self._changed_service(current, spec).validated()
         await self._repository.upsert_service(service)
-        self._monitor.watch(service)
-        self._hub.publish(REGISTRY, RegistryEvent("updated", service.service_id))
+        self.apply(service, created=False)
         return service
 
     async def deregister(self, service_id: str) -> Service:
@@ -95,6 +106,7 @@ class ServiceRegistry:
             raise ServiceNotFound(service_id)
         self._monitor.unwatch(service_id)
         self._history.forget(service_id)
+        self._graph.remove_service(service_id)
         self._hub.publish(REGISTRY, RegistryEvent("deregistered", service_id))
         return service
 
@@ -104,6 +116,7 @@ class ServiceRegistry:
         services = await self._repository.list_services()
         for service in services:
             self._monitor.watch(service, spread=True, status=statuses.get(service.service_id))
+            self._graph.add_service(service.service_id, cluster=service.cluster, monitored=True)
         return len(services)
 
     def _new_service(self, spec: ServiceSpec, demo: bool) -> Service:

@@ -16,7 +16,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -25,7 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ose_mesh.core import ServiceRegistry, ServiceSpec
+from ose_mesh.adapters.catalog_files import parse_catalog
+from ose_mesh.core.catalog import CatalogImporter
 from ose_mesh.domain import CheckType
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,12 @@ DEMO_PROBE_TIMEOUT = 2.0
 SLOW_THRESHOLD_MS = 300.0
 
 
+def topology_text() -> str:
+    return resources.files("ose_mesh.demo").joinpath("topology.json").read_text("utf-8")
+
+
 def load_topology() -> dict[str, Any]:
-    text = resources.files("ose_mesh.demo").joinpath("topology.json").read_text("utf-8")
-    topology: dict[str, Any] = json.loads(text)
+    topology: dict[str, Any] = json.loads(topology_text())
     return topology
 
 
@@ -96,7 +100,7 @@ class DemoSimulator:
     def routes(self) -> list[Route]:
         return [Route("/demo/{service_id}/health", self.health, methods=["GET"])]
 
-    async def seed_when_listening(self, registry: ServiceRegistry) -> None:
+    async def seed_when_listening(self, importer: CatalogImporter) -> None:
         """Wait until the server answers (the lifespan runs before uvicorn listens), then seed."""
         async with aiohttp.ClientSession() as session:
             for _ in range(100):
@@ -107,23 +111,24 @@ class DemoSimulator:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-        await self.seed(registry)
+        await self.seed(importer)
         log.info("demo mode: the reference topology is registered")
 
-    async def seed(self, registry: ServiceRegistry) -> None:
-        """Register the reference topology's services, probing the simulated endpoints."""
-        for entry in load_topology()["services"]:
-            if entry["id"] not in self.behaviours:
-                continue
-            spec = ServiceSpec(
-                service_id=entry["id"],
-                service_name=entry["name"],
-                cluster=entry["cluster"],
+    async def seed(self, importer: CatalogImporter) -> None:
+        """Load the reference topology as a catalog, its simulated services probing the
+        endpoints this server serves. The mesh itself keeps its own self-check."""
+        catalog, _ = parse_catalog(topology_text(), "topology.json")
+        services = [
+            replace(
+                spec,
                 check_type=CheckType.HTTP,
-                health_url=f"{self.base_url}/demo/{entry['id']}/health",
+                health_url=f"{self.base_url}/demo/{spec.service_id}/health",
                 interval_seconds=DEMO_INTERVAL,
                 timeout_seconds=DEMO_TIMEOUT,
                 probe_timeout_seconds=DEMO_PROBE_TIMEOUT,
                 latency_threshold_ms=SLOW_THRESHOLD_MS,
             )
-            await registry.register(spec, demo=True)
+            for spec in catalog.services
+            if spec.service_id in self.behaviours
+        ]
+        await importer.apply(replace(catalog, services=services), demo=True)

@@ -8,7 +8,13 @@ from ose_mesh.domain.dependency import (
     parse_dependency_type,
     parse_relationship,
 )
-from ose_mesh.domain.errors import DomainError, InvalidField, ServiceNotFound, StorageUnavailable
+from ose_mesh.domain.errors import (
+    DependencyNotFound,
+    DomainError,
+    InvalidField,
+    ServiceNotFound,
+    StorageUnavailable,
+)
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
 from ose_mesh.domain.service import (
     CLUSTERS,
@@ -23,6 +29,7 @@ __all__ = [
     "CheckConfig",
     "CheckType",
     "Dependency",
+    "DependencyNotFound",
     "DependencyType",
     "DomainError",
     "HealthStatus",

@@ -17,6 +17,13 @@ class ServiceNotFound(DomainError):
         self.service_id = service_id
 
 
+class DependencyNotFound(DomainError):
+    def __init__(self, source: str, target: str) -> None:
+        super().__init__(f"No dependency from '{source}' to '{target}'.")
+        self.source = source
+        self.target = target
+
+
 class InvalidField(DomainError):
     """A value the caller sent breaks a rule; `field` names the input field."""
 

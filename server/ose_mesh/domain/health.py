@@ -46,3 +46,5 @@ class StatusChange:
     current: HealthStatus
     at: datetime
     reason: str
+    # Where the trouble starts: non-healthy services this one depends on (see the graph).
+    root_causes: tuple[str, ...] = ()

@@ -19,16 +19,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
-from ose_mesh.adapters.db.tables import RollupRow, ServiceRow, TransitionRow
+from ose_mesh.adapters.db.tables import DependencyRow, RollupRow, ServiceRow, TransitionRow
 from ose_mesh.core import Rollup
-from ose_mesh.domain import HealthStatus, Service, StatusChange, StorageUnavailable
+from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 SERVICES: sa.Table = ServiceRow.__table__  # type: ignore[attr-defined]
 TRANSITIONS: sa.Table = TransitionRow.__table__  # type: ignore[attr-defined]
 ROLLUPS: sa.Table = RollupRow.__table__  # type: ignore[attr-defined]
-_TABLES = [SERVICES, TRANSITIONS, ROLLUPS]
+DEPENDENCIES: sa.Table = DependencyRow.__table__  # type: ignore[attr-defined]
+_TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES]
 
 
 class SqlRepository:
@@ -72,14 +73,17 @@ class SqlRepository:
     # -- services ------------------------------------------------------------------------
 
     async def upsert_service(self, service: Service) -> None:
+        async with self._connect() as conn:
+            await self._upsert_service(conn, service)
+
+    async def _upsert_service(self, conn: AsyncConnection, service: Service) -> None:
         values = ServiceRow.from_domain(service).model_dump()
         statement = self._insert(SERVICES)
         statement = statement.values(values).on_conflict_do_update(
             index_elements=["service_id"],
             set_={k: v for k, v in values.items() if k not in ("service_id", "registered_at")},
         )
-        async with self._connect() as conn:
-            await conn.execute(statement)
+        await conn.execute(statement)
 
     async def delete_service(self, service_id: str) -> bool:
         async with self._connect() as conn:
@@ -94,6 +98,44 @@ class SqlRepository:
         async with self._connect() as conn:
             rows = (await conn.execute(sa.select(SERVICES))).mappings().all()
         return [ServiceRow.model_validate(dict(row)).to_domain() for row in rows]
+
+    # -- dependencies --------------------------------------------------------------------
+
+    async def upsert_dependency(self, dependency: Dependency) -> None:
+        async with self._connect() as conn:
+            await self._upsert_dependency(conn, dependency)
+
+    async def _upsert_dependency(self, conn: AsyncConnection, dependency: Dependency) -> None:
+        values = DependencyRow.from_domain(dependency).model_dump()
+        statement = self._insert(DEPENDENCIES).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["source", "target"],
+            set_={k: v for k, v in values.items() if k not in ("source", "target")},
+        )
+        await conn.execute(statement)
+
+    async def delete_dependency(self, source: str, target: str) -> bool:
+        d = DEPENDENCIES.c
+        async with self._connect() as conn:
+            result = await conn.execute(
+                sa.delete(DEPENDENCIES).where(d.source == source, d.target == target)
+            )
+        return bool(result.rowcount)
+
+    async def list_dependencies(self) -> list[Dependency]:
+        async with self._connect() as conn:
+            rows = (await conn.execute(sa.select(DEPENDENCIES))).mappings().all()
+        return [DependencyRow.model_validate(dict(row)).to_domain() for row in rows]
+
+    async def save_catalog(
+        self, services: Sequence[Service], dependencies: Sequence[Dependency]
+    ) -> None:
+        """Write services and dependencies in one transaction: all of them or none."""
+        async with self._connect() as conn:
+            for service in services:
+                await self._upsert_service(conn, service)
+            for dependency in dependencies:
+                await self._upsert_dependency(conn, dependency)
 
     # -- history -------------------------------------------------------------------------
 

@@ -8,7 +8,16 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ose_mesh.core import Rollup
-from ose_mesh.domain import CheckConfig, CheckType, HealthStatus, Service, StatusChange
+from ose_mesh.domain import (
+    CheckConfig,
+    CheckType,
+    Dependency,
+    DependencyType,
+    HealthStatus,
+    Relationship,
+    Service,
+    StatusChange,
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -133,4 +142,33 @@ class RollupRow(SQLModel, table=True):
             latency_sum_ms=rollup.latency_sum_ms,
             latency_samples=rollup.latency_samples,
             latency_max_ms=rollup.latency_max_ms,
+        )
+
+
+class DependencyRow(SQLModel, table=True):
+    __tablename__ = "dependencies"
+
+    source: str = Field(primary_key=True, max_length=200)
+    target: str = Field(primary_key=True, max_length=200)
+    type: str = Field(max_length=16)
+    relationship: str = Field(max_length=32)
+    description: str | None = Field(default=None, sa_type=sa.Text)
+
+    @classmethod
+    def from_domain(cls, dependency: Dependency) -> DependencyRow:
+        return cls(
+            source=dependency.source,
+            target=dependency.target,
+            type=dependency.type.value,
+            relationship=dependency.relationship.value,
+            description=dependency.description,
+        )
+
+    def to_domain(self) -> Dependency:
+        return Dependency(
+            source=self.source,
+            target=self.target,
+            type=DependencyType(self.type),
+            relationship=Relationship(self.relationship),
+            description=self.description,
         )

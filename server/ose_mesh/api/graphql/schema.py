@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from ose_mesh import core, domain
 from ose_mesh.api.graphql.context import mesh_of
+from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
 from ose_mesh.api.graphql.types import (
     CheckType,
     Deregistered,
@@ -61,7 +62,7 @@ class ServiceInput:
 
 
 @strawberry.type
-class Query:
+class HealthQuery:
     @strawberry.field(description="Services sorted by id, filtered, then paged.")
     def services(
         self,
@@ -94,7 +95,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class HealthMutation:
     @strawberry.mutation(description="Register a service, or update it if the id is known.")
     async def register_service(self, info: Info, input: ServiceInput) -> ServiceResult:
         mesh = mesh_of(info)
@@ -143,7 +144,7 @@ class Mutation:
 
 
 @strawberry.type
-class Subscription:
+class HealthSubscription:
     @strawberry.subscription(description="Status transitions, of all services or of some.")
     async def service_status_changed(
         self, info: Info, service_ids: list[str] | None = None
@@ -177,6 +178,21 @@ class Subscription:
                 )
         finally:
             subscription.close()
+
+
+@strawberry.type
+class Query(HealthQuery, GraphQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(HealthMutation, GraphMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(HealthSubscription, GraphSubscription):
+    pass
 
 
 schema = strawberry.Schema(

@@ -77,11 +77,18 @@ class HeartbeatMetrics:
 
 @strawberry.type(description="A service's current health.")
 class Health:
+    service_id: strawberry.Private[str]
     status: HealthStatus
     is_alive: bool
     since: datetime
     reason: str
     metrics: HeartbeatMetrics
+
+    @strawberry.field(
+        description="Non-healthy services this one depends on where the trouble starts."
+    )
+    def root_causes(self, info: Info) -> list[str]:
+        return mesh_of(info).dependencies.root_causes_of(self.service_id)
 
 
 @strawberry.type(description="A status transition.")
@@ -91,6 +98,7 @@ class StatusChange:
     current: HealthStatus
     at: datetime
     reason: str
+    root_causes: list[str]
 
     @classmethod
     def from_domain(cls, change: domain.StatusChange) -> StatusChange:
@@ -100,6 +108,7 @@ class StatusChange:
             current=change.current,
             at=change.at,
             reason=change.reason,
+            root_causes=list(change.root_causes),
         )
 
 
@@ -131,6 +140,7 @@ class Service:
             registered_at=service.registered_at,
             check=CheckConfig.from_domain(service.check),
             health=Health(
+                service_id=service.service_id,
                 status=view.status,
                 is_alive=view.is_alive,
                 since=view.status_since,

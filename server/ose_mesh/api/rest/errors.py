@@ -9,7 +9,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ose_mesh.domain import DomainError, InvalidField, ServiceNotFound, StorageUnavailable
+from ose_mesh.domain import (
+    DependencyNotFound,
+    DomainError,
+    InvalidField,
+    ServiceNotFound,
+    StorageUnavailable,
+)
 
 
 class BadRequest(Exception):
@@ -40,6 +46,8 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     match exc:
         case ServiceNotFound():
             return error_response(404, "not_found", exc.message, service_id=exc.service_id)
+        case DependencyNotFound():
+            return error_response(404, "not_found", exc.message)
         case InvalidField():
             return error_response(422, "invalid_field", exc.message, field=exc.field)
         case StorageUnavailable():

@@ -33,17 +33,28 @@ async def list_statuses(request: Request) -> JSONResponse:
     if status is not None and status not in HealthStatus.__members__.values():
         allowed = ", ".join(s.value for s in HealthStatus)
         raise BadRequest(f"status: must be one of {allowed}, got {status!r}")
-    views = _mesh(request).queries.services(
+    mesh = _mesh(request)
+    views = mesh.queries.services(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
         search=request.query_params.get("search"),
     )
-    return JSONResponse({view.service.service_id: health_json(view) for view in views})
+    causes = mesh.dependencies.root_causes()
+    return JSONResponse(
+        {
+            view.service.service_id: health_json(view, causes.get(view.service.service_id, []))
+            for view in views
+        }
+    )
+
+
+def _health_of(mesh: MeshServices, service_id: str) -> JSONResponse:
+    view = mesh.queries.get(service_id)
+    return JSONResponse(health_json(view, mesh.dependencies.root_causes_of(service_id)))
 
 
 async def get_status(request: Request) -> JSONResponse:
-    view = _mesh(request).queries.get(request.path_params["service_id"])
-    return JSONResponse(health_json(view))
+    return _health_of(_mesh(request), request.path_params["service_id"])
 
 
 async def get_history(request: Request) -> JSONResponse:
@@ -60,8 +71,9 @@ async def register(request: Request) -> JSONResponse:
     body = await read_body(request, RegisterBody)
     mesh = _mesh(request)
     service, created = await mesh.registry.register(body.to_spec())
-    view = mesh.queries.get(service.service_id)
-    return JSONResponse(health_json(view), status_code=201 if created else 200)
+    response = _health_of(mesh, service.service_id)
+    response.status_code = 201 if created else 200
+    return response
 
 
 async def deregister(request: Request) -> JSONResponse:

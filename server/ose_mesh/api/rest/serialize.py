@@ -13,7 +13,7 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def health_json(view: ServiceHealth) -> dict[str, Any]:
+def health_json(view: ServiceHealth, root_causes: list[str]) -> dict[str, Any]:
     service, metrics, check = view.service, view.metrics, view.service.check
     return {
         "service_id": service.service_id,
@@ -22,6 +22,7 @@ def health_json(view: ServiceHealth) -> dict[str, Any]:
         "is_alive": view.is_alive,
         "status_since": _iso(view.status_since),
         "reason": view.reason,
+        "root_causes": root_causes,
         "cluster": service.cluster,
         "demo": service.demo,
         "metrics": {
@@ -74,4 +75,5 @@ def change_json(change: StatusChange) -> dict[str, Any]:
         "current": change.current.value,
         "at": change.at.isoformat(),
         "reason": change.reason,
+        "root_causes": list(change.root_causes),
     }

@@ -1,0 +1,133 @@
+"""The graph in the formats other tools read: Cytoscape.js, D3 and Mermaid.
+
+Every node carries its live status. Edge `type` is `circular` for edges inside a cycle, with
+the declared type kept in `declared_type`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from ose_mesh.core.graph import DependencyGraph
+from ose_mesh.domain import Dependency, HealthStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    service_id: str
+    name: str
+    status: HealthStatus
+    cluster: str | None
+    monitored: bool
+
+
+def node_views(
+    graph: DependencyGraph, statuses: dict[str, HealthStatus], names: dict[str, str]
+) -> list[NodeView]:
+    return [
+        NodeView(
+            node.service_id,
+            names.get(node.service_id, node.service_id),
+            statuses.get(node.service_id, HealthStatus.UNKNOWN),
+            node.cluster,
+            node.monitored,
+        )
+        for node in graph.nodes()
+    ]
+
+
+def edge_json(graph: DependencyGraph, dependency: Dependency) -> dict[str, Any]:
+    return {
+        "source": dependency.source,
+        "target": dependency.target,
+        "type": graph.edge_type(dependency),
+        "declared_type": dependency.type.value,
+        "relationship": dependency.relationship.value,
+        "description": dependency.description,
+    }
+
+
+def node_json(node: NodeView) -> dict[str, Any]:
+    return {
+        "id": node.service_id,
+        "name": node.name,
+        "status": node.status.value,
+        "cluster": node.cluster,
+        "monitored": node.monitored,
+    }
+
+
+def cytoscape(graph: DependencyGraph, nodes: list[NodeView]) -> dict[str, Any]:
+    return {
+        "elements": {
+            "nodes": [{"data": {**node_json(n), "label": n.name}} for n in nodes],
+            "edges": [
+                {"data": {"id": f"{d.source}->{d.target}", **edge_json(graph, d)}}
+                for d in graph.dependencies()
+            ],
+        }
+    }
+
+
+def d3(graph: DependencyGraph, nodes: list[NodeView]) -> dict[str, Any]:
+    return {
+        "nodes": [{**node_json(n), "group": n.cluster or "ungrouped"} for n in nodes],
+        "links": [edge_json(graph, d) for d in graph.dependencies()],
+    }
+
+
+# -- Mermaid -------------------------------------------------------------------------------
+
+_ARROWS = {"hard": "==>", "soft": "-->", "optional": "-.->", "circular": "==>"}
+_STATUS_STYLE = {
+    HealthStatus.HEALTHY: "fill:#dafbe1,stroke:#1a7f37,color:#0b3d1a",
+    HealthStatus.DEGRADED: "fill:#fff8c5,stroke:#9a6700,color:#3b2300",
+    HealthStatus.CRITICAL: "fill:#ffebe9,stroke:#cf222e,color:#4c0a0f",
+    HealthStatus.DEAD: "fill:#eaeef2,stroke:#57606a,color:#24292f",
+    HealthStatus.UNKNOWN: "fill:#f6f8fa,stroke:#8c959f,color:#24292f",
+}
+# Mermaid entity codes: a label is quoted, so only what could end or confuse it is encoded.
+_ESCAPES = {
+    "&": "#amp;",
+    '"': "#quot;",
+    "#": "#35;",
+    "<": "#lt;",
+    ">": "#gt;",
+    ";": "#59;",
+    "|": "#124;",
+    "`": "#96;",
+    "[": "#91;",
+    "]": "#93;",
+    "{": "#123;",
+    "}": "#125;",
+    "(": "#40;",
+    ")": "#41;",
+}
+
+
+def mermaid_label(text: str) -> str:
+    flat = " ".join(text.split())
+    return "".join(_ESCAPES.get(char, char) for char in flat)
+
+
+def mermaid(graph: DependencyGraph, nodes: list[NodeView]) -> str:
+    """A flowchart: node ids are generated (`s0`, `s1`…), so no name can break the syntax;
+    hard edges are thick, soft plain, optional dotted; status is a classDef."""
+    ids = {node.service_id: f"s{index}" for index, node in enumerate(nodes)}
+    lines = ["flowchart LR"]
+    by_status: dict[HealthStatus, list[str]] = defaultdict(list)
+    for node in nodes:
+        lines.append(f'    {ids[node.service_id]}["{mermaid_label(node.name)}"]')
+        by_status[node.status].append(ids[node.service_id])
+    for dependency in graph.dependencies():
+        kind = graph.edge_type(dependency)
+        label = mermaid_label(f"{kind} {dependency.relationship.value}")
+        arrow = _ARROWS[kind]
+        lines.append(f'    {ids[dependency.source]} {arrow}|"{label}"| {ids[dependency.target]}')
+    for status, style in _STATUS_STYLE.items():
+        lines.append(f"    classDef {status.value} {style}")
+    for status, members in by_status.items():
+        lines.append(f"    class {','.join(members)} {status.value}")
+    return "\n".join(lines) + "\n"

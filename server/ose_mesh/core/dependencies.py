@@ -1,0 +1,66 @@
+"""Declaring and removing dependencies: stored first, then applied to the in-memory graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ose_mesh.core.graph import DependencyGraph
+from ose_mesh.core.hub import GRAPH, EventHub
+from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.ports import DependencyRepository
+from ose_mesh.domain import Dependency
+
+
+@dataclass(frozen=True, slots=True)
+class GraphChange:
+    """What changed in the graph, for live views."""
+
+    action: str  # "added", "updated", "removed", "imported" or "services"
+    version: int
+    source: str | None = None
+    target: str | None = None
+
+
+class DependencyService:
+    def __init__(
+        self,
+        repository: DependencyRepository,
+        graph: DependencyGraph,
+        monitor: HeartbeatMonitor,
+        hub: EventHub,
+    ) -> None:
+        self._repository = repository
+        self.graph = graph
+        self._monitor = monitor
+        self._hub = hub
+
+    async def restore(self) -> int:
+        dependencies = await self._repository.list_dependencies()
+        for dependency in dependencies:
+            self.graph.add_dependency(dependency)
+        return len(dependencies)
+
+    async def add(self, dependency: Dependency) -> tuple[Dependency, bool]:
+        """Declare a dependency; declaring an existing edge again updates it."""
+        dependency.validated()
+        created = not self.graph.has_dependency(dependency.source, dependency.target)
+        await self._repository.upsert_dependency(dependency)
+        self.graph.add_dependency(dependency)
+        self.announce("added" if created else "updated", dependency.source, dependency.target)
+        return dependency, created
+
+    async def remove(self, source: str, target: str) -> Dependency:
+        dependency = self.graph.dependency(source, target)
+        await self._repository.delete_dependency(source, target)
+        self.graph.remove_dependency(source, target)
+        self.announce("removed", source, target)
+        return dependency
+
+    def announce(self, action: str, source: str | None = None, target: str | None = None) -> None:
+        self._hub.publish(GRAPH, GraphChange(action, self.graph.version, source, target))
+
+    def root_causes(self) -> dict[str, list[str]]:
+        return self.graph.root_causes(self._monitor.statuses())
+
+    def root_causes_of(self, service_id: str) -> list[str]:
+        return self.graph.root_causes_of(service_id, self._monitor.statuses())
