@@ -13,11 +13,12 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/node/package-lock.json
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@if [ -f web/package.json ]; then cd web && npm ci && npm run build; fi
+	cd tests/node && npm ci --no-audit --no-fund
 	touch $(STAMP)
 
 run: install

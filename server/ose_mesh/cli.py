@@ -34,6 +34,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
+    init = commands.add_parser("init", help="load a catalog of services and dependencies")
+    init.add_argument("--catalog", type=Path, required=True, help="YAML or JSON catalog")
+    init.add_argument("--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    init.set_defaults(run=_import, reader="catalog")
+
+    importer = commands.add_parser("import", help="import dependencies from other tools' files")
+    sources = importer.add_subparsers(required=True, metavar="FORMAT")
+    for name, help_text in (
+        ("compose", "docker-compose depends_on"),
+        ("backstage", "Backstage catalog-info.yaml"),
+    ):
+        source = sources.add_parser(name, help=help_text)
+        source.add_argument("file", type=Path)
+        source.add_argument(
+            "--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…"
+        )
+        source.set_defaults(run=_import, reader=name, catalog=None)
+
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
     export.add_argument(
@@ -67,6 +85,47 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Load a file straight into the database, in one transaction (all or nothing)."""
+    import asyncio
+
+    from ose_mesh.adapters import catalog_files
+    from ose_mesh.compose import build_mesh
+    from ose_mesh.domain import DomainError
+
+    readers = {
+        "catalog": catalog_files.read_catalog,
+        "compose": catalog_files.read_compose,
+        "backstage": catalog_files.read_backstage,
+    }
+    path: Path = args.catalog if args.reader == "catalog" else args.file
+    try:
+        settings = load_settings(database_url=args.database_url)
+        catalog = readers[args.reader](path)
+    except (ConfigError, catalog_files.CatalogError) as exc:
+        print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 1
+
+    async def load() -> str:
+        mesh = build_mesh(settings)
+        try:
+            await mesh.open()
+            result = await mesh.catalog.apply(catalog)
+        finally:
+            await mesh.close()
+        return (
+            f"{path}: {result.created} services created, {result.updated} updated, "
+            f"{result.dependencies} dependencies"
+        )
+
+    try:
+        print(asyncio.run(load()))
+    except DomainError as exc:
+        print(f"ose-mesh: {path}: {exc.message}", file=sys.stderr)
+        return 1
     return 0
 
 

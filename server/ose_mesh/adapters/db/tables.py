@@ -100,6 +100,7 @@ class TransitionRow(SQLModel, table=True):
     current: str = Field(max_length=16)
     at: datetime = Field(sa_column=_datetime_column(nullable=False, index=True))
     reason: str = Field(sa_type=sa.Text)
+    root_causes: str = Field(default="", sa_type=sa.Text)  # service ids, space-separated
 
     @classmethod
     def from_domain(cls, change: StatusChange) -> TransitionRow:
@@ -109,6 +110,7 @@ class TransitionRow(SQLModel, table=True):
             current=change.current.value,
             at=change.at,
             reason=change.reason,
+            root_causes=" ".join(change.root_causes),
         )
 
     def to_domain(self) -> StatusChange:
@@ -118,6 +120,7 @@ class TransitionRow(SQLModel, table=True):
             current=HealthStatus(self.current),
             at=_utc(self.at),
             reason=self.reason,
+            root_causes=tuple(self.root_causes.split()),
         )
 
 
