@@ -40,7 +40,7 @@ async def test_add_update_and_remove_a_dependency(client: httpx.AsyncClient) -> 
             "type": "soft",
             "relationship": "database",
             "description": "reports only",
-        },  # fmt: skip
+        },
     )
     assert again.status_code == 200
     graph = (await client.get(f"{DEPS}/graph")).json()
@@ -123,7 +123,8 @@ async def test_exports_carry_live_status(client: httpx.AsyncClient) -> None:
     mermaid = await client.get(f"{DEPS}/visualize/mermaid")
     assert mermaid.headers["content-type"].startswith("text/plain")
     assert mermaid.text.startswith("flowchart LR")
-    assert "class " in mermaid.text and " healthy" in mermaid.text
+    assert "class " in mermaid.text
+    assert " healthy" in mermaid.text
 
 
 async def test_critical_path_hubs_and_impact(client: httpx.AsyncClient) -> None:
@@ -209,7 +210,7 @@ async def graph_state(client: httpx.AsyncClient) -> Any:
             {"source": "a", "target": "b", "relationship": "cache", "description": "x" * 1001},
             ["description"],
         ),
-    ],  # fmt: skip
+    ],
 )
 async def test_bad_dependencies_are_rejected_and_change_nothing(
     client: httpx.AsyncClient, body: dict[str, Any], words: list[str]

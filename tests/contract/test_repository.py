@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.core import Rollup
-from ose_mesh.domain import CheckConfig, CheckType, HealthStatus, Service, StatusChange
+from ose_mesh.domain import (
+    CheckConfig,
+    CheckType,
+    Dependency,
+    DependencyType,
+    HealthStatus,
+    Relationship,
+    Service,
+    StatusChange,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -92,3 +101,37 @@ async def test_rollups_of_the_same_minute_add_up(repository: SqlRepository) -> N
     await repository.add_rollups([Rollup("a", T0 + timedelta(minutes=1), 10, 0, 1.0, 10, 1.0)])
     assert await repository.uptime_since(T0) == {"a": (20, 3)}
     assert await repository.uptime_since(T0 + timedelta(seconds=30)) == {"a": (10, 0)}
+
+
+async def test_dependencies_upsert_list_and_delete(repository: SqlRepository) -> None:
+    web_db = Dependency("web", "db", DependencyType.HARD, Relationship.DATABASE, "orders")
+    await repository.upsert_dependency(web_db)
+    await repository.upsert_dependency(
+        Dependency("web", "cache", DependencyType.SOFT, Relationship.CACHE)
+    )
+    changed = Dependency("web", "db", DependencyType.SOFT, Relationship.DATABASE, None)
+    await repository.upsert_dependency(changed)
+    stored = sorted(await repository.list_dependencies(), key=lambda d: d.key)
+    assert stored == [
+        Dependency("web", "cache", DependencyType.SOFT, Relationship.CACHE),
+        changed,
+    ]
+    assert await repository.delete_dependency("web", "db") is True
+    assert await repository.delete_dependency("web", "db") is False
+
+
+async def test_a_catalog_is_saved_whole(repository: SqlRepository) -> None:
+    services = [service("a"), service("b")]
+    edge = Dependency("a", "b", DependencyType.HARD, Relationship.SYNC_API)
+    await repository.save_catalog(services, [edge])
+    await repository.save_catalog(services, [edge])  # idempotent
+    assert sorted(s.service_id for s in await repository.list_services()) == ["a", "b"]
+    assert await repository.list_dependencies() == [edge]
+
+
+async def test_transitions_keep_their_root_causes(repository: SqlRepository) -> None:
+    change = StatusChange(
+        "web", HealthStatus.HEALTHY, HealthStatus.CRITICAL, T0, "3 failures", ("db", "queue")
+    )
+    await repository.add_transitions([change])
+    assert await repository.list_transitions("web", 1) == [change]

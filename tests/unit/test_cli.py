@@ -31,3 +31,49 @@ def test_serve_refuses_invalid_settings(
     monkeypatch.setenv("HEARTBEAT_INTERVAL", "-1")
     assert main(["serve"]) == 2
     assert "HEARTBEAT_INTERVAL" in capsys.readouterr().err
+
+
+def test_init_loads_a_catalog_idempotently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "services:\n  - {id: web, cluster: core}\n  - {id: db}\n"
+        "dependencies:\n  - {source: web, target: db, relationship: database}\n"
+    )
+    url = f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}"
+    assert main(["init", "--catalog", str(catalog), "--database-url", url]) == 0
+    assert "2 services created, 0 updated, 1 dependencies" in capsys.readouterr().out
+    assert main(["init", "--catalog", str(catalog), "--database-url", url]) == 0
+    assert "0 services created, 2 updated, 1 dependencies" in capsys.readouterr().out
+
+
+def test_a_broken_catalog_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}"
+    good = tmp_path / "good.yaml"
+    good.write_text("services:\n  - {id: web}\n")
+    assert main(["init", "--catalog", str(good), "--database-url", url]) == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "services:\n  - {id: api}\n  - {id: db, check: {type: http}}\n"  # http without url
+    )
+    assert main(["init", "--catalog", str(broken), "--database-url", url]) == 1
+    assert "health_url" in capsys.readouterr().err
+    # Nothing of the broken file was stored: loading the good one again updates only `web`.
+    assert main(["init", "--catalog", str(good), "--database-url", url]) == 0
+    assert "0 services created, 1 updated" in capsys.readouterr().out
+
+
+def test_import_compose_reports_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services:\n  web:\n    depends_on: [db]\n  db:\n    image: postgres\n")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}"
+    assert main(["import", "compose", str(compose), "--database-url", url]) == 0
+    assert "1 dependencies" in capsys.readouterr().out
+    compose.write_text("services:\n  web:\n    depends_on: [web\n")
+    assert main(["import", "compose", str(compose), "--database-url", url]) == 1
+    assert f"{compose}:" in capsys.readouterr().err

@@ -176,13 +176,11 @@ class DependencyGraph:
         returns the start services and every service reached, each with its path."""
         paths = dict(start)
         frontier = deque(sorted(start))
+        dependents_of = self._g.pred  # adjacency: target -> {dependent: edge attributes}
         while frontier:
             current = frontier.popleft()
-            for dependent in sorted(self._g.predecessors(current)):
-                if dependent in paths:
-                    continue
-                dependency: Dependency = self._g.edges[dependent, current]["dependency"]
-                if dependency.type in carried_by:
+            for dependent, edge in sorted(dependents_of[current].items()):
+                if dependent not in paths and edge["dependency"].type in carried_by:
                     paths[dependent] = (*paths[current], dependent)
                     frontier.append(dependent)
         return paths
