@@ -9,7 +9,10 @@ simulated minutes.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from benchmarks.common import NullHistory, rss_bytes
@@ -63,4 +66,13 @@ async def measure() -> MemoryResult:
 
 
 def run() -> MemoryResult:
-    return asyncio.run(measure())
+    """In a fresh process: memory freed by earlier benchmarks would hide the growth."""
+    output = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory"], capture_output=True, text=True, check=True
+    ).stdout
+    readings = json.loads(output)
+    return MemoryResult(SERVICES, {int(minute): value for minute, value in readings.items()})
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(measure()).per_service_bytes))

@@ -16,6 +16,8 @@ POSTGRES_URL = os.environ.get(
     "OSE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 
+RABBITMQ_URL = os.environ.get("OSE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
 
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}"

@@ -92,3 +92,26 @@ def test_legacy_graphql_ws_protocol(client: TestClient) -> None:
         message = ws.receive_json()
     assert message["type"] == "data"
     assert message["payload"]["data"]["serviceStatusChanged"] == {"current": "HEALTHY"}
+
+
+def test_graph_changes_and_root_causes_arrive_live(client: TestClient) -> None:
+    for sid in ("web", "db"):
+        client.post("/api/v1/heartbeat/register", json={"service_id": sid, "max_failures": 1})
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        subscribe(ws, "subscription { graphChanged { action source target } }", {})
+        client.post(
+            "/api/v1/dependencies",
+            json={"source": "web", "target": "db", "type": "hard", "relationship": "database"},
+        )
+        change = ws.receive_json()["payload"]["data"]["graphChanged"]
+    assert change == {"action": "added", "source": "web", "target": "db"}
+    client.post("/api/v1/heartbeat/db/beat", json={"ok": False})
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        subscribe(
+            ws,
+            'subscription { serviceStatusChanged(serviceIds: ["web"]) { current rootCauses } }',
+            {},
+        )
+        client.post("/api/v1/heartbeat/web/beat", json={"ok": False})
+        transition = ws.receive_json()["payload"]["data"]["serviceStatusChanged"]
+    assert transition == {"current": "CRITICAL", "rootCauses": ["db"]}

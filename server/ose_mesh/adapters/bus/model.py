@@ -1,0 +1,149 @@
+"""What both broker backends speak: exchanges, queues, messages, deliveries, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class ExchangeType(StrEnum):
+    TOPIC = "topic"
+    DIRECT = "direct"
+    FANOUT = "fanout"
+    HEADERS = "headers"
+
+
+class BrokerError(Exception):
+    """The broker refused an operation; `code` is the AMQP reply code (404, 406…)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NotFound(BrokerError):
+    def __init__(self, message: str) -> None:
+        super().__init__(404, message)
+
+
+class PreconditionFailed(BrokerError):
+    def __init__(self, message: str) -> None:
+        super().__init__(406, message)
+
+
+class BrokerUnavailable(Exception):
+    """No connection to the broker right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Properties:
+    """The AMQP basic properties we use."""
+
+    content_type: str | None = None
+    delivery_mode: int | None = None  # 2 = persistent
+    priority: int | None = None
+    correlation_id: str | None = None
+    reply_to: str | None = None
+    expiration: str | None = None  # milliseconds, as text (AMQP)
+    message_id: str | None = None
+    timestamp: datetime | None = None
+    type: str | None = None
+    app_id: str | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Delivery:
+    body: bytes
+    exchange: str
+    routing_key: str
+    properties: Properties
+    redelivered: bool
+    delivery_tag: int
+    _settle: Callable[[str, bool], Awaitable[None]] | None = None
+
+    async def ack(self) -> None:
+        if self._settle is not None:
+            await self._settle("ack", False)
+
+    async def nack(self, requeue: bool = True) -> None:
+        if self._settle is not None:
+            await self._settle("nack", requeue)
+
+    async def reject(self, requeue: bool = True) -> None:
+        if self._settle is not None:
+            await self._settle("reject", requeue)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    name: str
+    message_count: int
+    consumer_count: int
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class Broker(Protocol):
+    """One connection to a broker (or to the in-memory twin), with confirms on."""
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def declare_exchange(
+        self, name: str, type: ExchangeType, *, durable: bool = True, passive: bool = False
+    ) -> None: ...
+
+    async def declare_queue(
+        self,
+        name: str,
+        *,
+        durable: bool = True,
+        exclusive: bool = False,
+        auto_delete: bool = False,
+        arguments: dict[str, Any] | None = None,
+        passive: bool = False,
+    ) -> QueueInfo: ...
+
+    async def bind(
+        self,
+        queue: str,
+        exchange: str,
+        routing_key: str = "",
+        arguments: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    async def delete_queue(self, name: str) -> None: ...
+
+    async def delete_exchange(self, name: str) -> None: ...
+
+    async def publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        properties: Properties,
+        *,
+        mandatory: bool = False,
+    ) -> bool:
+        """Publish and wait for the broker's confirm; False when a mandatory message was
+        returned as unroutable."""
+        ...
+
+    async def consume(self, queue: str, handler: Handler, *, prefetch: int = 10) -> str:
+        """Deliver messages to `handler` (manual acks); returns the consumer tag."""
+        ...
+
+    async def cancel(self, consumer_tag: str) -> None: ...
+
+    async def get(self, queue: str) -> Delivery | None:
+        """One message, or None when the queue is empty (basic.get, manual ack)."""
+        ...
