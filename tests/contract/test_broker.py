@@ -49,8 +49,14 @@ class Sandbox:
         self.queues.append(name)
         return name
 
-    async def bound_queue(self, exchange: str, key: str = "", arguments: dict[str, Any] | None = None,
-                          base: str = "q", **queue_arguments: Any) -> str:  # fmt: skip
+    async def bound_queue(
+        self,
+        exchange: str,
+        key: str = "",
+        arguments: dict[str, Any] | None = None,
+        base: str = "q",
+        **queue_arguments: Any,
+    ) -> str:
         queue = await self.queue(base, **queue_arguments)
         await self.broker.bind(queue, exchange, key, arguments)
         return queue
@@ -216,7 +222,9 @@ async def test_default_exchange_routes_by_queue_name(sandbox: Sandbox) -> None:
 async def test_unroutable_mandatory_message_is_returned(sandbox: Sandbox) -> None:
     exchange = await sandbox.exchange("topic", ExchangeType.TOPIC)
     await sandbox.bound_queue(exchange, "only.this")
-    assert await publish(sandbox, exchange, "something.else", mandatory=True, message_id="m1") is False
+    assert (
+        await publish(sandbox, exchange, "something.else", mandatory=True, message_id="m1") is False
+    )
     assert await publish(sandbox, exchange, "only.this", mandatory=True, message_id="m2") is True
 
 
@@ -332,7 +340,8 @@ async def test_refused_messages_are_dead_lettered_with_x_death(sandbox: Sandbox,
 
 async def test_dead_letter_routing_key_and_repeated_deaths_count(sandbox: Sandbox) -> None:
     first = await sandbox.queue(
-        "first", **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": sandbox.name("second")}
+        "first",
+        **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": sandbox.name("second")},
     )
     await sandbox.queue(
         "second", **{"x-dead-letter-exchange": "", "x-dead-letter-routing-key": first}
@@ -347,7 +356,9 @@ async def test_dead_letter_routing_key_and_repeated_deaths_count(sandbox: Sandbo
     assert final.properties.headers["x-death"][0]["queue"] == first
 
 
-async def test_a_queue_without_dead_letter_exchange_drops_refused_messages(sandbox: Sandbox) -> None:
+async def test_a_queue_without_dead_letter_exchange_drops_refused_messages(
+    sandbox: Sandbox,
+) -> None:
     queue = await sandbox.queue("plain")
     await publish(sandbox, "", queue)
     delivery = await sandbox.broker.get(queue)
@@ -390,7 +401,13 @@ async def test_queue_message_ttl(sandbox: Sandbox) -> None:
 
 async def test_priority_queue_delivers_highest_first(sandbox: Sandbox) -> None:
     queue = await sandbox.queue("prio", **{"x-max-priority": 9})
-    for body, priority in (("low", 1), ("critical", 9), ("normal", 5), ("none", None), ("also-low", 1)):
+    for body, priority in (
+        ("low", 1),
+        ("critical", 9),
+        ("normal", 5),
+        ("none", None),
+        ("also-low", 1),
+    ):
         await publish(sandbox, "", queue, body, priority=priority)
     assert await bodies(sandbox, queue) == ["critical", "normal", "low", "also-low", "none"]
 
@@ -434,7 +451,9 @@ async def test_properties_arrive_as_sent(sandbox: Sandbox) -> None:
 
 async def test_passive_declares_of_missing_things(sandbox: Sandbox) -> None:
     with pytest.raises(NotFound):
-        await sandbox.broker.declare_exchange(sandbox.name("nope"), ExchangeType.TOPIC, passive=True)
+        await sandbox.broker.declare_exchange(
+            sandbox.name("nope"), ExchangeType.TOPIC, passive=True
+        )
     with pytest.raises(NotFound):
         await sandbox.broker.declare_queue(sandbox.name("nope"), passive=True)
     queue = await sandbox.queue("still-usable")  # the backend recovers after the refusal

@@ -15,6 +15,7 @@ from ose_mesh.domain.errors import (
     ServiceNotFound,
     StorageUnavailable,
 )
+from ose_mesh.domain.events import EventMessage, MessagePriority
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
 from ose_mesh.domain.service import (
     CLUSTERS,
@@ -32,9 +33,11 @@ __all__ = [
     "DependencyNotFound",
     "DependencyType",
     "DomainError",
+    "EventMessage",
     "HealthStatus",
     "HeartbeatResult",
     "InvalidField",
+    "MessagePriority",
     "Relationship",
     "Service",
     "ServiceNotFound",
