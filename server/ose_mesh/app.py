@@ -21,11 +21,17 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from ose_mesh import __version__
+from ose_mesh.adapters.bus import Broker
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.api.graphql import schema
 from ose_mesh.api.limits import BodyLimitMiddleware
 from ose_mesh.api.metrics import MeshMetrics
-from ose_mesh.api.rest import EXCEPTION_HANDLERS, dependency_routes, heartbeat_routes
+from ose_mesh.api.rest import (
+    EXCEPTION_HANDLERS,
+    dependency_routes,
+    heartbeat_routes,
+    messagebus_routes,
+)
 from ose_mesh.api.web import web_routes
 from ose_mesh.compose import build_mesh
 from ose_mesh.config import Settings
@@ -36,6 +42,7 @@ from ose_mesh.core import (
     ServiceRegistry,
     ServiceSpec,
 )
+from ose_mesh.core.events import forward_transitions, subscribe_transitions
 from ose_mesh.demo.simulator import SELF_ID, DemoSimulator
 from ose_mesh.domain import CheckConfig, CheckType, StorageUnavailable
 
@@ -43,9 +50,13 @@ log = logging.getLogger("ose_mesh")
 
 
 def create_app(
-    settings: Settings, *, clock: Clock | None = None, prober: Prober | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    prober: Prober | None = None,
+    broker: Broker | None = None,
 ) -> Starlette:
-    built = build_mesh(settings, clock=clock, prober=prober)
+    built = build_mesh(settings, clock=clock, prober=prober, broker=broker)
     mesh, repository = built.services, built.repository
     monitor, registry, history = mesh.monitor, mesh.registry, mesh.history
     metrics = MeshMetrics(monitor)
@@ -58,6 +69,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        transitions = subscribe_transitions(mesh.hub)
         restored, edges = await built.open()
         log.info(
             "restored %d services and %d dependencies from %s",
@@ -73,7 +85,13 @@ def create_app(
                 _every(settings.history_flush_seconds, history.flush), name="history"
             ),
             asyncio.create_task(_self_check(monitor, repository), name="self-check"),
+            asyncio.create_task(
+                mesh.bus.bus.stay_connected(mesh.bus.on_connect), name="bus-connection"
+            ),
+            asyncio.create_task(built.relay.run(), name="outbox-relay"),
+            asyncio.create_task(forward_transitions(transitions, mesh.events), name="transitions"),
         ]
+        log.info("event bus: %s (%s)", mesh.bus.backend, mesh.bus.settings.safe_url)
         if demo is not None:
             seeding = demo.seed_when_listening(built.catalog)
             tasks.append(asyncio.create_task(seeding, name="demo"))
@@ -91,6 +109,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *heartbeat_routes,
         *dependency_routes,
+        *messagebus_routes,
         Route("/health", _health(repository, monitor), methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *graphql_routes(graphql),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ose_mesh.adapters.bus import AmqpBroker, Broker, MemoryBroker
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.adapters.probes import NetworkProber
+from ose_mesh.adapters.server_bus import ServerBus
 from ose_mesh.api.context import MeshServices
+from ose_mesh.bus import MessageBus
 from ose_mesh.config import Settings
 from ose_mesh.core import (
     Clock,
@@ -21,6 +24,7 @@ from ose_mesh.core import (
     SystemClock,
 )
 from ose_mesh.core.catalog import CatalogImporter
+from ose_mesh.core.events import EventLog, EventService, OutboxRelay
 from ose_mesh.domain import CheckConfig
 
 
@@ -31,6 +35,7 @@ class Mesh:
     catalog: CatalogImporter
     defaults: CheckConfig
     network_prober: NetworkProber | None
+    relay: OutboxRelay
 
     async def open(self) -> tuple[int, int]:
         """Create the schema and restore services and dependencies; returns their counts."""
@@ -40,6 +45,7 @@ class Mesh:
         return restored, edges
 
     async def close(self) -> None:
+        await self.services.bus.bus.close()
         await self.services.history.flush()
         if self.network_prober is not None:
             await self.network_prober.close()
@@ -47,7 +53,11 @@ class Mesh:
 
 
 def build_mesh(
-    settings: Settings, *, clock: Clock | None = None, prober: Prober | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    prober: Prober | None = None,
+    broker: Broker | None = None,
 ) -> Mesh:
     clock = clock or SystemClock()
     repository = SqlRepository.from_url(settings.database_url)
@@ -71,6 +81,25 @@ def build_mesh(
     dependencies = DependencyService(repository, graph, monitor, hub)
     monitor.set_root_cause_finder(dependencies.root_causes_of)
     queries = HealthQueries(monitor, history, repository, clock)
-    services = MeshServices(registry, queries, monitor, history, hub, clock, dependencies)
+    bus_settings = settings.bus()
+    if broker is None:
+        broker = AmqpBroker(bus_settings.url) if bus_settings.backend == "amqp" else MemoryBroker()
+    event_log = EventLog(hub)
+    message_bus = MessageBus(broker, name="service-mesh")
+    relay = OutboxRelay(repository, message_bus, event_log)
+    services = MeshServices(
+        registry,
+        queries,
+        monitor,
+        history,
+        hub,
+        clock,
+        dependencies,
+        events=EventService(repository, relay),
+        event_log=event_log,
+        bus=ServerBus(message_bus, bus_settings, event_log),
+        outbox=repository,
+        relay_stats=relay.stats,
+    )
     catalog = CatalogImporter(registry, dependencies, repository)
-    return Mesh(services, repository, catalog, defaults, network_prober)
+    return Mesh(services, repository, catalog, defaults, network_prober, relay)

@@ -6,10 +6,12 @@ SERVICE_MESH_PORT) plus DATABASE_URL and a few OSE_MESH_* knobs.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ose_mesh.bus.config import BusSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/ose-mesh.db"
 _DRIVERS = {
@@ -39,6 +41,9 @@ class Settings(BaseSettings):
     heartbeat_timeout: float = Field(30, gt=0)
     heartbeat_max_failures: int = Field(3, ge=1)
 
+    ose_bus: Literal["memory", "amqp"] | None = None
+    rabbitmq_url: str | None = None
+    rabbitmq_management_url: str | None = None
     rabbitmq_host: str | None = None
     rabbitmq_port: int = Field(5672, ge=1, le=65535)
     rabbitmq_user: str = "guest"
@@ -60,6 +65,18 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("OSE_MESH_HISTORY_FLUSH_SECONDS", "history_flush_seconds"),
     )
+
+    def bus(self) -> BusSettings:
+        """The event bus settings (backend and broker address) these settings imply."""
+        return BusSettings(
+            ose_bus=self.ose_bus,
+            rabbitmq_url=self.rabbitmq_url,
+            rabbitmq_host=self.rabbitmq_host,
+            rabbitmq_port=self.rabbitmq_port,
+            rabbitmq_user=self.rabbitmq_user,
+            rabbitmq_pass=self.rabbitmq_pass,
+            rabbitmq_vhost=self.rabbitmq_vhost,
+        )
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from tests.conftest import sqlite_url
@@ -24,7 +25,7 @@ def prober() -> ScriptedProber:
 @pytest.fixture
 async def app(tmp_path: Path, prober: ScriptedProber) -> AsyncIterator[Starlette]:
     settings = load_settings(database_url=sqlite_url(tmp_path), history_flush_seconds=0.2)
-    application = create_app(settings, prober=prober)
+    application = create_app(settings, prober=prober, broker=MemoryBroker(MemoryVirtualHost()))
     async with application.router.lifespan_context(application):
         yield application
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from tests.conftest import sqlite_url
@@ -18,7 +19,8 @@ from tests.fakes import ScriptedProber
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = load_settings(database_url=sqlite_url(tmp_path))
-    with TestClient(create_app(settings, prober=ScriptedProber())) as test_client:
+    broker = MemoryBroker(MemoryVirtualHost())
+    with TestClient(create_app(settings, prober=ScriptedProber(), broker=broker)) as test_client:
         yield test_client
 
 

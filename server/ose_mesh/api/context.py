@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ose_mesh.adapters.server_bus import ServerBus
 from ose_mesh.core import (
     Clock,
     DependencyService,
@@ -13,6 +14,8 @@ from ose_mesh.core import (
     HistoryRecorder,
     ServiceRegistry,
 )
+from ose_mesh.core.events import EventLog, EventService, RelayStats
+from ose_mesh.core.ports import OutboxRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,11 @@ class MeshServices:
     hub: EventHub
     clock: Clock
     dependencies: DependencyService
+    events: EventService
+    event_log: EventLog
+    bus: ServerBus
+    outbox: OutboxRepository
+    relay_stats: RelayStats
 
     def names(self) -> dict[str, str]:
         return {

@@ -111,6 +111,33 @@ class MessageBus:
         await self.broker.declare_queue(DEAD_LETTERS, durable=True)
         await self.broker.bind(DEAD_LETTERS, DEAD_LETTERS)
 
+    async def stay_connected(
+        self,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+        *,
+        max_backoff: float = 1.0,
+    ) -> None:
+        """Keep the connection up until cancelled: reconnect with backoff (capped, so the
+        topology and `on_connect`'s consumers are back within about a second of the broker's
+        return), never raising a connection error to the caller."""
+        delay = 0.1
+        while True:
+            if self.connected:
+                delay = 0.1
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                self._queues.clear()
+                self._reply_queue = None
+                await self.connect()
+                if on_connect is not None:
+                    await on_connect()
+                log.info("message bus connected (%s)", self.name)
+            except Exception as exc:
+                log.warning("message bus unavailable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(max_backoff, delay * 2)
+
     async def close(self) -> None:
         for future in self._pending.values():
             future.cancel()

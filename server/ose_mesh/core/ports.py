@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange
+from ose_mesh.domain import Dependency, EventMessage, HealthStatus, Service, StatusChange
 
 
 class Clock(Protocol):
@@ -87,4 +87,47 @@ class HistoryRepository(Protocol):
 
     async def uptime_since(self, since: datetime) -> dict[str, tuple[int, int]]:
         """Per service: (heartbeat count, missed) over minutes starting at or after `since`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An event waiting to be published: written with the request that made it."""
+
+    exchange: str
+    routing_key: str
+    event: EventMessage
+    id: int | None = None
+
+
+class OutboxRepository(Protocol):
+    async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None: ...
+
+    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
+        """The oldest entries first."""
+        ...
+
+    async def delete_outbox(self, ids: Sequence[int]) -> None: ...
+
+    async def outbox_backlog(self) -> int: ...
+
+
+class EventBus(Protocol):
+    """What the outbox relay publishes through (the SDK's MessageBus)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def publish_event(
+        self,
+        exchange: str,
+        event: EventMessage,
+        routing_key: str | None = None,
+        *,
+        headers: dict[str, Any] | None = None,
+        persistent: bool = True,
+        mandatory: bool = True,
+    ) -> bool:
+        """Publish with a confirm; False when no queue took it. Raises when the broker is
+        unreachable or refuses the exchange."""
         ...

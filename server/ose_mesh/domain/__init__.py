@@ -11,9 +11,11 @@ from ose_mesh.domain.dependency import (
 from ose_mesh.domain.errors import (
     DependencyNotFound,
     DomainError,
+    EventRefused,
     InvalidField,
     ServiceNotFound,
     StorageUnavailable,
+    UnknownExchange,
 )
 from ose_mesh.domain.events import EventMessage, MessagePriority
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
@@ -34,6 +36,7 @@ __all__ = [
     "DependencyType",
     "DomainError",
     "EventMessage",
+    "EventRefused",
     "HealthStatus",
     "HeartbeatResult",
     "InvalidField",
@@ -43,6 +46,7 @@ __all__ = [
     "ServiceNotFound",
     "StatusChange",
     "StorageUnavailable",
+    "UnknownExchange",
     "parse_dependency_type",
     "parse_relationship",
     "validate_service_id",

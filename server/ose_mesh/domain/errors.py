@@ -33,5 +33,15 @@ class InvalidField(DomainError):
         self.reason = message
 
 
+class UnknownExchange(DomainError):
+    def __init__(self, exchange: str) -> None:
+        super().__init__(f"Exchange '{exchange}' does not exist.")
+        self.exchange = exchange
+
+
+class EventRefused(DomainError):
+    """The broker refused an event (for instance its exchange was deleted meanwhile)."""
+
+
 class StorageUnavailable(DomainError):
     """The database cannot be reached; the request may be retried later."""

@@ -44,6 +44,9 @@ class AmqpBroker:
         return self._connection is not None and not self._connection.is_closed
 
     async def connect(self) -> None:
+        """(Re)connect; channels and consumers of an earlier connection are gone."""
+        self._channel = None
+        self._consumers.clear()
         try:
             self._connection = await aiormq.connect(self.url)
         except (OSError, aiormq.exceptions.AMQPError) as exc:

@@ -29,7 +29,7 @@ from ose_mesh.adapters.bus.model import (
     Properties,
     QueueInfo,
 )
-from ose_mesh.adapters.bus.routing import headers_match, topic_matches
+from ose_mesh.domain.routing import headers_match, topic_matches
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
-from ose_mesh.adapters.db.tables import DependencyRow, RollupRow, ServiceRow, TransitionRow
+from ose_mesh.adapters.db.tables import (
+    DependencyRow,
+    OutboxRow,
+    RollupRow,
+    ServiceRow,
+    TransitionRow,
+)
 from ose_mesh.core import Rollup
+from ose_mesh.core.ports import OutboxEntry
 from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,7 +36,8 @@ SERVICES: sa.Table = ServiceRow.__table__  # type: ignore[attr-defined]
 TRANSITIONS: sa.Table = TransitionRow.__table__  # type: ignore[attr-defined]
 ROLLUPS: sa.Table = RollupRow.__table__  # type: ignore[attr-defined]
 DEPENDENCIES: sa.Table = DependencyRow.__table__  # type: ignore[attr-defined]
-_TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES]
+OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+_TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES, OUTBOX]
 
 
 class SqlRepository:
@@ -136,6 +144,30 @@ class SqlRepository:
                 await self._upsert_service(conn, service)
             for dependency in dependencies:
                 await self._upsert_dependency(conn, dependency)
+
+    # -- event outbox --------------------------------------------------------------------
+
+    async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
+        rows = [OutboxRow.from_domain(e).model_dump(exclude={"id"}) for e in entries]
+        async with self._connect() as conn:
+            await conn.execute(sa.insert(OUTBOX), rows)
+
+    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
+        query = sa.select(OUTBOX).order_by(OUTBOX.c.id).limit(limit)
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [OutboxRow.model_validate(dict(row)).to_domain() for row in rows]
+
+    async def delete_outbox(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        async with self._connect() as conn:
+            await conn.execute(sa.delete(OUTBOX).where(OUTBOX.c.id.in_(list(ids))))
+
+    async def outbox_backlog(self) -> int:
+        async with self._connect() as conn:
+            count = await conn.scalar(sa.select(sa.func.count()).select_from(OUTBOX))
+        return int(count or 0)
 
     # -- history -------------------------------------------------------------------------
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ose_mesh.core import Rollup
+from ose_mesh.core.ports import OutboxEntry
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
     Dependency,
     DependencyType,
+    EventMessage,
     HealthStatus,
+    MessagePriority,
     Relationship,
     Service,
     StatusChange,
@@ -175,3 +179,51 @@ class DependencyRow(SQLModel, table=True):
             relationship=Relationship(self.relationship),
             description=self.description,
         )
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "event_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str = Field(max_length=255)
+    routing_key: str = Field(max_length=255)
+    event_id: str = Field(max_length=64)
+    event_type: str = Field(sa_type=sa.Text)
+    source_service: str = Field(sa_type=sa.Text)
+    payload: str = Field(sa_type=sa.Text)  # JSON object
+    priority: int
+    correlation_id: str | None = Field(default=None, sa_type=sa.Text)
+    timestamp: datetime = Field(sa_column=_datetime_column(nullable=False))
+    event_metadata: str = Field(default="{}", sa_type=sa.Text)  # JSON object
+    reply_to: str | None = Field(default=None, sa_type=sa.Text)
+
+    @classmethod
+    def from_domain(cls, entry: OutboxEntry) -> OutboxRow:
+        event = entry.event
+        return cls(
+            exchange=entry.exchange,
+            routing_key=entry.routing_key,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            source_service=event.source_service,
+            payload=json.dumps(event.payload),
+            priority=event.priority.value,
+            correlation_id=event.correlation_id,
+            timestamp=event.timestamp,
+            event_metadata=json.dumps(event.metadata),
+            reply_to=event.reply_to,
+        )
+
+    def to_domain(self) -> OutboxEntry:
+        event = EventMessage(
+            event_type=self.event_type,
+            source_service=self.source_service,
+            payload=json.loads(self.payload),
+            priority=MessagePriority(self.priority),
+            correlation_id=self.correlation_id,
+            timestamp=_utc(self.timestamp),
+            metadata=json.loads(self.event_metadata),
+            event_id=self.event_id,
+            reply_to=self.reply_to,
+        )
+        return OutboxEntry(self.exchange, self.routing_key, event, self.id)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from ose_mesh import core, domain
+from ose_mesh.api.graphql.bus_schema import BusMutation, BusQuery, BusSubscription
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
 from ose_mesh.api.graphql.types import (
@@ -181,17 +182,17 @@ class HealthSubscription:
 
 
 @strawberry.type
-class Query(HealthQuery, GraphQuery):
+class Query(HealthQuery, GraphQuery, BusQuery):
     pass
 
 
 @strawberry.type
-class Mutation(HealthMutation, GraphMutation):
+class Mutation(HealthMutation, GraphMutation, BusMutation):
     pass
 
 
 @strawberry.type
-class Subscription(HealthSubscription, GraphSubscription):
+class Subscription(HealthSubscription, GraphSubscription, BusSubscription):
     pass
 
 

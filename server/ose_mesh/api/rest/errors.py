@@ -12,9 +12,11 @@ from starlette.responses import JSONResponse, Response
 from ose_mesh.domain import (
     DependencyNotFound,
     DomainError,
+    EventRefused,
     InvalidField,
     ServiceNotFound,
     StorageUnavailable,
+    UnknownExchange,
 )
 
 
@@ -46,6 +48,10 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     match exc:
         case ServiceNotFound():
             return error_response(404, "not_found", exc.message, service_id=exc.service_id)
+        case UnknownExchange():
+            return error_response(404, "not_found", exc.message, exchange=exc.exchange)
+        case EventRefused():
+            return error_response(422, "refused", exc.message)
         case DependencyNotFound():
             return error_response(404, "not_found", exc.message)
         case InvalidField():

@@ -1,5 +1,7 @@
 """RabbitMQ's routing rules, exactly: topic patterns and headers-exchange matching.
 
+Pure rules, shared by the in-memory broker and the event log's filters.
+
 Topic: keys and patterns are split on '.', keeping empty words inside ("a..b" has three
 words, "a." two), while the empty key has none (checked against RabbitMQ: `*` does not match
 ""); '*' matches exactly one word, '#' zero or more words.

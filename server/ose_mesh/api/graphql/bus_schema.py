@@ -1,0 +1,211 @@
+"""GraphQL for the event bus: status, topology, recent events, publishing, live events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from ose_mesh import domain
+from ose_mesh.api.graphql.context import mesh_of
+from ose_mesh.api.graphql.types import InvalidFieldError, UnavailableError
+from ose_mesh.core.events import EVENTS_TOPIC, LoggedEvent, matches
+
+MAX_EVENTS = 1000
+
+
+@strawberry.type
+class BusStatus:
+    backend: str
+    connected: bool
+    broker: str
+    published: int
+    returned: int
+    refused: int
+    consumed: int
+    dead_lettered: int
+    outbox_backlog: int
+
+
+@strawberry.type
+class Exchange:
+    name: str
+    type: str
+    durable: bool
+
+
+@strawberry.type
+class Queue:
+    name: str
+    messages: int
+    consumers: int
+
+
+@strawberry.type(description="An event seen on the bus.")
+class Event:
+    event_id: str
+    event_type: str
+    source_service: str
+    exchange: str
+    routing_key: str
+    payload: JSON
+    priority: int
+    correlation_id: str | None
+    timestamp: datetime
+    seen_at: datetime
+
+    @classmethod
+    def from_log(cls, entry: LoggedEvent) -> Event:
+        event = entry.event
+        return cls(
+            event_id=event.event_id,
+            event_type=event.event_type,
+            source_service=event.source_service,
+            exchange=entry.exchange,
+            routing_key=entry.routing_key,
+            payload=cast(JSON, event.payload),
+            priority=event.priority.value,
+            correlation_id=event.correlation_id,
+            timestamp=event.timestamp,
+            seen_at=entry.seen_at,
+        )
+
+
+@strawberry.type(description="A publish: confirmed by the broker, or queued in the outbox.")
+class PublishReceipt:
+    event_id: str
+    status: str
+    routed: bool | None
+    routing_key: str
+
+
+@strawberry.type
+class UnknownExchangeError:
+    message: str
+    exchange: str
+
+
+PublishResult = Annotated[
+    PublishReceipt | InvalidFieldError | UnknownExchangeError | UnavailableError,
+    strawberry.union("PublishResult"),
+]
+
+
+@strawberry.input
+class PublishInput:
+    event_type: str
+    source_service: str
+    exchange: str = "ose.events"
+    payload: JSON = strawberry.field(default_factory=dict)
+    routing_key: str | None = None
+    priority: int = 5
+    correlation_id: str | None = None
+    metadata: JSON = strawberry.field(default_factory=dict)
+
+
+def _object(value: object, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise domain.InvalidField(field, "must be a JSON object")
+    return value
+
+
+def _check(value: PublishInput) -> None:
+    if not value.event_type.strip():
+        raise domain.InvalidField("eventType", "must not be empty")
+    if not value.source_service.strip():
+        raise domain.InvalidField("sourceService", "must not be empty")
+    if not 0 <= value.priority <= 9:
+        raise domain.InvalidField("priority", f"must be from 0 to 9, got {value.priority}")
+    if value.routing_key is not None and len(value.routing_key.encode()) > 255:
+        raise domain.InvalidField("routingKey", "must be at most 255 bytes")
+
+
+@strawberry.type
+class BusQuery:
+    @strawberry.field
+    async def bus_status(self, info: Info) -> BusStatus:
+        mesh = mesh_of(info)
+        stats = mesh.relay_stats
+        return BusStatus(
+            backend=mesh.bus.backend,
+            connected=mesh.bus.bus.connected,
+            broker=mesh.bus.settings.safe_url,
+            published=stats.published,
+            returned=stats.returned,
+            refused=stats.failed,
+            consumed=mesh.bus.seen,
+            dead_lettered=mesh.bus.bus.stats.dead_lettered,
+            outbox_backlog=await mesh.outbox.outbox_backlog(),
+        )
+
+    @strawberry.field
+    def exchanges(self, info: Info) -> list[Exchange]:
+        return [
+            Exchange(name=e.name, type=e.type, durable=e.durable)
+            for e in mesh_of(info).bus.exchanges()
+        ]
+
+    @strawberry.field
+    async def queues(self, info: Info) -> list[Queue]:
+        return [
+            Queue(name=q.name, messages=q.message_count, consumers=q.consumer_count)
+            for q in await mesh_of(info).bus.queues()
+        ]
+
+    @strawberry.field(description="Recent events (newest last), by exchange and topic pattern.")
+    def events(
+        self, info: Info, last: int = 100, exchange: str | None = None, pattern: str | None = None
+    ) -> list[Event]:
+        if not 1 <= last <= MAX_EVENTS:
+            raise ValueError(f"last must be from 1 to {MAX_EVENTS}, got {last}")
+        return [Event.from_log(e) for e in mesh_of(info).event_log.recent(last, exchange, pattern)]
+
+
+@strawberry.type
+class BusMutation:
+    @strawberry.mutation(description="Publish an event (through the outbox).")
+    async def publish_event(self, info: Info, input: PublishInput) -> PublishResult:
+        mesh = mesh_of(info)
+        try:
+            _check(input)
+            if not await mesh.bus.exchange_exists(input.exchange):
+                raise domain.UnknownExchange(input.exchange)
+            event = domain.EventMessage(
+                event_type=input.event_type,
+                source_service=input.source_service,
+                payload=_object(input.payload, "payload"),
+                priority=domain.MessagePriority.from_number(input.priority),
+                correlation_id=input.correlation_id,
+                metadata=_object(input.metadata, "metadata"),
+            )
+            key = input.routing_key or f"{event.source_service}.{event.event_type}"
+            receipt = await mesh.events.publish(input.exchange, key, event)
+        except domain.UnknownExchange as exc:
+            return UnknownExchangeError(message=exc.message, exchange=exc.exchange)
+        except domain.InvalidField as exc:
+            return InvalidFieldError(message=exc.message, field=exc.field)
+        except domain.DomainError as exc:
+            return UnavailableError(message=exc.message)
+        return PublishReceipt(
+            event_id=receipt.event_id, status=receipt.state, routed=receipt.routed, routing_key=key
+        )
+
+
+@strawberry.type
+class BusSubscription:
+    @strawberry.subscription(description="Events as they are seen, filtered like `events`.")
+    async def events(
+        self, info: Info, exchange: str | None = None, pattern: str | None = None
+    ) -> AsyncGenerator[Event, None]:
+        subscription = mesh_of(info).hub.subscribe(
+            EVENTS_TOPIC, accept=lambda entry: matches(entry, exchange, pattern)
+        )
+        try:
+            async for entry in subscription:
+                yield Event.from_log(entry)
+        finally:
+            subscription.close()
