@@ -87,6 +87,7 @@ class MessageBus:
         self._reply_queue: str | None = None
         self._pending: dict[str, asyncio.Future[EventMessage]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._ready = False
 
     @property
     def broker(self) -> Broker:
@@ -101,10 +102,16 @@ class MessageBus:
 
     @property
     def connected(self) -> bool:
-        return self._broker is not None and self._broker.connected
+        """Connected, with the topology (and stay_connected's consumers) in place."""
+        return self._ready and self._broker is not None and self._broker.connected
 
     async def connect(self) -> None:
         """Connect and declare the standard topology (durable exchanges, dead letters)."""
+        await self._connect_topology()
+        self._ready = True
+
+    async def _connect_topology(self) -> None:
+        self._ready = False
         await self.broker.connect()
         for name, kind in STANDARD_EXCHANGES.items():
             await self.broker.declare_exchange(name, kind, durable=True)
@@ -129,9 +136,10 @@ class MessageBus:
             try:
                 self._queues.clear()
                 self._reply_queue = None
-                await self.connect()
+                await self._connect_topology()
                 if on_connect is not None:
                     await on_connect()
+                self._ready = True
                 log.info("message bus connected (%s)", self.name)
             except Exception as exc:
                 log.warning("message bus unavailable (%s); retrying in %.1fs", exc, delay)
@@ -141,6 +149,7 @@ class MessageBus:
     async def close(self) -> None:
         for future in self._pending.values():
             future.cancel()
+        self._ready = False
         if self._broker is not None:
             await self._broker.close()
         self._queues.clear()

@@ -45,6 +45,8 @@ class AmqpBroker:
 
     async def connect(self) -> None:
         """(Re)connect; channels and consumers of an earlier connection are gone."""
+        if self._connection is not None:
+            await self.close()
         self._channel = None
         self._consumers.clear()
         try:
