@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import graph, ingest, memory, probing
+from benchmarks import bus, graph, ingest, memory, probing
 from benchmarks.common import median, pin_to_cpu
 
 OUTPUT = Path(__file__).parents[1] / "BENCHMARKS.md"
@@ -53,6 +53,8 @@ def main() -> int:
     beats = ingest.run()
     print("dependency graph at 10,000 services and 50,000 edges (about 1 minute)…", file=sys.stderr)
     graph_figures, (endpoint_cold, endpoint_warm) = graph.run()
+    print("event bus against raw aiormq (about 1 minute)…", file=sys.stderr)
+    b = bus.run()
     print("memory at 10,000 services over a simulated hour (about 2-3 minutes)…", file=sys.stderr)
     mem = memory.run()
     commit = subprocess.run(
@@ -128,6 +130,26 @@ def main() -> int:
         f"50,000 edges in the answer): {endpoint_cold:,.0f} ms for the first answer, which "
         f"computes the analyses, then {endpoint_warm:,.0f} ms (median) while they stay cached "
         "(target: ≤ 1 s).",
+        "",
+        "## Event bus (RabbitMQ on this machine, against raw aiormq in the same run)",
+        "",
+        f"{bus.MESSAGES:,} messages of an encoded EventMessage (JSON payload, CloudEvents "
+        f"headers), publisher confirms with {bus.WINDOW} in flight; consumers ack manually "
+        "with prefetch 200. The client, the server and RabbitMQ share the 2 cores.",
+        "",
+        "| what | ose-mesh | raw aiormq | ratio | target |",
+        "| --- | ---: | ---: | ---: | --- |",
+        f"| confirmed publishes/s | {b.publish_ours:,.0f} | {b.publish_raw:,.0f} "
+        f"| {b.publish_ours / b.publish_raw:.2f} | ≥ 10,000/s and ≥ 0.8× raw |",
+        f"| consumed (acked) messages/s | {b.consume_ours:,.0f} | {b.consume_raw:,.0f} "
+        f"| {b.consume_ours / b.consume_raw:.2f} | ≥ 15,000/s |",
+        f"| publish → consume latency p50 / p99 at 1,000 msg/s | {b.latency_ours[0]:.2f} / "
+        f"{b.latency_ours[1]:.2f} ms | {b.latency_raw[0]:.2f} / {b.latency_raw[1]:.2f} ms | "
+        "| ≤ 2 / ≤ 10 ms |",
+        "",
+        f"RPC through `ose.tasks` with 64 concurrent callers: {b.rpc_calls_per_second:,.0f} "
+        f"calls/s, round trip p50 {b.rpc_p50_ms:.1f} ms. In-memory backend: "
+        f"{b.memory_per_second:,.0f} events/s published and consumed through MessageBus.",
         "",
         "## Memory per monitored service",
         "",
