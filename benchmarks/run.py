@@ -140,7 +140,7 @@ def main() -> int:
         "| what | ose-mesh | raw aiormq | ratio | target |",
         "| --- | ---: | ---: | ---: | --- |",
         f"| confirmed publishes/s | {b.publish_ours:,.0f} | {b.publish_raw:,.0f} "
-        f"| {b.publish_ours / b.publish_raw:.2f} | ≥ 10,000/s and ≥ 0.8× raw |",
+        f"| {b.publish_ours / b.publish_raw:.2f} | ≥ 10,000/s and ≥ 0.8 x raw |",
         f"| consumed (acked) messages/s | {b.consume_ours:,.0f} | {b.consume_raw:,.0f} "
         f"| {b.consume_ours / b.consume_raw:.2f} | ≥ 15,000/s |",
         f"| publish → consume latency p50 / p99 at 1,000 msg/s | {b.latency_ours[0]:.2f} / "

@@ -70,6 +70,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         transitions = subscribe_transitions(mesh.hub)
+        alerts = subscribe_transitions(mesh.hub) if mesh.webhooks.urls else None
         restored, edges = await built.open()
         log.info(
             "restored %d services and %d dependencies from %s",
@@ -91,6 +92,8 @@ def create_app(
             asyncio.create_task(built.relay.run(), name="outbox-relay"),
             asyncio.create_task(forward_transitions(transitions, mesh.events), name="transitions"),
         ]
+        if alerts is not None:
+            tasks.append(asyncio.create_task(mesh.webhooks.run(alerts), name="webhooks"))
         log.info("event bus: %s (%s)", mesh.bus.backend, mesh.bus.settings.safe_url)
         if demo is not None:
             seeding = demo.seed_when_listening(built.catalog)

@@ -8,6 +8,7 @@ from ose_mesh.adapters.bus import AmqpBroker, Broker, MemoryBroker
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.adapters.probes import NetworkProber
 from ose_mesh.adapters.server_bus import ServerBus
+from ose_mesh.adapters.webhooks import WebhookNotifier
 from ose_mesh.api.context import MeshServices
 from ose_mesh.bus import MessageBus
 from ose_mesh.config import Settings
@@ -100,6 +101,7 @@ def build_mesh(
         bus=ServerBus(message_bus, bus_settings, event_log),
         outbox=repository,
         relay_stats=relay.stats,
+        webhooks=WebhookNotifier(settings.webhooks),
     )
     catalog = CatalogImporter(registry, dependencies, repository)
     return Mesh(services, repository, catalog, defaults, network_prober, relay)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     rabbitmq_pass: str = "guest"
     rabbitmq_vhost: str = "/"
 
+    webhook_urls: str = Field(
+        "", validation_alias=AliasChoices("OSE_MESH_WEBHOOK_URLS", "webhook_urls")
+    )
     max_body_bytes: int = Field(
         1_048_576,
         ge=1024,
@@ -77,6 +80,18 @@ class Settings(BaseSettings):
             rabbitmq_pass=self.rabbitmq_pass,
             rabbitmq_vhost=self.rabbitmq_vhost,
         )
+
+    @property
+    def webhooks(self) -> list[str]:
+        return [url.strip() for url in self.webhook_urls.split(",") if url.strip()]
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, value: str) -> str:
+        for url in (u.strip() for u in value.split(",")):
+            if url and not url.startswith(("http://", "https://")):
+                raise ValueError(f"each URL must start with http:// or https://, got {url!r}")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -106,6 +121,7 @@ _ENV_NAMES = {
     "port": "SERVICE_MESH_PORT",
     "database_url": "DATABASE_URL",
     "demo": "OSE_MESH_DEMO",
+    "webhook_urls": "OSE_MESH_WEBHOOK_URLS",
     "max_body_bytes": "OSE_MESH_MAX_BODY_BYTES",
     "max_concurrent_probes": "OSE_MESH_MAX_CONCURRENT_PROBES",
     "history_flush_seconds": "OSE_MESH_HISTORY_FLUSH_SECONDS",

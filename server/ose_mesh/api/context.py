@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ose_mesh.adapters.server_bus import ServerBus
+from ose_mesh.adapters.webhooks import WebhookNotifier
 from ose_mesh.core import (
     Clock,
     DependencyService,
@@ -32,6 +33,7 @@ class MeshServices:
     bus: ServerBus
     outbox: OutboxRepository
     relay_stats: RelayStats
+    webhooks: WebhookNotifier
 
     def names(self) -> dict[str, str]:
         return {

@@ -113,6 +113,12 @@ async def status(request: Request) -> JSONResponse:
             "consumed": bus.seen,
             "dead_lettered": bus.bus.stats.dead_lettered,
             "outbox_backlog": await mesh.outbox.outbox_backlog(),
+            "webhooks": {
+                "urls": len(mesh.webhooks.urls),
+                "delivered": mesh.webhooks.stats.delivered,
+                "failed": mesh.webhooks.stats.failed,
+                "last_error": mesh.webhooks.stats.last_error,
+            },
         }
     )
 

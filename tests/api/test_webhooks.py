@@ -1,0 +1,92 @@
+"""Alert webhooks: transitions are POSTed, retried with backoff, failures visible."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.app import create_app
+from ose_mesh.config import load_settings
+from tests.conftest import sqlite_url
+from tests.fakes import ScriptedProber
+
+
+async def receiver(fail_first: int) -> tuple[web.AppRunner, str, list[dict[str, Any]]]:
+    """A local HTTP endpoint that refuses its first `fail_first` calls with 503."""
+    received: list[dict[str, Any]] = []
+    calls = 0
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        if calls <= fail_first:
+            return web.Response(status=503)
+        received.append(await request.json())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/hook", received
+
+
+async def serve(tmp_path: Path, urls: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = load_settings(database_url=sqlite_url(tmp_path), webhook_urls=urls)
+    app = create_app(settings, prober=ScriptedProber(), broker=MemoryBroker(MemoryVirtualHost()))
+    app.state.mesh.webhooks._first_backoff = 0.01  # keep the retries quick in tests
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as client:
+            yield client
+
+
+async def test_transitions_reach_the_webhook_after_retries(tmp_path: Path) -> None:
+    runner, url, received = await receiver(fail_first=2)
+    try:
+        async for client in serve(tmp_path, url):
+            await client.post("/api/v1/heartbeat/register", json={"service_id": "api"})
+            await client.post("/api/v1/heartbeat/api/beat")
+            for _ in range(200):
+                if any(r.get("service_id") == "api" for r in received):
+                    break
+                await asyncio.sleep(0.02)
+            alert = next(r for r in received if r.get("service_id") == "api")
+            assert alert["event_type"] == "service.health.healthy"
+            assert (alert["previous"], alert["current"]) == ("unknown", "healthy")
+            hooks = (await client.get("/api/v1/messagebus/status")).json()["webhooks"]
+            assert hooks["failed"] == 0
+            assert hooks["delivered"] >= 1
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_broken_receiver_is_visible_in_the_status(tmp_path: Path) -> None:
+    async for client in serve(tmp_path, "http://127.0.0.1:9/nowhere"):
+        await client.post("/api/v1/heartbeat/register", json={"service_id": "api"})
+        await client.post("/api/v1/heartbeat/api/beat")
+        for _ in range(300):
+            hooks = (await client.get("/api/v1/messagebus/status")).json()["webhooks"]
+            if hooks["failed"]:
+                break
+            await asyncio.sleep(0.02)
+        assert hooks["failed"] >= 1
+        assert "127.0.0.1:9" in hooks["last_error"]
+
+
+def test_webhook_urls_must_be_http() -> None:
+    import pytest
+
+    from ose_mesh.config import ConfigError
+
+    with pytest.raises(ConfigError, match="OSE_MESH_WEBHOOK_URLS"):
+        load_settings(webhook_urls="ftp://example.org/hook")
