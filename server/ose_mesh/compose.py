@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ose_mesh.adapters.bus import AmqpBroker, Broker, MemoryBroker
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.adapters.probes import NetworkProber
+from ose_mesh.adapters.rabbitmq_management import ManagementClient
 from ose_mesh.adapters.server_bus import ServerBus
 from ose_mesh.adapters.webhooks import WebhookNotifier
 from ose_mesh.api.context import MeshServices
@@ -51,6 +52,17 @@ class Mesh:
         if self.network_prober is not None:
             await self.network_prober.close()
         await self.repository.close()
+
+
+def _management(settings: Settings) -> ManagementClient | None:
+    if not settings.rabbitmq_management_url:
+        return None
+    return ManagementClient(
+        settings.rabbitmq_management_url,
+        settings.rabbitmq_user,
+        settings.rabbitmq_pass,
+        settings.rabbitmq_vhost,
+    )
 
 
 def build_mesh(
@@ -98,7 +110,7 @@ def build_mesh(
         dependencies,
         events=EventService(repository, relay),
         event_log=event_log,
-        bus=ServerBus(message_bus, bus_settings, event_log),
+        bus=ServerBus(message_bus, bus_settings, event_log, _management(settings)),
         outbox=repository,
         relay_stats=relay.stats,
         webhooks=WebhookNotifier(settings.webhooks),

@@ -283,3 +283,18 @@ async def test_a_tapped_event_from_elsewhere_shows_in_the_log(
             break
         await asyncio.sleep(0.02)
     assert await seen() == [{"eventType": "log.line"}]
+
+
+async def test_listings_are_paged(client: httpx.AsyncClient) -> None:
+    first = (await client.get("/api/v1/messagebus/exchanges", params={"page_size": 2})).json()
+    assert first["source"] == "declared"
+    assert len(first["exchanges"]) == 2
+    assert first["total"] >= 5
+    assert first["page_count"] == -(-first["total"] // 2)
+    second = (
+        await client.get("/api/v1/messagebus/exchanges", params={"page": 2, "page_size": 2})
+    ).json()
+    assert not {e["name"] for e in first["exchanges"]} & {e["name"] for e in second["exchanges"]}
+    for bad in ({"page": "0"}, {"page_size": "501"}, {"page": "x"}):
+        response = await client.get("/api/v1/messagebus/queues", params=bad)
+        assert response.status_code == 400

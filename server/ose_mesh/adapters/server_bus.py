@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from ose_mesh.adapters.bus import (
     BrokerError,
@@ -15,6 +16,7 @@ from ose_mesh.adapters.bus import (
     NotFound,
     QueueInfo,
 )
+from ose_mesh.adapters.rabbitmq_management import ManagementClient
 from ose_mesh.bus import BROADCAST, DEAD_LETTERS, EVENTS, LOGS, MessageBus
 from ose_mesh.bus.config import BusSettings
 from ose_mesh.bus.message_bus import STANDARD_EXCHANGES
@@ -33,10 +35,36 @@ class ExchangeInfo:
     durable: bool
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[T]):
+    items: list[T]
+    page: int
+    page_size: int
+    page_count: int
+    total: int
+    source: str  # "management" (the whole vhost) or "declared" (what this server declared)
+
+
+def _slice(items: list[T], page: int, page_size: int, source: str) -> Listing[T]:
+    start = (page - 1) * page_size
+    count = max(1, -(-len(items) // page_size))
+    return Listing(items[start : start + page_size], page, page_size, count, len(items), source)
+
+
 class ServerBus:
-    def __init__(self, bus: MessageBus, settings: BusSettings, events: EventLog) -> None:
+    def __init__(
+        self,
+        bus: MessageBus,
+        settings: BusSettings,
+        events: EventLog,
+        management: ManagementClient | None = None,
+    ) -> None:
         self.bus = bus
         self.settings = settings
+        self.management = management
         self._events = events
         self._tap_queue: str | None = None
         self.seen = 0
@@ -74,21 +102,40 @@ class ServerBus:
             return False
         return True
 
-    def exchanges(self) -> list[ExchangeInfo]:
+    async def exchanges(self, page: int = 1, page_size: int = 100) -> Listing[ExchangeInfo]:
+        if self.management is not None:
+            found = await self.management.page("exchanges", page, page_size)
+            items = [
+                ExchangeInfo(e["name"], e["type"], bool(e.get("durable"))) for e in found.items
+            ]
+            return Listing(
+                items, found.page, found.page_size, found.page_count, found.total, "management"
+            )
         broker = self.bus.broker
         if isinstance(broker, MemoryBroker):
-            return [ExchangeInfo(n, t.value, d) for n, t, d in broker.exchanges() if n]
-        return [ExchangeInfo(n, t.value, True) for n, t in STANDARD_EXCHANGES.items()]
+            every = [ExchangeInfo(n, t.value, d) for n, t, d in broker.exchanges() if n]
+        else:
+            every = [ExchangeInfo(n, t.value, True) for n, t in STANDARD_EXCHANGES.items()]
+        return _slice(sorted(every, key=lambda e: e.name), page, page_size, "declared")
 
-    async def queues(self) -> list[QueueInfo]:
+    async def queues(self, page: int = 1, page_size: int = 100) -> Listing[QueueInfo]:
+        if self.management is not None:
+            found = await self.management.page("queues", page, page_size)
+            items = [
+                QueueInfo(q["name"], int(q.get("messages") or 0), int(q.get("consumers") or 0))
+                for q in found.items
+            ]
+            return Listing(
+                items, found.page, found.page_size, found.page_count, found.total, "management"
+            )
         broker = self.bus.broker
         if isinstance(broker, MemoryBroker):
-            return sorted(broker.queue_infos(), key=lambda q: q.name)
-        names = [DEAD_LETTERS, *([self._tap_queue] if self._tap_queue else [])]
-        found = []
-        for name in names:
-            try:
-                found.append(await broker.declare_queue(name, passive=True))
-            except (BrokerError, BrokerUnavailable):
-                continue
-        return found
+            every = sorted(broker.queue_infos(), key=lambda q: q.name)
+        else:
+            every = []
+            for name in [DEAD_LETTERS, *([self._tap_queue] if self._tap_queue else [])]:
+                try:  # a passive declare gives the counts
+                    every.append(await broker.declare_queue(name, passive=True))
+                except (BrokerError, BrokerUnavailable):
+                    continue
+        return _slice(every, page, page_size, "declared")

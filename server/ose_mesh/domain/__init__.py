@@ -15,6 +15,7 @@ from ose_mesh.domain.errors import (
     InvalidField,
     ServiceNotFound,
     StorageUnavailable,
+    Unavailable,
     UnknownExchange,
 )
 from ose_mesh.domain.events import EventMessage, MessagePriority
@@ -46,6 +47,7 @@ __all__ = [
     "ServiceNotFound",
     "StatusChange",
     "StorageUnavailable",
+    "Unavailable",
     "UnknownExchange",
     "parse_dependency_type",
     "parse_relationship",

@@ -43,5 +43,9 @@ class EventRefused(DomainError):
     """The broker refused an event (for instance its exchange was deleted meanwhile)."""
 
 
-class StorageUnavailable(DomainError):
+class Unavailable(DomainError):
+    """Something the server depends on cannot be reached; the request may be retried."""
+
+
+class StorageUnavailable(Unavailable):
     """The database cannot be reached; the request may be retried later."""

@@ -107,6 +107,13 @@ class PublishInput:
     metadata: JSON = strawberry.field(default_factory=dict)
 
 
+def _check_page(page: int, page_size: int) -> None:
+    if page < 1:
+        raise ValueError(f"page must be at least 1, got {page}")
+    if not 1 <= page_size <= 500:
+        raise ValueError(f"pageSize must be from 1 to 500, got {page_size}")
+
+
 def _object(value: object, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise domain.InvalidField(field, "must be a JSON object")
@@ -142,18 +149,19 @@ class BusQuery:
             outbox_backlog=await mesh.outbox.outbox_backlog(),
         )
 
-    @strawberry.field
-    def exchanges(self, info: Info) -> list[Exchange]:
-        return [
-            Exchange(name=e.name, type=e.type, durable=e.durable)
-            for e in mesh_of(info).bus.exchanges()
-        ]
+    @strawberry.field(description="Exchanges, a page at a time (pageSize at most 500).")
+    async def exchanges(self, info: Info, page: int = 1, page_size: int = 100) -> list[Exchange]:
+        _check_page(page, page_size)
+        found = await mesh_of(info).bus.exchanges(page, page_size)
+        return [Exchange(name=e.name, type=e.type, durable=e.durable) for e in found.items]
 
-    @strawberry.field
-    async def queues(self, info: Info) -> list[Queue]:
+    @strawberry.field(description="Queues with their counts, a page at a time.")
+    async def queues(self, info: Info, page: int = 1, page_size: int = 100) -> list[Queue]:
+        _check_page(page, page_size)
+        found = await mesh_of(info).bus.queues(page, page_size)
         return [
             Queue(name=q.name, messages=q.message_count, consumers=q.consumer_count)
-            for q in await mesh_of(info).bus.queues()
+            for q in found.items
         ]
 
     @strawberry.field(description="Recent events (newest last), by exchange and topic pattern.")

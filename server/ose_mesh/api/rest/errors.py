@@ -15,7 +15,7 @@ from ose_mesh.domain import (
     EventRefused,
     InvalidField,
     ServiceNotFound,
-    StorageUnavailable,
+    Unavailable,
     UnknownExchange,
 )
 
@@ -56,7 +56,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             return error_response(404, "not_found", exc.message)
         case InvalidField():
             return error_response(422, "invalid_field", exc.message, field=exc.field)
-        case StorageUnavailable():
+        case Unavailable():
             return error_response(503, "unavailable", exc.message)
         case DomainError():
             return error_response(400, "bad_request", exc.message)

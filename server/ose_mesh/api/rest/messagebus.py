@@ -10,11 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ose_mesh.adapters.server_bus import Listing
 from ose_mesh.api.context import MeshServices
 from ose_mesh.api.rest.bodies import read_body
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.domain import EventMessage, MessagePriority, UnknownExchange
 
+MAX_PAGE_SIZE = 500
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
@@ -123,23 +125,46 @@ async def status(request: Request) -> JSONResponse:
     )
 
 
-async def exchanges(request: Request) -> JSONResponse:
-    found = _mesh(request).bus.exchanges()
+def _paging(request: Request) -> tuple[int, int]:
+    page = _whole(request, "page", 1, 1, 1_000_000)
+    return page, _whole(request, "page_size", 100, 1, MAX_PAGE_SIZE)
+
+
+def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def _listing(key: str, listing: Listing[Any], items: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(
-        {"exchanges": [{"name": e.name, "type": e.type, "durable": e.durable} for e in found]}
+        {
+            key: items,
+            "page": listing.page,
+            "page_size": listing.page_size,
+            "page_count": listing.page_count,
+            "total": listing.total,
+            "source": listing.source,
+        }
     )
+
+
+async def exchanges(request: Request) -> JSONResponse:
+    found = await _mesh(request).bus.exchanges(*_paging(request))
+    items = [{"name": e.name, "type": e.type, "durable": e.durable} for e in found.items]
+    return _listing("exchanges", found, items)
 
 
 async def queues(request: Request) -> JSONResponse:
-    found = await _mesh(request).bus.queues()
-    return JSONResponse(
-        {
-            "queues": [
-                {"name": q.name, "messages": q.message_count, "consumers": q.consumer_count}
-                for q in found
-            ]
-        }
-    )
+    found = await _mesh(request).bus.queues(*_paging(request))
+    items = [
+        {"name": q.name, "messages": q.message_count, "consumers": q.consumer_count}
+        for q in found.items
+    ]
+    return _listing("queues", found, items)
 
 
 routes = [
