@@ -66,6 +66,7 @@ async def run_fault_test(mesh: MeshProcess) -> tuple[list[str], Counter[str]]:
     await until(lambda: consumer.connected)
 
     published: list[str] = []
+    recovery: list[float] = []
     statuses: Counter[int] = Counter()
     counter = iter(range(EVENTS))
 
@@ -92,6 +93,11 @@ async def run_fault_test(mesh: MeshProcess) -> tuple[list[str], Counter[str]]:
         await asyncio.to_thread(rabbitmqctl, "stop_app")
         await asyncio.sleep(1.0)
         await asyncio.to_thread(rabbitmqctl, "start_app")
+        back = asyncio.get_running_loop().time()
+        async with httpx.AsyncClient(base_url=mesh.url) as status_client:
+            while not (await status_client.get("/api/v1/messagebus/status")).json()["connected"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        recovery.append(asyncio.get_running_loop().time() - back)
 
     async with httpx.AsyncClient(base_url=mesh.url, timeout=30) as http:
         await asyncio.gather(outage(), *(publisher(http) for _ in range(CONCURRENCY)))
@@ -107,6 +113,7 @@ async def run_fault_test(mesh: MeshProcess) -> tuple[list[str], Counter[str]]:
     await asyncio.gather(keeper, return_exceptions=True)
     await consumer.broker.delete_queue(queue)
     await consumer.close()
+    print(f"\nthe server's bus was back {recovery[0]:.2f} s after RabbitMQ's start_app returned")
     return published, received
 
 
