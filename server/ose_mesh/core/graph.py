@@ -153,37 +153,45 @@ class DependencyGraph:
     def impact(self, service_id: str) -> Impact:
         """What a failure of `service_id` does: hard dependents fail (transitively), soft
         dependents degrade, degradation spreads through hard and soft edges but never
-        escalates to failure, optional edges carry nothing."""
+        escalates to failure, optional edges carry nothing. Each affected service comes with
+        the path that carries the trouble to it."""
         self.require(service_id)
-        failed = self._spread({service_id: (service_id,)}, {DependencyType.HARD})
-        # Seeded with every failed service, so whatever it adds is degraded, not failed.
-        degraded = self._spread(failed, _CARRIES)
-        for sid in failed:
-            del degraded[sid]
-        del failed[service_id]
-        touched = {service_id, *failed, *degraded}
-        return Impact(
-            service_id=service_id,
-            failed=_entries(failed),
-            degraded=_entries(degraded),
-            unaffected=[ImpactEntry(sid, ()) for sid in sorted(self._g) if sid not in touched],
-        )
-
-    def _spread(
-        self, start: Mapping[str, tuple[str, ...]], carried_by: set[DependencyType]
-    ) -> dict[str, tuple[str, ...]]:
-        """Breadth-first over dependents along edges of the given types, from `start`;
-        returns the start services and every service reached, each with its path."""
-        paths = dict(start)
-        frontier = deque(sorted(start))
         dependents_of = self._g.pred  # adjacency: target -> {dependent: edge attributes}
+        # One walk along hard edges finds the failed; the soft edges it meets seed the walk
+        # that finds the degraded, so no edge is looked at twice.
+        parents: dict[str, str | None] = {service_id: None}
+        failed: list[str] = []
+        seeds: dict[str, str] = {}
+        frontier = deque([service_id])
         while frontier:
             current = frontier.popleft()
-            for dependent, edge in sorted(dependents_of[current].items()):
-                if dependent not in paths and edge["dependency"].type in carried_by:
-                    paths[dependent] = (*paths[current], dependent)
+            for dependent, edge in dependents_of[current].items():
+                kind = edge["dependency"].type
+                if kind is DependencyType.HARD and dependent not in parents:
+                    parents[dependent] = current
+                    failed.append(dependent)
                     frontier.append(dependent)
-        return paths
+                elif kind is DependencyType.SOFT:
+                    seeds.setdefault(dependent, current)
+        degraded: list[str] = []
+        for dependent, parent in seeds.items():
+            if dependent not in parents:
+                parents[dependent] = parent
+                degraded.append(dependent)
+        frontier = deque(degraded)
+        while frontier:
+            current = frontier.popleft()
+            for dependent, edge in dependents_of[current].items():
+                if dependent not in parents and edge["dependency"].type in _CARRIES:
+                    parents[dependent] = current
+                    degraded.append(dependent)
+                    frontier.append(dependent)
+        return Impact(
+            service_id=service_id,
+            failed=_entries(failed, parents),
+            degraded=_entries(degraded, parents),
+            unaffected=[ImpactEntry(sid, ()) for sid in sorted(self._g) if sid not in parents],
+        )
 
     def root_causes(self, statuses: Mapping[str, HealthStatus]) -> dict[str, list[str]]:
         """For every non-healthy service: the non-healthy services it depends on (hard or
@@ -408,8 +416,21 @@ def _trouble_sinks(troubled: Any, services: list[str]) -> dict[str, list[str]]:
     return causes
 
 
-def _entries(paths: Mapping[str, tuple[str, ...]]) -> list[ImpactEntry]:
-    return [
-        ImpactEntry(sid, path)
-        for sid, path in sorted(paths.items(), key=lambda p: (len(p[1]), p[0]))
-    ]
+def _entries(chosen: list[str], parents: Mapping[str, str | None]) -> list[ImpactEntry]:
+    """Each chosen service with its path from the failed one (following `parents`),
+    shortest paths first. Paths are built once per service, sharing their prefixes."""
+    paths: dict[str, tuple[str, ...]] = {}
+
+    def path(sid: str) -> tuple[str, ...]:
+        trail = []
+        current: str | None = sid
+        while current is not None and current not in paths:
+            trail.append(current)
+            current = parents[current]
+        known = paths[current] if current is not None else ()
+        for node in reversed(trail):
+            known = paths[node] = (*known, node)
+        return known
+
+    entries = [ImpactEntry(sid, path(sid)) for sid in chosen]
+    return sorted(entries, key=lambda e: (len(e.path), e.service_id))
