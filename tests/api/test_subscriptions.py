@@ -117,3 +117,29 @@ def test_graph_changes_and_root_causes_arrive_live(client: TestClient) -> None:
         client.post("/api/v1/heartbeat/web/beat", json={"ok": False})
         transition = ws.receive_json()["payload"]["data"]["serviceStatusChanged"]
     assert transition == {"current": "CRITICAL", "rootCauses": ["db"]}
+
+
+def test_events_subscription_filters_by_exchange_and_pattern(client: TestClient) -> None:
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        subscribe(
+            ws,
+            'subscription { events(exchange: "ose.events", pattern: "orders.#") '
+            "{ eventType routingKey payload } }",
+            {},
+        )
+        for key in ("users.created", "orders.created"):
+            response = client.post(
+                "/api/v1/messagebus/publish",
+                json={
+                    "event_type": key,
+                    "source_service": "shop",
+                    "routing_key": key,
+                    "payload": {"key": key},
+                },
+            )
+            assert response.status_code == 200
+        event = ws.receive_json()["payload"]["data"]["events"]
+    assert event == {
+        "eventType": "orders.created", "routingKey": "orders.created",
+        "payload": {"key": "orders.created"},
+    }  # fmt: skip
