@@ -68,3 +68,10 @@ def test_the_topology_is_the_reference_one() -> None:
         "metrics-collector", "terminal-config", "postgres", "redis", "rabbitmq",
         "prometheus", "grafana",
     }  # fmt: skip
+
+
+def test_the_strained_service_is_degraded_while_the_failing_one_is_down() -> None:
+    assert statuses_over("strained", 20) == {HealthStatus.HEALTHY}
+    rng = random.Random(1)
+    assert behave("strained", 100, rng).delay_seconds * 1000 > SLOW_THRESHOLD_MS
+    assert behave("strained", 310, rng).delay_seconds * 1000 < SLOW_THRESHOLD_MS

@@ -52,7 +52,7 @@ class CheckEntry(_Strict):
 
 
 class DemoEntry(_Strict):
-    behaviour: Literal["steady", "flapping", "slowing", "failing"]
+    behaviour: Literal["steady", "flapping", "slowing", "failing", "strained"]
 
 
 class ServiceEntry(_Strict):

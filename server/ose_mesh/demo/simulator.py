@@ -6,7 +6,8 @@ Behaviours, on a cycle from the moment the demo starts (checks every 5 s):
 - flapping: fails for 20 s of every 70 s (degraded, then critical, then back);
 - slowing: latency climbs past the 300 ms threshold, then resets (degraded while slow);
 - failing: healthy for 25 s, then HTTP 500 (critical), then hangs from 45 s (dead about
-  30 s after its last success), and recovers after 6 minutes.
+  30 s after its last success), and recovers after 6 minutes;
+- strained: slow (degraded) exactly while the failing one is down, so its root cause shows.
 """
 
 from __future__ import annotations
@@ -64,14 +65,21 @@ def behave(behaviour: str, elapsed: float, rng: random.Random) -> Answer:
             phase = elapsed % 120
             return Answer(200, jitter + min(0.9, max(0.0, phase - 20) * 0.012))
         case "failing":
-            phase = elapsed % 360
-            if phase < 25 or phase >= 300:
+            if not _failing_down(elapsed):
                 return Answer(200, jitter)
-            if phase < 45:
+            if elapsed % 360 < 45:
                 return Answer(500, jitter)
             return Answer(200, DEMO_PROBE_TIMEOUT * 3)  # hangs past the probe timeout
+        case "strained":
+            slow = 0.35 if _failing_down(elapsed) else 0.0
+            return Answer(200, jitter + slow)
         case _:
             return Answer(200, jitter)
+
+
+def _failing_down(elapsed: float) -> bool:
+    phase = elapsed % 360
+    return 25 <= phase < 300
 
 
 class DemoSimulator:
