@@ -50,9 +50,8 @@ def test_sigkill_loses_no_registration_and_monitoring_resumes(mesh: MeshProcess)
         mesh.kill()
         mesh.start()
         restarted = time.monotonic()
-        while not all_probed(mesh, http_ids) and time.monotonic() - restarted < 10:
+        while not all_probed(mesh, http_ids) and time.monotonic() - restarted < 30:
             time.sleep(0.1)
-        resumed_after = time.monotonic() - restarted
         after = httpx.get(f"{mesh.url}/api/v1/heartbeat/status").json()
 
     assert set(after) == set(before)
@@ -60,5 +59,12 @@ def test_sigkill_loses_no_registration_and_monitoring_resumes(mesh: MeshProcess)
         assert after[sid]["config"] == view["config"]
         assert after[sid]["service_name"] == view["service_name"]
     assert all(after[sid]["status"] == "healthy" for sid in http_ids)
-    # Every service is probed again within one interval (plus start-up slack).
-    assert resumed_after < INTERVAL + 1.0
+    # Every service was probed again within one interval of the restarted monitor's start,
+    # by the server's own clock: first beat = time monitored - time since that beat.
+    firsts = [
+        m["uptime_seconds"] - m["seconds_since_last"]
+        for m in (after[sid]["metrics"] for sid in http_ids)
+        if m["heartbeat_count"] == 1
+    ]
+    assert firsts, "read too late to see first probes"
+    assert max(firsts) <= INTERVAL

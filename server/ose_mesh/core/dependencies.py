@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from ose_mesh.core.graph import DependencyGraph
@@ -33,6 +34,7 @@ class DependencyService:
         self.graph = graph
         self._monitor = monitor
         self._hub = hub
+        self._analysing = asyncio.Lock()
 
     async def restore(self) -> int:
         dependencies = await self._repository.list_dependencies()
@@ -58,6 +60,16 @@ class DependencyService:
 
     def announce(self, action: str, source: str | None = None, target: str | None = None) -> None:
         self._hub.publish(GRAPH, GraphChange(action, self.graph.version, source, target))
+
+    async def analysed(self) -> DependencyGraph:
+        """The graph with its analyses cached. They are computed on a snapshot in a worker
+        thread, so a large graph (seconds at 10,000 services) never holds the event loop."""
+        async with self._analysing:
+            if not self.graph.is_analysed():
+                snapshot = self.graph.snapshot()
+                await asyncio.to_thread(snapshot.analyse)
+                self.graph.adopt(snapshot)
+        return self.graph
 
     def root_causes(self) -> dict[str, list[str]]:
         return self.graph.root_causes(self._monitor.statuses())

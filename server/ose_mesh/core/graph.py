@@ -111,6 +111,30 @@ class DependencyGraph:
     def __len__(self) -> int:
         return int(self._g.number_of_nodes())
 
+    def snapshot(self) -> DependencyGraph:
+        """A copy to analyse elsewhere (another thread) while this one keeps changing."""
+        copy = DependencyGraph()
+        copy._g = self._g.copy()
+        copy._version = self._version
+        return copy
+
+    def analyse(self) -> None:
+        """Compute and cache every analysis the graph routes show."""
+        self.summary()
+        self.hubs()
+        self.circular_edges()
+
+    def is_analysed(self) -> bool:
+        return all(
+            self._cache.get(key, (-1,))[0] == self._version
+            for key in ("cycles", "critical_path", "hubs", "clusters", "isolated")
+        )
+
+    def adopt(self, analysed: DependencyGraph) -> None:
+        """Take the analyses of a snapshot, if nothing changed since it was taken."""
+        if analysed._version == self._version:
+            self._cache.update(analysed._cache)
+
     def nodes(self) -> list[Node]:
         attributes = self._g.nodes
         return [

@@ -45,9 +45,9 @@ class DependencyInput:
 @strawberry.type
 class GraphQuery:
     @strawberry.field(description="The whole dependency graph and its analysis.")
-    def dependency_graph(self, info: Info) -> DependencyGraph:
+    async def dependency_graph(self, info: Info) -> DependencyGraph:
         mesh = mesh_of(info)
-        graph = mesh.dependencies.graph
+        graph = await mesh.dependencies.analysed()
         summary = graph.summary()
         nodes = exports.node_views(graph, mesh.monitor.statuses(), mesh.names())
         return DependencyGraph(
@@ -67,7 +67,7 @@ class GraphQuery:
         )
 
     @strawberry.field(description="Hub services with degree and betweenness.")
-    def hubs(self, info: Info) -> list[Hub]:
+    async def hubs(self, info: Info) -> list[Hub]:
         return [
             Hub(
                 service_id=h.service_id,
@@ -76,7 +76,7 @@ class GraphQuery:
                 out_degree=h.out_degree,
                 betweenness=h.betweenness,
             )
-            for h in mesh_of(info).dependencies.graph.hubs()
+            for h in (await mesh_of(info).dependencies.analysed()).hubs()
         ]
 
     @strawberry.field(description="What a service needs and what needs it; depth null = all.")

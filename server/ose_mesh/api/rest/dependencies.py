@@ -112,7 +112,7 @@ async def remove_dependency(request: Request) -> JSONResponse:
 
 async def get_graph(request: Request) -> JSONResponse:
     mesh = _mesh(request)
-    graph = mesh.dependencies.graph
+    graph = await mesh.dependencies.analysed()
     summary = graph.summary()
     nodes = _nodes(mesh)
     return JSONResponse(
@@ -152,7 +152,7 @@ async def get_service_dependencies(request: Request) -> JSONResponse:
 
 async def visualize(request: Request) -> Response:
     mesh = _mesh(request)
-    graph, nodes = mesh.dependencies.graph, _nodes(mesh)
+    graph, nodes = await mesh.dependencies.analysed(), _nodes(mesh)
     match request.path_params["format"]:
         case "cytoscape":
             return JSONResponse(exports.cytoscape(graph, nodes))
@@ -164,7 +164,7 @@ async def visualize(request: Request) -> Response:
 
 
 async def circular(request: Request) -> JSONResponse:
-    cycles = _mesh(request).dependencies.graph.cycles()
+    cycles = (await _mesh(request).dependencies.analysed()).cycles()
     return JSONResponse(
         {
             "count": len(cycles),
@@ -176,12 +176,12 @@ async def circular(request: Request) -> JSONResponse:
 
 
 async def critical_path(request: Request) -> JSONResponse:
-    path = _mesh(request).dependencies.graph.critical_path()
+    path = (await _mesh(request).dependencies.analysed()).critical_path()
     return JSONResponse({"critical_path": path, "length": len(path)})
 
 
 async def hubs(request: Request) -> JSONResponse:
-    found = _mesh(request).dependencies.graph.hubs()
+    found = (await _mesh(request).dependencies.analysed()).hubs()
     return JSONResponse(
         {
             "hub_services": [
