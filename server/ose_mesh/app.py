@@ -1,7 +1,8 @@
-"""The composition root: builds every part from Settings and runs the background work.
+"""The ASGI app: routes over the parts `compose.build_mesh` builds, and the background work.
 
-The lifespan creates the schema, restores stored services, starts the monitor loop, the
-history flusher and the self-check, and cancels them all on shutdown.
+The lifespan creates the schema, restores services and dependencies, starts the monitor
+loop, the history flusher, the self-check, the bus connection, the outbox relay, the
+transition publisher (and webhooks, and the demo), and cancels them all on shutdown.
 """
 
 from __future__ import annotations
