@@ -103,8 +103,9 @@ def bare_everything(edges: list[Dependency]) -> None:
 
 
 def measure_endpoint(graph: DependencyGraph) -> tuple[float, float]:
-    """GET /api/v1/dependencies/graph: the first answer (analyses computed) and the median
-    of the next ones (analyses cached until the graph changes)."""
+    """GET /api/v1/dependencies/graph: the first answer right after the graph appeared
+    (analyses computed then) and the median of the next ones (analyses cached; the server
+    also recomputes them in the background after every change)."""
 
     async def run() -> tuple[float, float]:
         with tempfile.TemporaryDirectory() as folder:

@@ -92,6 +92,7 @@ def create_app(
             ),
             asyncio.create_task(built.relay.run(), name="outbox-relay"),
             asyncio.create_task(forward_transitions(transitions, mesh.events), name="transitions"),
+            asyncio.create_task(mesh.dependencies.keep_analysed(), name="graph-analysis"),
         ]
         if alerts is not None:
             tasks.append(asyncio.create_task(mesh.webhooks.run(alerts), name="webhooks"))

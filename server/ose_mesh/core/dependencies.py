@@ -35,6 +35,7 @@ class DependencyService:
         self._monitor = monitor
         self._hub = hub
         self._analysing = asyncio.Lock()
+        self._changed = asyncio.Event()
 
     async def restore(self) -> int:
         dependencies = await self._repository.list_dependencies()
@@ -60,6 +61,16 @@ class DependencyService:
 
     def announce(self, action: str, source: str | None = None, target: str | None = None) -> None:
         self._hub.publish(GRAPH, GraphChange(action, self.graph.version, source, target))
+        self._changed.set()
+
+    async def keep_analysed(self, settle_seconds: float = 0.5) -> None:
+        """Recompute the analyses in the background after changes (once a burst of changes
+        has settled), so readers find them ready. Runs until cancelled (app lifespan)."""
+        while True:
+            await self.analysed()
+            await self._changed.wait()
+            self._changed.clear()
+            await asyncio.sleep(settle_seconds)
 
     async def analysed(self) -> DependencyGraph:
         """The graph with its analyses cached. They are computed on a snapshot in a worker
