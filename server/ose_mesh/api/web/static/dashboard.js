@@ -28,7 +28,8 @@ function render(statuses) {
     const m = s.metrics;
     const latency = m.p50_latency_ms == null ? "—" : `${m.p50_latency_ms} / ${m.p95_latency_ms} ms`;
     const last = m.seconds_since_last == null ? "never" : `${m.seconds_since_last.toFixed(1)} s ago`;
-    tr.append(name, status, cell(latency), cell(`${m.uptime_percentage}%`), cell(last), cell(s.reason, "why"));
+    const causes = s.root_causes.length ? ` — root cause: ${s.root_causes.join(", ")}` : "";
+    tr.append(name, status, cell(latency), cell(`${m.uptime_percentage}%`), cell(last), cell(s.reason + causes, "why"));
     return tr;
   }));
 }
