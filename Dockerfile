@@ -1,9 +1,17 @@
 # OSE Service Mesh server image.
+# Browser assets (GraphiQL and its dependencies) come from npm, never from a CDN at run time.
+FROM node:20-slim AS web
+WORKDIR /build
+COPY web/package.json web/package-lock.json web/
+COPY web/scripts web/scripts
+RUN mkdir -p server/ose_mesh/api/web/static && cd web && npm ci && npm run build
+
 FROM python:3.11-slim
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY server ./server
+COPY --from=web /build/server/ose_mesh/api/web/static/vendor ./server/ose_mesh/api/web/static/vendor
 RUN pip install --no-cache-dir . \
     && useradd --system --home /app mesh \
     && mkdir -p /app/data && chown mesh /app/data

@@ -13,7 +13,7 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml tests/node/package-lock.json
+$(STAMP): pyproject.toml web/package-lock.json tests/node/package-lock.json
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"

@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from ose_mesh import __version__
 from ose_mesh.adapters.bus import Broker
 from ose_mesh.adapters.db import SqlRepository
+from ose_mesh.api.graphiql import OfflineGraphQL
 from ose_mesh.api.graphql import schema
 from ose_mesh.api.limits import BodyLimitMiddleware
 from ose_mesh.api.metrics import MeshMetrics
@@ -108,7 +109,7 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await built.close()
 
-    graphql = GraphQL(
+    graphql = OfflineGraphQL(
         schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL]
     )
     routes: list[BaseRoute] = [
