@@ -78,7 +78,7 @@ def create_app(
             "restored %d services and %d dependencies from %s",
             restored,
             edges,
-            _safe_url(settings.database_url),
+            repository.safe_url,
         )
         await _register_self(registry, built.defaults)
         await _beat_self(monitor, repository)
@@ -201,16 +201,3 @@ def _health(
 
 def _loopback(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for logs."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, location = rest.rpartition("@")
-    user = credentials.split(":")[0]
-    return f"{scheme}{sep}{user}:***@{location}"
-
-
-__all__ = ["create_app"]

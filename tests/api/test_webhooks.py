@@ -43,7 +43,7 @@ async def receiver(fail_first: int) -> tuple[web.AppRunner, str, list[dict[str, 
 async def serve(tmp_path: Path, urls: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = load_settings(database_url=sqlite_url(tmp_path), webhook_urls=urls)
     app = create_app(settings, prober=ScriptedProber(), broker=MemoryBroker(MemoryVirtualHost()))
-    app.state.mesh.webhooks._first_backoff = 0.01  # keep the retries quick in tests
+    app.state.mesh.webhooks.first_backoff = 0.01  # keep the retries quick in tests
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as client:

@@ -34,7 +34,7 @@ class WebhookNotifier:
     def __init__(self, urls: list[str], *, first_backoff: float = FIRST_BACKOFF_SECONDS) -> None:
         self.urls = urls
         self.stats = WebhookStats()
-        self._first_backoff = first_backoff
+        self.first_backoff = first_backoff
         self._deliveries: set[asyncio.Task[None]] = set()
 
     async def run(self, subscription: Subscription) -> None:
@@ -55,7 +55,7 @@ class WebhookNotifier:
     ) -> None:
         event = transition_event(change)
         body = {"event_type": event.event_type, "event_id": event.event_id, **event.payload}
-        delay = self._first_backoff
+        delay = self.first_backoff
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with session.post(url, json=body) as response:

@@ -58,6 +58,11 @@ class SqlRepository:
         return cls(engine)
 
     @property
+    def safe_url(self) -> str:
+        """The database URL without its password, for logs."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
     def dialect(self) -> str:
         return self._engine.dialect.name
 
