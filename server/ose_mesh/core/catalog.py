@@ -42,8 +42,7 @@ class CatalogImporter:
         await self._repository.save_catalog([s for s, _ in prepared], dependencies)
         for service, created in prepared:
             self._registry.apply(service, created)
-        for dependency in dependencies:
-            self._dependencies.graph.add_dependency(dependency)
+        self._dependencies.graph.add_dependencies(dependencies)
         self._dependencies.announce("imported")
         new = sum(1 for _, is_new in prepared if is_new)
         return CatalogResult(new, len(prepared) - new, len(dependencies))

@@ -39,8 +39,7 @@ class DependencyService:
 
     async def restore(self) -> int:
         dependencies = await self._repository.list_dependencies()
-        for dependency in dependencies:
-            self.graph.add_dependency(dependency)
+        self.graph.add_dependencies(dependencies)
         return len(dependencies)
 
     async def add(self, dependency: Dependency) -> tuple[Dependency, bool]:

@@ -1,20 +1,20 @@
-"""The dependency graph: networkx inside, our own types outside.
+"""The dependency graph: plain adjacency maps inside, our own types outside.
 
-Edge A -> B means "A depends on B". Analyses are cached and recomputed only after the graph
-changed. Every analysis is linear or bounded: cycles come from strongly connected
-components (one witness cycle each, never an enumeration of all cycles), betweenness is
-exact up to 2,000 services and sampled above.
+Edge A -> B means "A depends on B". Edits and traversals work on two dicts (what each
+service needs, what needs each service); whole-graph analyses (cycles, critical path,
+betweenness, communities) run in igraph on a numbered copy (graph_algorithms.py). Analyses
+are cached and recomputed only after the graph changed.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from collections.abc import Callable, Mapping
-from statistics import mean, pstdev
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import networkx as nx
-
+from ose_mesh.core import graph_algorithms as algorithms
 from ose_mesh.core.graph_model import (
     Cycle,
     Direction,
@@ -35,15 +35,28 @@ from ose_mesh.domain import (
 )
 
 T = TypeVar("T")
-EXACT_BETWEENNESS_LIMIT = 2000
 HUB_MIN_DEGREE = 3
 UNHEALTHY = frozenset({HealthStatus.DEGRADED, HealthStatus.CRITICAL, HealthStatus.DEAD})
 _CARRIES = {DependencyType.HARD, DependencyType.SOFT}
+Adjacency = dict[str, dict[str, Dependency]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Numbered:
+    """The graph as the algorithms take it: services numbered in sorted order."""
+
+    names: list[str]
+    number: dict[str, int]
+    edges: list[Dependency]  # edge i of `graph`
+    graph: algorithms.Numbered
 
 
 class DependencyGraph:
     def __init__(self) -> None:
-        self._g: nx.DiGraph[str] = nx.DiGraph()
+        self._nodes: dict[str, Node] = {}
+        self._needs: Adjacency = {}  # source -> target -> edge
+        self._needed_by: Adjacency = {}  # target -> source -> edge
+        self._edge_count = 0
         self._version = 0
         self._cache: dict[str, tuple[int, Any]] = {}
 
@@ -56,65 +69,83 @@ class DependencyGraph:
 
     def add_service(self, service_id: str, *, cluster: str | None, monitored: bool) -> None:
         """Add a node, or update an existing one's cluster and monitoring."""
-        self._g.add_node(service_id, cluster=cluster, monitored=monitored)
+        self._put_node(service_id, cluster, monitored)
         self._changed()
 
     def remove_service(self, service_id: str) -> None:
         """A deregistered service stays as an unmonitored node while edges name it."""
-        if service_id not in self._g:
+        if service_id not in self._nodes:
             return
-        if self._g.degree(service_id):
-            self._g.nodes[service_id].update(monitored=False)
+        if self._degree(service_id):
+            self._put_node(service_id, self._nodes[service_id].cluster, monitored=False)
         else:
-            self._g.remove_node(service_id)
+            self._drop_node(service_id)
         self._changed()
 
     def add_dependency(self, dependency: Dependency) -> None:
-        for end in (dependency.source, dependency.target):
-            if end not in self._g:
-                self._g.add_node(end, cluster=None, monitored=False)
-        self._g.add_edge(dependency.source, dependency.target, dependency=dependency)
+        """Add an edge, or replace the one between the same two services."""
+        self.add_dependencies([dependency])
+
+    def add_dependencies(self, dependencies: Iterable[Dependency]) -> None:
+        """Add many edges at once (loading a catalog or the database): one change."""
+        nodes, needs, needed_by = self._nodes, self._needs, self._needed_by
+        for dependency in dependencies:
+            source, target = dependency.source, dependency.target
+            if source not in nodes:
+                self._put_node(source, cluster=None, monitored=False)
+            if target not in nodes:
+                self._put_node(target, cluster=None, monitored=False)
+            if target not in needs[source]:
+                self._edge_count += 1
+            needs[source][target] = dependency
+            needed_by[target][source] = dependency
         self._changed()
 
     def remove_dependency(self, source: str, target: str) -> Dependency:
         dependency = self.dependency(source, target)
-        self._g.remove_edge(source, target)
+        del self._needs[source][target]
+        del self._needed_by[target][source]
+        self._edge_count -= 1
         for end in (source, target):
-            if not self._g.nodes[end]["monitored"] and not self._g.degree(end):
-                self._g.remove_node(end)
+            if not self._nodes[end].monitored and not self._degree(end):
+                self._drop_node(end)
         self._changed()
         return dependency
 
     def dependency(self, source: str, target: str) -> Dependency:
         self.require(source)
         self.require(target)
-        if not self._g.has_edge(source, target):
+        found = self._needs[source].get(target)
+        if found is None:
             raise DependencyNotFound(source, target)
-        found: Dependency = self._g.edges[source, target]["dependency"]
         return found
 
     def has_dependency(self, source: str, target: str) -> bool:
-        return bool(self._g.has_edge(source, target))
+        return target in self._needs.get(source, {})
 
     def set_cluster(self, service_id: str, cluster: str | None) -> None:
-        if self._g.nodes[service_id].get("cluster") != cluster:
-            self._g.nodes[service_id]["cluster"] = cluster
+        node = self._nodes[service_id]
+        if node.cluster != cluster:
+            self._put_node(service_id, cluster, node.monitored)
             self._changed()
 
     def require(self, service_id: str) -> None:
-        if service_id not in self._g:
+        if service_id not in self._nodes:
             raise ServiceNotFound(service_id)
 
     def __contains__(self, service_id: object) -> bool:
-        return service_id in self._g
+        return service_id in self._nodes
 
     def __len__(self) -> int:
-        return int(self._g.number_of_nodes())
+        return len(self._nodes)
 
     def snapshot(self) -> DependencyGraph:
         """A copy to analyse elsewhere (another thread) while this one keeps changing."""
         copy = DependencyGraph()
-        copy._g = self._g.copy()
+        copy._nodes = dict(self._nodes)
+        copy._needs = {sid: dict(targets) for sid, targets in self._needs.items()}
+        copy._needed_by = {sid: dict(sources) for sid, sources in self._needed_by.items()}
+        copy._edge_count = self._edge_count
         copy._version = self._version
         return copy
 
@@ -136,18 +167,28 @@ class DependencyGraph:
             self._cache.update(analysed._cache)
 
     def nodes(self) -> list[Node]:
-        attributes = self._g.nodes
-        return [
-            Node(sid, attributes[sid]["cluster"], attributes[sid]["monitored"])
-            for sid in sorted(self._g)
-        ]
+        return [self._nodes[sid] for sid in self._numbered().names]
 
     def dependencies(self) -> list[Dependency]:
-        return [data["dependency"] for _, _, data in sorted(self._g.edges(data=True))]
+        return self._cached("dependencies", lambda: sorted(self._edges(), key=_edge_key))
 
     def edge_type(self, dependency: Dependency) -> str:
         """The type shown for an edge: `circular` inside a cycle, else the declared one."""
         return CIRCULAR if dependency.key in self.circular_edges() else dependency.type.value
+
+    def _put_node(self, service_id: str, cluster: str | None, monitored: bool) -> None:
+        self._nodes[service_id] = Node(service_id, cluster, monitored)
+        self._needs.setdefault(service_id, {})
+        self._needed_by.setdefault(service_id, {})
+
+    def _drop_node(self, service_id: str) -> None:
+        del self._nodes[service_id], self._needs[service_id], self._needed_by[service_id]
+
+    def _degree(self, service_id: str) -> int:
+        return len(self._needs[service_id]) + len(self._needed_by[service_id])
+
+    def _edges(self) -> Iterable[Dependency]:
+        return (edge for targets in self._needs.values() for edge in targets.values())
 
     # -- traversal -----------------------------------------------------------------------
 
@@ -156,8 +197,7 @@ class DependencyGraph:
     ) -> list[Reached]:
         """Breadth-first from the service: each service once, at its shortest distance."""
         self.require(service_id)
-        forward = direction is Direction.DEPENDENCIES
-        neighbours = self._g.successors if forward else self._g.predecessors
+        adjacency = self._needs if direction is Direction.DEPENDENCIES else self._needed_by
         seen = {service_id}
         found: list[Reached] = []
         frontier = deque([(service_id, 0)])
@@ -165,13 +205,11 @@ class DependencyGraph:
             current, distance = frontier.popleft()
             if depth is not None and distance >= depth:
                 continue
-            for other in sorted(neighbours(current)):
-                if other in seen:
-                    continue
-                seen.add(other)
-                edge = (current, other) if forward else (other, current)
-                found.append(Reached(other, distance + 1, self._g.edges[edge]["dependency"]))
-                frontier.append((other, distance + 1))
+            for other, edge in sorted(adjacency[current].items()):
+                if other not in seen:
+                    seen.add(other)
+                    found.append(Reached(other, distance + 1, edge))
+                    frontier.append((other, distance + 1))
         return found
 
     def impact(self, service_id: str) -> Impact:
@@ -180,41 +218,42 @@ class DependencyGraph:
         escalates to failure, optional edges carry nothing. Each affected service comes with
         the path that carries the trouble to it."""
         self.require(service_id)
-        dependents_of = self._g.pred  # adjacency: target -> {dependent: edge attributes}
+        dependents_of = self._needed_by
         # One walk along hard edges finds the failed; the soft edges it meets seed the walk
-        # that finds the degraded, so no edge is looked at twice.
-        parents: dict[str, str | None] = {service_id: None}
+        # that finds the degraded, so no edge is looked at twice. Each service reached keeps
+        # the path that reached it (tuples share nothing, but paths are short).
+        paths: dict[str, tuple[str, ...]] = {service_id: (service_id,)}
         failed: list[str] = []
         seeds: dict[str, str] = {}
         frontier = deque([service_id])
         while frontier:
             current = frontier.popleft()
             for dependent, edge in dependents_of[current].items():
-                kind = edge["dependency"].type
-                if kind is DependencyType.HARD and dependent not in parents:
-                    parents[dependent] = current
+                kind = edge.type
+                if kind is DependencyType.HARD and dependent not in paths:
+                    paths[dependent] = (*paths[current], dependent)
                     failed.append(dependent)
                     frontier.append(dependent)
                 elif kind is DependencyType.SOFT:
                     seeds.setdefault(dependent, current)
         degraded: list[str] = []
         for dependent, parent in seeds.items():
-            if dependent not in parents:
-                parents[dependent] = parent
+            if dependent not in paths:
+                paths[dependent] = (*paths[parent], dependent)
                 degraded.append(dependent)
         frontier = deque(degraded)
         while frontier:
             current = frontier.popleft()
             for dependent, edge in dependents_of[current].items():
-                if dependent not in parents and edge["dependency"].type in _CARRIES:
-                    parents[dependent] = current
+                if dependent not in paths and edge.type in _CARRIES:
+                    paths[dependent] = (*paths[current], dependent)
                     degraded.append(dependent)
                     frontier.append(dependent)
         return Impact(
             service_id=service_id,
-            failed=_entries(failed, parents),
-            degraded=_entries(degraded, parents),
-            unaffected=[ImpactEntry(sid, ()) for sid in sorted(self._g) if sid not in parents],
+            failed=_entries(failed, paths),
+            degraded=_entries(degraded, paths),
+            unaffected=[ImpactEntry(sid, ()) for sid in self._numbered().names if sid not in paths],
         )
 
     def root_causes(self, statuses: Mapping[str, HealthStatus]) -> dict[str, list[str]]:
@@ -222,39 +261,58 @@ class DependencyGraph:
         soft, through non-healthy services) where the trouble starts, i.e. that have no
         non-healthy dependency outside their own cycle. A service whose trouble starts with
         itself has none."""
-        unhealthy = [sid for sid in self._g if statuses.get(sid) in UNHEALTHY]
-        return _trouble_sinks(self._troubled(statuses, self._g), unhealthy)
+        unhealthy = [sid for sid in self._nodes if statuses.get(sid) in UNHEALTHY]
+        return self._trouble_sinks(unhealthy, statuses, unhealthy)
 
     def root_causes_of(self, service_id: str, statuses: Mapping[str, HealthStatus]) -> list[str]:
         """The same for one service, visiting only the troubled services below it."""
-        if service_id not in self._g or statuses.get(service_id) not in UNHEALTHY:
+        if service_id not in self._nodes or statuses.get(service_id) not in UNHEALTHY:
             return []
         below = {service_id}
         frontier = deque([service_id])
         while frontier:
-            for target in self._g.successors(frontier.popleft()):
+            for target in self._needs[frontier.popleft()]:
                 if target not in below and statuses.get(target) in UNHEALTHY:
                     below.add(target)
                     frontier.append(target)
-        region = self._g.subgraph(below)
-        return _trouble_sinks(self._troubled(statuses, region), [service_id])[service_id]
+        return self._trouble_sinks(list(below), statuses, [service_id])[service_id]
 
-    @staticmethod
-    def _troubled(statuses: Mapping[str, HealthStatus], graph: Any) -> Any:
-        """The hard and soft edges between non-healthy services."""
-        return graph.edge_subgraph(
-            (s, t)
-            for s, t, data in graph.edges(data=True)
-            if data["dependency"].type in _CARRIES
-            and statuses.get(s) in UNHEALTHY
-            and statuses.get(t) in UNHEALTHY
-        )
+    def _trouble_sinks(
+        self, region: list[str], statuses: Mapping[str, HealthStatus], services: list[str]
+    ) -> dict[str, list[str]]:
+        """For each of `services`: the members of the sink components of the troubled graph
+        (hard and soft edges between non-healthy services of `region`) below it; none when
+        its own component is a sink."""
+        number = {sid: i for i, sid in enumerate(region)}
+        pairs = [
+            (number[source], number[target])
+            for source in region
+            for target, edge in self._needs[source].items()
+            if edge.type in _CARRIES and statuses.get(target) in UNHEALTHY and target in number
+        ]
+        condensed = algorithms.Numbered(len(region), pairs).condense()
+        sinks_below: list[frozenset[int]] = [frozenset()] * len(condensed.members)
+        for component in reversed(condensed.order):
+            sinks_below[component] = frozenset().union(
+                *(
+                    sinks_below[c] if condensed.successors[c] else {c}
+                    for c in condensed.successors[component]
+                )
+            )
+        return {
+            sid: sorted(
+                region[vertex]
+                for component in sinks_below[condensed.component_of[number[sid]]]
+                for vertex in condensed.members[component]
+            )
+            for sid in services
+        }
 
     # -- analyses (cached) ---------------------------------------------------------------
 
     def summary(self) -> GraphSummary:
-        services = self._g.number_of_nodes()
-        edges = self._g.number_of_edges()
+        services = len(self._nodes)
+        edges = self._edge_count
         return GraphSummary(
             total_services=services,
             total_dependencies=edges,
@@ -283,7 +341,9 @@ class DependencyGraph:
         return self._cached("clusters", self._compute_clusters)
 
     def isolated(self) -> list[str]:
-        return self._cached("isolated", lambda: sorted(nx.isolates(self._g)))
+        return self._cached(
+            "isolated", lambda: [sid for sid in self._numbered().names if not self._degree(sid)]
+        )
 
     def _changed(self) -> None:
         self._version += 1
@@ -297,100 +357,125 @@ class DependencyGraph:
         self._cache[key] = (self._version, value)
         return value
 
-    def _components(self) -> list[set[str]]:
+    def _numbered(self) -> _Numbered:
+        return self._cached("numbered", self._compute_numbered)
+
+    def _compute_numbered(self) -> _Numbered:
+        names = sorted(self._nodes)
+        number = {sid: i for i, sid in enumerate(names)}
+        edges: list[Dependency] = []
+        pairs: list[tuple[int, int]] = []
+        for source, i in number.items():
+            targets = self._needs[source]
+            edges.extend(targets.values())
+            pairs.extend((i, number[target]) for target in targets)
+        return _Numbered(names, number, edges, algorithms.Numbered(len(names), pairs))
+
+    def _components(self) -> list[list[str]]:
         """Strongly connected components with more than one service (self-loops are refused)."""
-        return self._cached(
-            "components",
-            lambda: [c for c in nx.strongly_connected_components(self._g) if len(c) > 1],
-        )
+        return self._cached("components", self._compute_components)
+
+    def _compute_components(self) -> list[list[str]]:
+        numbered = self._numbered()
+        condensed = numbered.graph.condense()
+        return [
+            [numbered.names[vertex] for vertex in members]
+            for members in condensed.members
+            if len(members) > 1
+        ]
 
     def _compute_cycles(self) -> list[Cycle]:
         cycles = [
-            Cycle(_witness(self._g, component), tuple(sorted(component)))
+            Cycle(_witness(self._needs, set(component)), tuple(component))
             for component in self._components()
         ]
         return sorted(cycles, key=lambda cycle: cycle.members)
 
     def _compute_circular_edges(self) -> frozenset[tuple[str, str]]:
         # Inside a strongly connected component every edge lies on some cycle.
+        component_of = {sid: i for i, members in enumerate(self._components()) for sid in members}
         return frozenset(
-            (s, t)
-            for component in self._components()
-            for s in component
-            for t in self._g.successors(s)
-            if t in component
+            (source, target)
+            for source, i in component_of.items()
+            for target in self._needs[source]
+            if component_of.get(target) == i
         )
 
     def _compute_critical_path(self) -> list[str]:
-        hard = self._g.edge_subgraph(
-            (s, t)
-            for s, t, data in self._g.edges(data=True)
-            if data["dependency"].type is DependencyType.HARD
-        )
-        if not hard.number_of_edges():
+        numbered = self._numbered()
+        hard = [i for i, edge in enumerate(numbered.edges) if edge.type is DependencyType.HARD]
+        if not hard:
             return []
-        condensed = nx.condensation(hard)
-        dependents = self._g.in_degree
-        best: dict[int, tuple[int, int, list[int]]] = {}
-        for component in reversed(list(nx.topological_sort(condensed))):
-            members = condensed.nodes[component]["members"]
-            weight = sum(dependents(m) for m in members)
-            below = max(
-                (best[c] for c in condensed.successors(component)),
-                key=lambda b: (b[0], b[1]),
-                default=(0, 0, []),
-            )
-            best[component] = (below[0] + 1, below[1] + weight, [component, *below[2]])
-        chain = max(best.values(), key=lambda b: (b[0], b[1]))[2]
-        return [m for c in chain for m in sorted(condensed.nodes[c]["members"])]
+        condensed = numbered.graph.condense(hard)
+        # A chain's weight is how many services depend on its members: ties go to the chain
+        # whose failure would be felt most widely.
+        dependents = numbered.graph.in_degrees()
+        weights = [sum(dependents[vertex] for vertex in members) for members in condensed.members]
+        chain = algorithms.longest_chain(condensed, weights)
+        return [numbered.names[vertex] for c in chain for vertex in condensed.members[c]]
 
     def _compute_hubs(self, with_betweenness: bool) -> list[Hub]:
-        degrees = dict(self._g.degree())
-        if not degrees:
+        if not self._nodes:
             return []
-        values = list(degrees.values())
-        threshold = max(HUB_MIN_DEGREE, mean(values) + pstdev(values))
+        numbered = self._numbered()
+        degrees = dict(zip(numbered.names, numbered.graph.degrees(), strict=True))
+        threshold = max(HUB_MIN_DEGREE, _mean_plus_deviation(list(degrees.values())))
         chosen = sorted(
             (sid for sid, d in degrees.items() if d >= threshold), key=lambda s: (-degrees[s], s)
         )
-        betweenness = self._betweenness() if with_betweenness and chosen else {}
+        betweenness = [0.0] * len(chosen)
+        if with_betweenness:
+            vertices = [numbered.number[sid] for sid in chosen]
+            betweenness = numbered.graph.betweenness(vertices)
         return [
             Hub(
                 sid,
                 degrees[sid],
-                self._g.in_degree(sid),
-                self._g.out_degree(sid),
-                round(betweenness.get(sid, 0.0), 6),
+                len(self._needed_by[sid]),
+                len(self._needs[sid]),
+                round(value, 6),
             )
-            for sid in chosen
+            for sid, value in zip(chosen, betweenness, strict=True)
         ]
 
-    def _betweenness(self) -> dict[str, float]:
-        nodes = self._g.number_of_nodes()
-        if nodes <= EXACT_BETWEENNESS_LIMIT:
-            return dict(nx.betweenness_centrality(self._g))
-        # Sampled: a fixed seed keeps answers stable; the sample size bounds the cost.
-        samples = max(8, min(nodes, 200_000 // (self._g.number_of_edges() + 1)))
-        return dict(nx.betweenness_centrality(self._g, k=samples, seed=1))
-
     def _compute_clusters(self) -> dict[str, list[str]]:
+        numbered = self._numbered()
         clusters: dict[str, list[str]] = {}
-        undeclared = []
-        for sid in self._g:
-            cluster: str | None = self._g.nodes[sid]["cluster"]
+        undeclared: list[int] = []
+        for vertex, sid in enumerate(numbered.names):
+            cluster = self._nodes[sid].cluster
             if cluster:
                 clusters.setdefault(cluster, []).append(sid)
             else:
-                undeclared.append(sid)
-        communities, alone = _communities(self._g.subgraph(undeclared))
-        for index, community in enumerate(communities, 1):
-            clusters[f"community-{index}"] = community
+                undeclared.append(vertex)
+        # Services without a declared cluster are grouped by community detection.
+        groups: list[list[str]] = []
+        alone: list[str] = []
+        for members in numbered.graph.communities(undeclared) if undeclared else []:
+            names = [numbered.names[vertex] for vertex in members]
+            if len(names) > 1:
+                groups.append(names)
+            else:
+                alone.extend(names)
+        groups.sort(key=lambda group: (-len(group), group[0]))
+        for index, group in enumerate(groups, 1):
+            clusters[f"community-{index}"] = group
         if alone:
-            clusters["ungrouped"] = alone
-        return {name: sorted(members) for name, members in sorted(clusters.items())}
+            clusters["ungrouped"] = sorted(alone)
+        return dict(sorted(clusters.items()))
 
 
-def _witness(graph: nx.DiGraph[str], component: set[str]) -> tuple[str, ...]:
+def _mean_plus_deviation(values: list[int]) -> float:
+    """Mean + population standard deviation (statistics.pstdev is exact, and slow)."""
+    average = sum(values) / len(values)
+    return average + math.sqrt(sum((v - average) ** 2 for v in values) / len(values))
+
+
+def _edge_key(edge: Dependency) -> tuple[str, str]:
+    return edge.key
+
+
+def _witness(needs: Adjacency, component: set[str]) -> tuple[str, ...]:
     """One cycle inside a strongly connected component, in edge order. Every service of a
     component has a successor inside it, so walking them must come back: linear time."""
     position: dict[str, int] = {}
@@ -399,62 +484,18 @@ def _witness(graph: nx.DiGraph[str], component: set[str]) -> tuple[str, ...]:
     while current not in position:
         position[current] = len(walk)
         walk.append(current)
-        current = min(t for t in graph.successors(current) if t in component)
+        current = min(t for t in needs[current] if t in component)
     return tuple(walk[position[current] :])
 
 
-def _communities(graph: Any) -> tuple[list[list[str]], list[str]]:
-    """Communities among services without a declared cluster (label propagation, seeded so
-    the answer is stable), largest first; and the services left on their own."""
-    if not graph.number_of_nodes():
-        return [], []
-    found = nx.community.asyn_lpa_communities(graph.to_undirected(as_view=True), seed=1)
-    groups: list[list[str]] = []
-    alone: list[str] = []
-    for community in found:
-        if len(community) > 1:
-            groups.append(sorted(community))
-        else:
-            alone.extend(community)
-    groups.sort(key=lambda members: (-len(members), members[0]))
-    return groups, sorted(alone)
-
-
-def _trouble_sinks(troubled: Any, services: list[str]) -> dict[str, list[str]]:
-    """For each service: the members of the sink components (of the condensed troubled
-    graph) below it; none when its own component is a sink."""
-    condensed = nx.condensation(troubled)
-    component_of = condensed.graph["mapping"]
-    sinks_below: dict[int, frozenset[int]] = {}
-    for component in reversed(list(nx.topological_sort(condensed))):
-        sinks_below[component] = frozenset().union(
-            *(
-                sinks_below[c] if condensed.out_degree(c) else {c}
-                for c in condensed.successors(component)
-            )
-        )
-    causes: dict[str, list[str]] = {}
-    for sid in services:
-        components = sinks_below.get(component_of[sid], frozenset()) if sid in component_of else ()
-        causes[sid] = sorted(m for c in components for m in condensed.nodes[c]["members"])
-    return causes
-
-
-def _entries(chosen: list[str], parents: Mapping[str, str | None]) -> list[ImpactEntry]:
-    """Each chosen service with its path from the failed one (following `parents`),
-    shortest paths first. Paths are built once per service, sharing their prefixes."""
-    paths: dict[str, tuple[str, ...]] = {}
-
-    def path(sid: str) -> tuple[str, ...]:
-        trail = []
-        current: str | None = sid
-        while current is not None and current not in paths:
-            trail.append(current)
-            current = parents[current]
-        known = paths[current] if current is not None else ()
-        for node in reversed(trail):
-            known = paths[node] = (*known, node)
-        return known
-
-    entries = [ImpactEntry(sid, path(sid)) for sid in chosen]
-    return sorted(entries, key=lambda e: (len(e.path), e.service_id))
+def _entries(chosen: list[str], paths: Mapping[str, tuple[str, ...]]) -> list[ImpactEntry]:
+    """Each chosen service with its path from the failed one, shortest paths first, then
+    by id. Bucketing by length keeps the sort a plain string sort."""
+    by_length: dict[int, list[str]] = {}
+    for sid in chosen:
+        by_length.setdefault(len(paths[sid]), []).append(sid)
+    return [
+        ImpactEntry(sid, paths[sid])
+        for length in sorted(by_length)
+        for sid in sorted(by_length[length])
+    ]

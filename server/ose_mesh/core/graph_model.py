@@ -1,4 +1,4 @@
-"""The results of graph queries and analyses: plain values, no networkx."""
+"""The results of graph queries and analyses: plain values, no graph library types."""
 
 from __future__ import annotations
 
