@@ -1,4 +1,4 @@
-// Copies the files GraphiQL's page needs from node_modules into the server's static folder,
+// Copies the files GraphiQL's and Swagger UI's pages need from node_modules into the server's static folder,
 // laid out as "package@version/path" so the page's CDN URLs map one to one.
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,6 +14,7 @@ const files = {
   "js-cookie": ["dist/js.cookie.min.js"],
   graphiql: ["graphiql.min.js", "graphiql.min.css"],
   "@graphiql/plugin-explorer": ["dist/index.umd.js", "dist/style.css"],
+  "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css"],
 };
 
 for (const [name, paths] of Object.entries(files)) {

@@ -28,6 +28,12 @@ from ose_mesh.api.graphql.types import (
 )
 
 
+@strawberry.type(description="A change to the set of services.")
+class ServiceChange:
+    action: str = strawberry.field(description="registered, updated or deregistered")
+    service_id: str
+
+
 @strawberry.input(description="A service to register or update; unset fields keep their value.")
 class ServiceInput:
     id: str
@@ -157,6 +163,15 @@ class HealthSubscription:
         try:
             async for change in subscription:
                 yield StatusChange.from_domain(change)
+        finally:
+            subscription.close()
+
+    @strawberry.subscription(description="Services registered, updated or deregistered.")
+    async def services_changed(self, info: Info) -> AsyncGenerator[ServiceChange, None]:
+        subscription = mesh_of(info).hub.subscribe(core.REGISTRY)
+        try:
+            async for event in subscription:
+                yield ServiceChange(action=event.action, service_id=event.service_id)
         finally:
             subscription.close()
 

@@ -1,27 +1,61 @@
-"""The web pages. For now a small live dashboard; the full client comes from web/."""
+"""The web pages: the client built from web/ (one HTML shell for every page), Swagger UI over
+the OpenAPI document, and the static files. Nothing is loaded from outside the server."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ose_mesh.api.openapi import openapi_json
+
 STATIC = Path(__file__).parent / "static"
+PAGES = ("/", "/heartbeat-dashboard", "/dependencies", "/events")
 
 
-def _route(path: str, name: str) -> Route:
-    async def page(request: Request) -> FileResponse:
-        return FileResponse(STATIC / name, media_type="text/html")
+async def page(request: Request) -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
 
-    return Route(path, page, methods=["GET"])
+
+@cache
+def _swagger_folder() -> str:
+    """vendor/swagger-ui-dist@VERSION, as `npm run build` laid it out."""
+    found = sorted((STATIC / "vendor").glob("swagger-ui-dist@*"))
+    if not found:
+        raise RuntimeError("Swagger UI is not built: run `make install` (it runs npm)")
+    return found[-1].name
+
+
+async def api_docs(request: Request) -> HTMLResponse:
+    folder = f"/static/vendor/{_swagger_folder()}"
+    return HTMLResponse(
+        f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>API docs · OSE Service Mesh</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="{folder}/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{folder}/swagger-ui-bundle.js"></script>
+  <script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+    )
 
 
 web_routes: list[BaseRoute] = [
-    _route("/", "index.html"),
-    _route("/heartbeat-dashboard", "index.html"),
+    *(Route(path, page, methods=["GET"]) for path in PAGES),
+    Route("/api/docs", api_docs, methods=["GET"]),
+    Route("/api/openapi.json", openapi_json, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
 

@@ -1,0 +1,115 @@
+// Small pieces shared by the pages. Every text goes through Preact, which escapes it: a
+// service named <img onerror=…> is shown as those characters, never parsed as HTML.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { connection } from "./client.js";
+
+export const STATUSES = ["healthy", "degraded", "critical", "dead", "unknown"];
+
+export function StatusBadge({ status }) {
+  const name = String(status).toLowerCase();
+  return (
+    <span class={`badge status-${name}`}>
+      <span class="dot" aria-hidden="true" />
+      {name}
+    </span>
+  );
+}
+
+export function ConnectionIndicator() {
+  const state = connection.value;
+  const text = { live: "Live", connecting: "Connecting…", offline: "Offline, retrying…" }[state];
+  return (
+    <span class={`connection connection-${state}`} role="status" title="Live updates">
+      <span class="dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+/** Latencies as a line, with p50 and p95 as dashed levels. */
+export function Sparkline({ values, p50, p95, width = 120, height = 28 }) {
+  if (!values?.length) return <span class="muted">no samples</span>;
+  const top = Math.max(...values, p95 ?? 0) || 1;
+  const x = (i) => (values.length === 1 ? width / 2 : (i / (values.length - 1)) * (width - 2) + 1);
+  const y = (v) => height - 2 - (v / top) * (height - 4);
+  const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  return (
+    <svg class="sparkline" width={width} height={height} role="img"
+      aria-label={`latency p50 ${fmtMs(p50)}, p95 ${fmtMs(p95)}`}>
+      {p95 != null && <line class="p95" x1="0" x2={width} y1={y(p95)} y2={y(p95)} />}
+      {p50 != null && <line class="p50" x1="0" x2={width} y1={y(p50)} y2={y(p50)} />}
+      <polyline points={points} />
+    </svg>
+  );
+}
+
+// Preact 11 does not add "px" to numbers in styles: every length below is a string.
+
+/** Only the rows in view are in the DOM, so 5,000 services scroll like 50. Rows have one
+ * fixed height; an open row (its history) is drawn below the list, not inside it. */
+export function VirtualList({ items, rowHeight, height, renderRow, keyOf }) {
+  const box = useRef(null);
+  const [top, setTop] = useState(0);
+  useEffect(() => {
+    const element = box.current;
+    const onScroll = () => setTop(element.scrollTop);
+    element.addEventListener("scroll", onScroll, { passive: true });
+    return () => element.removeEventListener("scroll", onScroll);
+  }, []);
+  const overscan = 8;
+  const first = Math.max(0, Math.floor(top / rowHeight) - overscan);
+  const last = Math.min(items.length, Math.ceil((top + height) / rowHeight) + overscan);
+  const rows = [];
+  for (let i = first; i < last; i++) {
+    rows.push(
+      <div key={keyOf(items[i])} class="vrow" style={{ top: `${i * rowHeight}px`, height: `${rowHeight}px` }}>
+        {renderRow(items[i], i)}
+      </div>,
+    );
+  }
+  return (
+    <div ref={box} class="vlist" style={{ height: `${height}px` }} role="list">
+      <div style={{ height: `${items.length * rowHeight}px`, position: "relative" }}>{rows}</div>
+    </div>
+  );
+}
+
+export function EmptyState({ title, children }) {
+  return (
+    <div class="empty">
+      <h2>{title}</h2>
+      {children}
+    </div>
+  );
+}
+
+export function NoServicesYet() {
+  return (
+    <EmptyState title="No services yet">
+      <p>Register one, load a catalog, or start the demo:</p>
+      <pre>{`curl -X POST http://${location.host}/api/v1/heartbeat/register \\
+  -H 'content-type: application/json' \\
+  -d '{"service_id": "payments", "health_url": "http://127.0.0.1:9000/health"}'
+
+ose-mesh init --catalog catalog.yaml
+ose-mesh serve --demo`}</pre>
+    </EmptyState>
+  );
+}
+
+export function fmtMs(value) {
+  return value == null ? "–" : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
+}
+
+export function fmtPercent(value) {
+  return value == null ? "–" : `${value.toFixed(value >= 99.95 || value === 0 ? 0 : 2)} %`;
+}
+
+export function secondsSince(iso, nowMs) {
+  if (!iso) return null;
+  return Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+}
+
+export function fmtTime(iso) {
+  return iso ? new Date(iso).toLocaleTimeString() : "–";
+}

@@ -1,0 +1,91 @@
+// Every GraphQL document the client sends, in one place. `npm run check` (and a test)
+// validates each against schema.graphql, so a schema change that breaks the client fails CI.
+
+const SERVICE_FIELDS = `
+  id name cluster demo
+  health {
+    status since reason rootCauses
+    metrics {
+      p50LatencyMs p95LatencyMs uptimePercentage lastHeartbeat heartbeatCount
+      recentLatenciesMs
+    }
+  }
+`;
+
+export const SERVICES = `query Services($limit: Int!) {
+  services(limit: $limit) { ${SERVICE_FIELDS} }
+}`;
+
+export const SERVICE = `query Service($id: String!) {
+  service(id: $id) { ${SERVICE_FIELDS} }
+}`;
+
+export const SERVICE_HISTORY = `query ServiceHistory($id: String!) {
+  service(id: $id) { id history(limit: 50) { previous current at reason rootCauses } }
+}`;
+
+export const STATUS_CHANGED = `subscription StatusChanged {
+  serviceStatusChanged { serviceId previous current at reason rootCauses }
+}`;
+
+export const SERVICES_CHANGED = `subscription ServicesChanged {
+  servicesChanged { action serviceId }
+}`;
+
+export const GRAPH = `query Graph {
+  dependencyGraph {
+    totalServices totalDependencies hubServices isolatedServices criticalPath
+    circularDependencies averageDependencies
+    clusters { name services }
+    services { id name status cluster monitored }
+    dependencies { source target type declaredType relationship description }
+  }
+}`;
+
+export const GRAPH_CHANGED = `subscription GraphChanged {
+  graphChanged { action version source target }
+}`;
+
+export const NEIGHBOURHOOD = `query Neighbourhood($id: String!, $depth: Int) {
+  serviceDependencies(id: $id, direction: BOTH, depth: $depth) {
+    serviceId
+    dependencies { serviceId distance via { source target type relationship } }
+    dependents { serviceId distance via { source target type relationship } }
+  }
+}`;
+
+export const IMPACT = `query Impact($id: String!) {
+  impact(serviceId: $id) {
+    serviceId
+    failed { serviceId path }
+    degraded { serviceId path }
+  }
+}`;
+
+export const ROOT_CAUSES = `query RootCauses { rootCauses { serviceId rootCauses } }`;
+
+export const BUS_STATUS = `query BusStatus {
+  busStatus { backend connected broker published returned refused consumed outboxBacklog }
+}`;
+
+export const EVENTS = `query Events($last: Int!, $exchange: String, $pattern: String) {
+  events(last: $last, exchange: $exchange, pattern: $pattern) {
+    eventId eventType sourceService exchange routingKey payload priority correlationId seenAt
+  }
+}`;
+
+export const EVENTS_LIVE = `subscription EventsLive($exchange: String, $pattern: String) {
+  events(exchange: $exchange, pattern: $pattern) {
+    eventId eventType sourceService exchange routingKey payload priority correlationId seenAt
+  }
+}`;
+
+export const PUBLISH = `mutation Publish($input: PublishInput!) {
+  publishEvent(input: $input) {
+    __typename
+    ... on PublishReceipt { eventId status routingKey }
+    ... on InvalidFieldError { message field }
+    ... on UnknownExchangeError { message exchange }
+    ... on UnavailableError { message }
+  }
+}`;

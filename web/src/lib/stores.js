@@ -1,0 +1,147 @@
+// One store per resource: a snapshot query, then subscription deltas; the snapshot is taken
+// again after a reconnect (deltas may have been missed) and, for metrics, every few seconds.
+import { signal } from "@preact/signals";
+import { onReconnect, request, subscribe } from "./client.js";
+import * as documents from "./documents.js";
+
+const MAX_SERVICES = 10_000;
+const METRICS_REFRESH_MS = 5_000;
+
+/** Seconds since the epoch, ticking once a second (for "seconds since last heartbeat"). */
+export const now = signal(Date.now());
+setInterval(() => (now.value = Date.now()), 1_000);
+
+// -- services ------------------------------------------------------------------------------
+
+/** id -> service (as documents.SERVICE_FIELDS), replaced as a whole on every change. */
+export const services = signal(new Map());
+export const servicesLoaded = signal(false);
+export const servicesError = signal("");
+/** id -> time of its last status change seen live (rows flash when they change). */
+export const recentlyChanged = signal(new Map());
+
+let servicesStarted = false;
+let pending = [];
+
+export function startServices() {
+  if (servicesStarted) return;
+  servicesStarted = true;
+  loadServices();
+  subscribe(documents.STATUS_CHANGED, {}, ({ serviceStatusChanged }) =>
+    queue(serviceStatusChanged),
+  );
+  subscribe(documents.SERVICES_CHANGED, {}, ({ servicesChanged }) =>
+    servicesChanged.action === "deregistered"
+      ? queue({ removed: servicesChanged.serviceId })
+      : loadService(servicesChanged.serviceId),
+  );
+  onReconnect(loadServices);
+  setInterval(() => document.visibilityState === "visible" && loadServices(), METRICS_REFRESH_MS);
+}
+
+async function loadServices() {
+  try {
+    const data = await request(documents.SERVICES, { limit: MAX_SERVICES });
+    services.value = new Map(data.services.map((service) => [service.id, service]));
+    servicesError.value = "";
+  } catch (error) {
+    servicesError.value = error.message;
+  } finally {
+    servicesLoaded.value = true;
+  }
+}
+
+async function loadService(id) {
+  try {
+    const { service } = await request(documents.SERVICE, { id });
+    if (service) queue({ service });
+  } catch (error) {
+    console.warn(`could not load service ${id}`, error);
+  }
+}
+
+// Changes arrive in bursts (a flapping demo, a database going down with its dependents):
+// they are applied once per animation frame, not once each.
+function queue(change) {
+  if (!pending.length) requestAnimationFrame(flush);
+  pending.push(change);
+}
+
+function flush() {
+  const next = new Map(services.value);
+  const changed = new Map(recentlyChanged.value);
+  for (const change of pending) {
+    if (change.removed) {
+      next.delete(change.removed);
+    } else if (change.service) {
+      next.set(change.service.id, change.service);
+    } else {
+      const service = next.get(change.serviceId);
+      if (!service) {
+        loadService(change.serviceId);
+        continue;
+      }
+      next.set(change.serviceId, {
+        ...service,
+        health: {
+          ...service.health,
+          status: change.current,
+          since: change.at,
+          reason: change.reason,
+          rootCauses: change.rootCauses,
+        },
+      });
+      changed.set(change.serviceId, Date.now());
+    }
+  }
+  pending = [];
+  services.value = next;
+  recentlyChanged.value = changed;
+}
+
+// -- events --------------------------------------------------------------------------------
+
+/** A live list of events (newest first) for an exchange and topic pattern. */
+export function eventStream({ exchange = null, pattern = null, keep = 200 }, onUpdate) {
+  let events = [];
+  let closed = false;
+  const publish = () => !closed && onUpdate(events);
+  const load = async () => {
+    try {
+      const data = await request(documents.EVENTS, { last: keep, exchange, pattern });
+      const seen = new Set(events.map((event) => event.eventId));
+      const loaded = data.events.reverse().filter((event) => !seen.has(event.eventId));
+      events = [...events, ...loaded].slice(0, keep);
+      publish();
+    } catch (error) {
+      console.warn("could not load events", error);
+    }
+  };
+  const unsubscribe = subscribe(documents.EVENTS_LIVE, { exchange, pattern }, ({ events: e }) => {
+    events = [e, ...events.filter((event) => event.eventId !== e.eventId)].slice(0, keep);
+    publish();
+  });
+  const stopReconnect = onReconnect(load);
+  load();
+  return () => {
+    closed = true;
+    unsubscribe();
+    stopReconnect();
+  };
+}
+
+// -- bus status ----------------------------------------------------------------------------
+
+export const busStatus = signal(null);
+let busStarted = false;
+
+export function startBusStatus() {
+  if (busStarted) return;
+  busStarted = true;
+  const load = () =>
+    request(documents.BUS_STATUS)
+      .then((data) => (busStatus.value = data.busStatus))
+      .catch((error) => console.warn("could not load the bus status", error));
+  load();
+  setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
+}

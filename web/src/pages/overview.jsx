@@ -1,0 +1,120 @@
+import { useEffect, useState } from "preact/hooks";
+import {
+  NoServicesYet,
+  STATUSES,
+  StatusBadge,
+  fmtTime,
+} from "../lib/components.jsx";
+import {
+  busStatus,
+  eventStream,
+  services,
+  servicesLoaded,
+  startBusStatus,
+  startServices,
+} from "../lib/stores.js";
+
+export function Overview() {
+  startServices();
+  startBusStatus();
+  const all = [...services.value.values()];
+  const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
+  for (const service of all) counts[service.health.status.toLowerCase()] += 1;
+  const attention = all
+    .filter((service) => !["HEALTHY", "UNKNOWN"].includes(service.health.status))
+    .sort((a, b) => severity(b) - severity(a) || a.id.localeCompare(b.id));
+  return (
+    <main class="overview">
+      <section class="counts" aria-label="Services by status">
+        <a class="count total" href="/heartbeat-dashboard">
+          <strong>{all.length}</strong> services
+        </a>
+        {STATUSES.map((status) => (
+          <a key={status} class={`count status-${status}`}
+            href={`/heartbeat-dashboard?status=${status}`}>
+            <strong>{counts[status]}</strong> {status}
+          </a>
+        ))}
+      </section>
+      {servicesLoaded.value && !all.length ? <NoServicesYet /> : null}
+      <div class="columns">
+        <section class="panel">
+          <h2>Needs attention</h2>
+          {attention.length ? (
+            <ul class="attention">
+              {attention.slice(0, 50).map((service) => (
+                <li key={service.id}>
+                  <StatusBadge status={service.health.status} />
+                  <a href={`/dependencies?focus=${encodeURIComponent(service.id)}`}>{service.id}</a>
+                  <span class="muted">{service.health.reason}</span>
+                  {service.health.rootCauses.length ? (
+                    <span class="causes">
+                      trouble starts at {service.health.rootCauses.join(", ")}
+                    </span>
+                  ) : null}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p class="muted">{all.length ? "Every service is healthy or not checked yet." : ""}</p>
+          )}
+        </section>
+        <section class="panel">
+          <h2>Recent events</h2>
+          <RecentEvents />
+          <p><a href="/events">All events →</a></p>
+        </section>
+        <section class="panel">
+          <h2>Event bus</h2>
+          <BusPanel status={busStatus.value} />
+          <h2>Everything else</h2>
+          <ul class="links">
+            <li><a href="/heartbeat-dashboard">Heartbeat dashboard</a></li>
+            <li><a href="/dependencies">Dependency explorer (2D and 3D)</a></li>
+            <li><a href="/events">Event stream and publishing</a></li>
+            <li><a href="/graphql">GraphiQL</a></li>
+            <li><a href="/api/docs">REST API documentation</a></li>
+            <li><a href="/metrics">Prometheus metrics</a></li>
+          </ul>
+        </section>
+      </div>
+    </main>
+  );
+}
+
+const SEVERITY = { DEAD: 3, CRITICAL: 2, DEGRADED: 1 };
+const severity = (service) => SEVERITY[service.health.status] ?? 0;
+
+function RecentEvents() {
+  const [events, setEvents] = useState([]);
+  useEffect(() => eventStream({ keep: 10 }, setEvents), []);
+  if (!events.length) return <p class="muted">No events yet.</p>;
+  return (
+    <ul class="events-mini">
+      {events.map((event) => (
+        <li key={event.eventId}>
+          <span class="muted">{fmtTime(event.seenAt)}</span> <code>{event.routingKey}</code>{" "}
+          {event.eventType}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function BusPanel({ status }) {
+  if (!status) return <p class="muted">Loading…</p>;
+  return (
+    <dl class="facts">
+      <dt>Backend</dt>
+      <dd>{status.backend} ({status.connected ? "connected" : "not connected"})</dd>
+      <dt>Broker</dt>
+      <dd>{status.broker}</dd>
+      <dt>Published</dt>
+      <dd>{status.published}</dd>
+      <dt>Consumed</dt>
+      <dd>{status.consumed}</dd>
+      <dt>Waiting in the outbox</dt>
+      <dd>{status.outboxBacklog}</dd>
+    </dl>
+  );
+}
