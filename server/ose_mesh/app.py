@@ -19,7 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions import (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
 from ose_mesh import __version__
 from ose_mesh.adapters.bus import Broker
@@ -109,8 +113,15 @@ def create_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await built.close()
 
+    # Subscriptions over WebSocket (both protocols) and over HTTP as multipart/mixed, which is
+    # what GraphiQL uses when its page has no WebSocket client of its own.
     graphql = OfflineGraphQL(
-        schema, subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL]
+        schema,
+        subscription_protocols=[
+            GRAPHQL_TRANSPORT_WS_PROTOCOL,
+            GRAPHQL_WS_PROTOCOL,
+            MULTIPART_SUBSCRIPTION_PROTOCOL,
+        ],
     )
     routes: list[BaseRoute] = [
         *heartbeat_routes,

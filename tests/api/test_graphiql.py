@@ -14,7 +14,8 @@ async def test_graphiql_page_loads_only_local_assets(client: httpx.AsyncClient) 
     external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text)
     assert external == []
     assets = re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', page.text)
-    assert len(assets) == 7  # react, react-dom, js-cookie, graphiql js+css, explorer js+css
+    # react, react-dom, js-cookie, graphiql js+css, explorer js+css, graphql-ws
+    assert len(assets) == 8
     for asset in assets:
         response = await client.get(asset)
         assert response.status_code == 200, f"{asset} is missing: run `make install`"

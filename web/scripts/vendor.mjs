@@ -14,6 +14,7 @@ const files = {
   "js-cookie": ["dist/js.cookie.min.js"],
   graphiql: ["graphiql.min.js", "graphiql.min.css"],
   "@graphiql/plugin-explorer": ["dist/index.umd.js", "dist/style.css"],
+  "graphql-ws": ["umd/graphql-ws.min.js"],
   "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css"],
 };
 

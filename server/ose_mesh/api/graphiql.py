@@ -3,17 +3,40 @@
 The page loads React, GraphiQL and the explorer plugin from a CDN; `make install` copies the
 same versions from npm into `static/vendor/` (web/scripts/vendor.mjs) and this page points
 there. The files are byte-identical, so the page's integrity hashes still hold.
+
+Subscriptions: the page's fetcher looks for the graphql-ws client, which GraphiQL's UMD build
+does not include, and falls back to HTTP multipart in a dialect strawberry does not speak.
+So the page also loads graphql-ws (vendored too) and hands GraphiQL a WebSocket client:
+subscriptions run over graphql-transport-ws, as in the web client.
 """
 
 from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
 
 from strawberry.asgi import GraphQL
 
 CDN = "https://unpkg.com/"
 LOCAL = "/static/vendor/"
+VENDOR = Path(__file__).parent / "web" / "static" / "vendor"
+FETCHER_OPTION = "        subscriptionUrl,\n"
+WS_CLIENT_OPTION = "        wsClient: graphqlWs.createClient({ url: subscriptionUrl }),\n"
+BODY = '<div id="graphiql" class="graphiql-container">Loading...</div>'
 
 
 class OfflineGraphQL(GraphQL):
-    @property
+    @cached_property
     def graphql_ide_html(self) -> str:
-        return super().graphql_ide_html.replace(CDN, LOCAL)
+        page = super().graphql_ide_html.replace(CDN, LOCAL)
+        if FETCHER_OPTION not in page or BODY not in page:
+            raise RuntimeError("strawberry's GraphiQL page changed: update api/graphiql.py")
+        client = f'<script src="{LOCAL}{_graphql_ws_folder()}/umd/graphql-ws.min.js"></script>'
+        return page.replace(FETCHER_OPTION, WS_CLIENT_OPTION).replace(BODY, BODY + client)
+
+
+def _graphql_ws_folder() -> str:
+    found = sorted(VENDOR.glob("graphql-ws@*"))
+    if not found:
+        raise RuntimeError("GraphiQL's assets are not built: run `make install` (it runs npm)")
+    return found[-1].name

@@ -34,9 +34,10 @@ export class Graph3D {
   }
 
   setPhysics(on) {
-    // Off: the simulation cools down and stops; on: it keeps running, nodes keep moving.
-    if (on) this.view.cooldownTime(Infinity).d3AlphaTarget(0.3).d3ReheatSimulation();
-    else this.view.d3AlphaTarget(0).cooldownTime(3000);
+    // On: the simulation never cools down, nodes keep settling as they are dragged.
+    // Off: it stops at the next tick, leaving everything where it is.
+    if (on) this.view.d3AlphaDecay(0).cooldownTicks(Infinity).cooldownTime(Infinity).d3ReheatSimulation();
+    else this.view.d3AlphaDecay(0.0228).cooldownTicks(0);
   }
 
   recolour(live) {

@@ -1,0 +1,231 @@
+"""The web client in a real browser: every page, live updates, the graph explorer, hostile
+names, GraphiQL and Swagger UI."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Watched
+
+pytestmark = pytest.mark.browser
+
+PAGES = {
+    "overview": "/",
+    "heartbeat-dashboard": "/heartbeat-dashboard",
+    "dependencies": "/dependencies",
+    "events": "/events",
+    "graphql": "/graphql",
+    "api-docs": "/api/docs",
+}
+HOSTILE = [
+    "<img src=x onerror=window.__pwned=1>",
+    '"; DROP TABLE services; --',
+    "x" * 200,
+    "\u202eright-to-left \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627",
+]
+
+
+def push_service(api: httpx.Client, name: str | None = None, **fields: object) -> str:
+    """Register a service that pushes its beats (it stays unknown until it beats)."""
+    service_id = f"svc-{uuid.uuid4().hex[:10]}"
+    body = {"service_id": service_id, "service_name": name or service_id, **fields}
+    assert api.post("/api/v1/heartbeat/register", json=body).status_code == 201
+    return service_id
+
+
+def beat(api: httpx.Client, service_id: str, ok: bool = True) -> str:
+    answer = api.post(f"/api/v1/heartbeat/{service_id}/beat", json={"ok": ok, "latency_ms": 5})
+    assert answer.status_code == 200, answer.text
+    status: str = answer.json()["status"]
+    return status
+
+
+def wait_for_graph(watched: Watched) -> None:
+    watched.page.wait_for_function("window.oseMesh && window.oseMesh.cy.nodes().length > 0")
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_loads_with_no_error_and_no_request_leaving_the_machine(
+    watched: Watched, api: httpx.Client, name: str
+) -> None:
+    service_id = push_service(api)
+    beat(api, service_id)
+    watched.page.goto(PAGES[name])
+    watched.page.wait_for_load_state("networkidle")
+    if name in ("overview", "heartbeat-dashboard"):
+        expect(watched.page.get_by_text(service_id).first).to_be_visible()
+    watched.screenshot(name)
+    watched.assert_clean()
+
+
+def test_the_dashboard_and_the_graph_follow_the_api_without_reload(
+    watched: Watched, api: httpx.Client
+) -> None:
+    page = watched.page
+    page.goto("/heartbeat-dashboard")
+    expect(page.get_by_role("status")).to_have_text("Live")
+    # registered after the page loaded: it appears without reload
+    service_id = push_service(api, max_failures=1)
+    row = page.locator(f'[data-service="{service_id}"]')
+    expect(row).to_contain_text("unknown", timeout=2000)
+    assert beat(api, service_id) == "healthy"
+    expect(row).to_contain_text("healthy", timeout=2000)
+    assert beat(api, service_id, ok=False) == "critical"
+    expect(row).to_contain_text("critical", timeout=2000)
+
+    # the graph: the same service recoloured when it changes
+    other = push_service(api)
+    assert api.post(
+        "/api/v1/dependencies",
+        json={"source": service_id, "target": other, "type": "hard", "relationship": "sync_api"},
+    ).is_success
+    page.goto("/dependencies")
+    wait_for_graph(watched)
+    colour = f"window.oseMesh.cy.getElementById({json.dumps(service_id)}).style('background-color')"
+    critical = page.evaluate(colour)
+    assert beat(api, service_id) == "healthy"
+    page.wait_for_function(f"{colour} !== {json.dumps(critical)}", timeout=2000)
+    watched.assert_clean()
+
+
+def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
+    first, second = push_service(api), push_service(api)
+    assert api.post(
+        "/api/v1/dependencies",
+        json={"source": first, "target": second, "type": "soft", "relationship": "cache"},
+    ).is_success
+    page = watched.page
+    page.goto("/dependencies")
+    wait_for_graph(watched)
+    total = api.get("/api/v1/dependencies/graph").json()["total_services"]
+    assert page.evaluate("window.oseMesh.cy.nodes().length") == total
+    expect(page.get_by_test_id("graph-counts")).to_contain_text(f"{total} services")
+
+    # clicking a node opens its details
+    box = page.get_by_test_id("graph-2d").bounding_box()
+    assert box is not None
+    where = page.evaluate(f"window.oseMesh.cy.getElementById('{first}').renderedPosition()")
+    page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
+    graph = page.get_by_test_id("graph-2d")
+    details = page.get_by_test_id("details")
+    expect(details).to_contain_text(first)
+    expect(details).to_contain_text(second)
+
+    # Export PNG downloads a real PNG
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export PNG").click()
+    path = download.value.path()
+    with open(path, "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
+
+    # Physics off: dragging a service moves it alone. On: a live simulation, its
+    # dependency follows.
+    def position(service_id: str) -> dict[str, float]:
+        found: dict[str, float] = page.evaluate(
+            f"window.oseMesh.cy.getElementById('{service_id}').position()"
+        )
+        return found
+
+    def drag(service_id: str, dx: float) -> None:
+        at = page.evaluate(f"window.oseMesh.cy.getElementById('{service_id}').renderedPosition()")
+        page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(box["x"] + at["x"] + dx * step / 10, box["y"] + at["y"])
+        page.mouse.up()
+
+    page.get_by_role("button", name="Close").click()
+    before = position(second)
+    drag(first, 120)
+    page.wait_for_timeout(300)
+    assert position(second) == before
+    page.get_by_role("button", name="Toggle Physics").click()
+    page.wait_for_timeout(300)
+    before = position(second)
+    drag(first, -200)
+    page.wait_for_timeout(500)
+    assert position(second) != before
+    page.get_by_role("button", name="Toggle Physics").click()
+    still = graph.screenshot()
+
+    # 3D: a WebGL canvas replaces the 2D drawing
+    page.get_by_role("button", name="3D").click()
+    canvas = page.get_by_test_id("graph-3d").locator("canvas")
+    expect(canvas).to_be_visible(timeout=10_000)
+    expect(graph).to_be_hidden()
+    page.wait_for_timeout(500)
+    assert page.get_by_test_id("graph-3d").screenshot() != still  # a different picture
+    page.get_by_role("button", name="2D").click()
+    expect(graph).to_be_visible()
+    watched.screenshot("dependencies-explorer")
+    watched.assert_clean()
+
+
+def test_hostile_names_are_inert_text_everywhere(watched: Watched, api: httpx.Client) -> None:
+    ids = []
+    for name in HOSTILE:
+        service_id = push_service(api, name, cluster=name[:200])
+        beat(api, service_id)
+        ids.append(service_id)
+        published = api.post(
+            "/api/v1/messagebus/publish",
+            json={"event_type": name, "source_service": name, "payload": {"name": name}},
+        )
+        assert published.is_success, published.text
+    page = watched.page
+    for path in ("/", "/heartbeat-dashboard", "/events", "/dependencies"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        if path == "/heartbeat-dashboard":
+            for service_id, name in zip(ids, HOSTILE, strict=True):
+                row = page.locator(f'[data-service="{service_id}"]')
+                row.scroll_into_view_if_needed()
+                expect(row).to_contain_text(name[:60])
+        if path == "/events":
+            expect(page.get_by_text(HOSTILE[0]).first).to_be_visible()
+        if path == "/dependencies":
+            wait_for_graph(watched)
+            page.get_by_label("Focus on a service").fill(ids[0])
+            page.get_by_role("button", name="Focus").click()
+            expect(page.get_by_test_id("details")).to_contain_text(HOSTILE[0])
+        assert page.evaluate("window.__pwned") is None
+        assert page.locator("img[src=x]").count() == 0
+    watched.assert_clean()
+
+
+def run_in_graphiql(watched: Watched, document: str) -> None:
+    """Put a document in GraphiQL's editor (CodeMirror) and press its run button."""
+    page = watched.page
+    editor = page.locator(".graphiql-query-editor .CodeMirror")
+    expect(editor).to_be_visible(timeout=10_000)
+    editor.evaluate("(element, text) => element.CodeMirror.setValue(text)", document)
+    page.wait_for_timeout(800)  # GraphiQL parses the edited text after a debounce
+    page.locator(".graphiql-execute-button").click()
+
+
+def test_graphiql_runs_a_query_and_a_subscription(watched: Watched, api: httpx.Client) -> None:
+    page = watched.page
+    page.goto("/graphql")
+    run_in_graphiql(watched, "{ heartbeatSummary { total healthy } }")
+    expect(page.locator(".result-window")).to_contain_text('"healthy"', timeout=10_000)
+
+    run_in_graphiql(watched, "subscription { servicesChanged { action serviceId } }")
+    page.wait_for_timeout(1000)  # let the socket open the subscription
+    service_id = push_service(api)
+    expect(page.locator(".result-window")).to_contain_text(service_id, timeout=10_000)
+    watched.assert_clean()
+
+
+def test_swagger_ui_lists_every_operation(watched: Watched, api: httpx.Client) -> None:
+    document = api.get("/api/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
+    page = watched.page
+    page.goto("/api/docs")
+    expect(page.locator(".opblock")).to_have_count(operations, timeout=10_000)
+    expect(page.locator(".opblock-summary-path").first).to_contain_text("/api/v1/heartbeat")
+    watched.assert_clean()
