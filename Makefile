@@ -2,24 +2,30 @@
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The web client, built by esbuild from web/src into the server's static folder.
+WEB_OUT := server/ose_mesh/api/web/static/app/main.js
+WEB_SRC := $(shell find web/src web/scripts -type f 2>/dev/null)
 
 .PHONY: help install run test lint typecheck schema bench clean
 
 help:
 	@echo "make install   create .venv and install the server with its dev tools"
 	@echo "make run       start the server with the demo topology on http://127.0.0.1:8000"
-	@echo "make test      lint, type check, schema check and the whole test suite"
+	@echo "make test      lint, type check, schema check and the whole test suite (browser included)"
 	@echo "make bench     run the benchmarks and write BENCHMARKS.md"
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_OUT)
 
 $(STAMP): pyproject.toml web/package-lock.json tests/node/package-lock.json
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
-	@if [ -f web/package.json ]; then cd web && npm ci && npm run build; fi
+	cd web && npm ci --no-audit --no-fund
 	cd tests/node && npm ci --no-audit --no-fund
 	touch $(STAMP)
+
+$(WEB_OUT): $(STAMP) $(WEB_SRC)
+	cd web && npm run build
 
 run: install
 	$(BIN)/ose-mesh serve --demo

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bus, graph, ingest, memory, probing
+from benchmarks import bus, graph, ingest, memory, probing, web
 from benchmarks.common import median, pin_to_cpu
 
 OUTPUT = Path(__file__).parents[1] / "BENCHMARKS.md"
@@ -57,6 +57,11 @@ def main() -> int:
     b = bus.run()
     print("memory at 10,000 services over a simulated hour (about 2-3 minutes)…", file=sys.stderr)
     mem = memory.run()
+    print(
+        "web client in Chromium: 5,000-service dashboard, 2,000-node graph (about 1 minute)…",
+        file=sys.stderr,
+    )
+    w = web.run()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -164,6 +169,26 @@ def main() -> int:
         *(f"| {minute} min | {value:,.0f} |" for minute, value in mem.per_service_bytes.items()),
         "",
         "Target: ≤ 5 KB per service, flat over the hour.",
+        "",
+        "## Web client (Debian's Chromium, headless, software rendering)",
+        "",
+        "Frames are counted with requestAnimationFrame in the page while it works "
+        "(`benchmarks/web.py`); 60 is the display's ceiling.",
+        "",
+        "| what | figure | target |",
+        "| --- | ---: | --- |",
+        f"| dashboard, {web.DASHBOARD_SERVICES:,} services: first rows | "
+        f"{w.dashboard_first_rows_ms:,.0f} ms | |",
+        f"| dashboard, {web.DASHBOARD_SERVICES:,} services: scrolling | "
+        f"{w.dashboard_scroll_fps:.0f} FPS (slowest frame {w.dashboard_worst_frame_ms:.0f} ms) "
+        "| smooth |",
+        f"| status change through the API → shown on the dashboard (median of "
+        f"{len(w.status_to_screen_ms)}; max) | {median(w.status_to_screen_ms):,.0f} ms; "
+        f"{max(w.status_to_screen_ms):,.0f} ms | ≤ 1 s |",
+        f"| graph explorer, {web.GRAPH_SERVICES:,} services and {web.GRAPH_EDGES:,} dependencies: "
+        f"first drawing (fcose layout) | {w.graph_first_draw_ms:,.0f} ms | |",
+        f"| graph explorer: panning and zooming | {w.graph_pan_zoom_fps:.0f} FPS (slowest frame "
+        f"{w.graph_worst_frame_ms:.0f} ms) | ≥ 30 FPS |",
         "",
     ]
     OUTPUT.write_text("\n".join(lines))

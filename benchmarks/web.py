@@ -1,0 +1,198 @@
+"""The web client under load, in Debian's Chromium (headless, software rendering).
+
+- Heartbeat dashboard with 5,000 services: time to the first rows, frames per second while
+  the list scrolls, and how long a status change made through the API takes to show.
+- Dependency explorer with 2,000 services and 4,000 dependencies: time to the first drawing
+  and frames per second while the view pans and zooms.
+
+Frames are counted with requestAnimationFrame in the page while the work happens, so a frame
+that takes long to draw lowers the figure. The server runs on CPU 0, Chromium anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+from benchmarks.common import free_port, spawn, stop, wait_http
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+DASHBOARD_SERVICES = 5_000
+GRAPH_SERVICES = 2_000
+GRAPH_EDGES = 4_000
+SECONDS = 3.0
+
+# Runs in the page: do `step` on every animation frame for `seconds`, then report the frames
+# per second and the slowest frame.
+FRAMES = """async ([seconds, step]) => {
+  const work = new Function("i", step);
+  const times = [];
+  const started = performance.now();
+  let i = 0;
+  await new Promise((done) => {
+    const frame = (now) => {
+      times.push(now);
+      work(i++);
+      if (now - started < seconds * 1000) requestAnimationFrame(frame); else done();
+    };
+    requestAnimationFrame(frame);
+  });
+  const gaps = times.slice(1).map((t, k) => t - times[k]);
+  return { fps: gaps.length / ((times.at(-1) - times[0]) / 1000), worst: Math.max(...gaps) };
+}"""
+
+
+@dataclass
+class WebFigures:
+    dashboard_first_rows_ms: float
+    dashboard_scroll_fps: float
+    dashboard_worst_frame_ms: float
+    status_to_screen_ms: list[float]
+    graph_first_draw_ms: float
+    graph_pan_zoom_fps: float
+    graph_worst_frame_ms: float
+
+
+def catalog(services: int, edges: int, seed: int = 1) -> dict[str, object]:
+    rng = random.Random(seed)
+    names = [f"svc-{i:05}" for i in range(services)]
+    pairs: set[tuple[str, str]] = set()
+    while len(pairs) < edges:
+        a, b = rng.sample(names, 2)
+        pairs.add((a, b))
+    return {
+        "services": [
+            {"id": n, "cluster": rng.choice(["core", "utility", "infrastructure", None])}
+            for n in names
+        ],
+        "dependencies": [
+            {"source": a, "target": b, "type": rng.choice(["hard", "soft", "optional"])}
+            for a, b in sorted(pairs)
+        ],
+    }
+
+
+class Server:
+    """`ose-mesh serve` on CPU 0 over a database loaded with `ose-mesh init --catalog`."""
+
+    def __init__(self, folder: Path, services: int, edges: int) -> None:
+        database = f"sqlite+aiosqlite:///{folder / f'web-{services}.db'}"
+        path = folder / f"catalog-{services}.json"
+        path.write_text(json.dumps(catalog(services, edges)))
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ose_mesh.cli",
+                "init",
+                "--catalog",
+                str(path),
+                "--database-url",
+                database,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"http://127.0.0.1:{free_port()}"
+        port = self.url.rsplit(":", 1)[1]
+        self.process = spawn(
+            [
+                sys.executable,
+                "-m",
+                "ose_mesh.cli",
+                "serve",
+                "--port",
+                port,
+                "--no-access-log",
+                "--database-url",
+                database,
+            ],
+            cpu=0,
+        )
+        wait_http(f"{self.url}/health", 60)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def dashboard(page: Page, server: Server) -> tuple[float, float, float, list[float]]:
+    started = time.perf_counter()
+    page.goto(f"{server.url}/heartbeat-dashboard")
+    page.wait_for_selector("[data-service]")
+    first_rows = (time.perf_counter() - started) * 1000
+    page.wait_for_function(  # every service listed (and the mesh itself)
+        "parseInt(document.querySelector('[data-testid=shown-count]').textContent)"
+        f" >= {DASHBOARD_SERVICES}"
+    )
+    scrolled = page.evaluate(
+        FRAMES, [SECONDS, "document.querySelector('.vlist').scrollTop = (i * 400) % 200000;"]
+    )
+    # A status change through the API until the row shows it (the row is in view).
+    delays = []
+    with httpx.Client(base_url=server.url) as api:
+        for i in range(10):
+            service_id = f"svc-{i:05}"
+            page.evaluate("document.querySelector('.vlist').scrollTop = 0")
+            row = page.locator(f'[data-service="{service_id}"]')
+            row.wait_for()
+            started = time.perf_counter()
+            api.post(f"/api/v1/heartbeat/{service_id}/beat", json={"ok": i % 2 == 0})
+            expected = "healthy" if i % 2 == 0 else "degraded"
+            page.wait_for_function(
+                f"document.querySelector('[data-service=\"{service_id}\"]')"
+                f"?.textContent.includes('{expected}')"
+            )
+            delays.append((time.perf_counter() - started) * 1000)
+    return first_rows, scrolled["fps"], scrolled["worst"], delays
+
+
+def explorer(page: Page, server: Server) -> tuple[float, float, float]:
+    started = time.perf_counter()
+    page.goto(f"{server.url}/dependencies")
+    page.wait_for_function(
+        f"window.oseMesh && window.oseMesh.cy.nodes().length >= {GRAPH_SERVICES}"
+    )
+    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    first_draw = (time.perf_counter() - started) * 1000
+    step = (
+        "const cy = window.oseMesh.cy;"
+        "cy.panBy({x: Math.sin(i / 10) * 20, y: Math.cos(i / 10) * 20});"
+        "cy.zoom({level: cy.zoom() * (i % 40 < 20 ? 1.02 : 0.98),"
+        " renderedPosition: {x: 400, y: 300}});"
+    )
+    moved = page.evaluate(FRAMES, [SECONDS, step])
+    return first_draw, moved["fps"], moved["worst"]
+
+
+def run() -> WebFigures:
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        big = Server(Path(folder), DASHBOARD_SERVICES, 0)
+        try:
+            first_rows, fps, worst, delays = dashboard(page, big)
+        finally:
+            big.stop()
+        graph = Server(Path(folder), GRAPH_SERVICES, GRAPH_EDGES)
+        try:
+            first_draw, graph_fps, graph_worst = explorer(page, graph)
+        finally:
+            graph.stop()
+        browser.close()
+    return WebFigures(first_rows, fps, worst, delays, first_draw, graph_fps, graph_worst)
+
+
+if __name__ == "__main__":
+    figures = run()
+    print(figures, "status p50", statistics.median(figures.status_to_screen_ms))
