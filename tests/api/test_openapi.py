@@ -94,7 +94,9 @@ async def test_real_answers_fit_the_documented_schemas(
     neighbours = "/api/v1/dependencies/service/{service_id}"
     await call("GET", neighbours, "/api/v1/dependencies/service/api", params={"depth": "all"})
     await call("GET", neighbours, "/api/v1/dependencies/service/nope")
-    await call("GET", "/api/v1/dependencies/visualize/{format}", "/api/v1/dependencies/visualize/d3")
+    await call(
+        "GET", "/api/v1/dependencies/visualize/{format}", "/api/v1/dependencies/visualize/d3"
+    )
     for analysis in ("circular", "critical-path", "hubs", "root-causes"):
         await call("GET", f"/api/v1/dependencies/analysis/{analysis}")
     impact = "/api/v1/dependencies/analysis/impact/{service_id}"
