@@ -12,9 +12,11 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -28,8 +30,9 @@ from strawberry.subscriptions import (
 from ose_mesh import __version__
 from ose_mesh.adapters.bus import Broker
 from ose_mesh.adapters.db import SqlRepository
-from ose_mesh.api.graphiql import OfflineGraphQL
+from ose_mesh.api.access import AccessControl, Tokens
 from ose_mesh.api.graphql import schema
+from ose_mesh.api.graphql.view import MeshGraphQL
 from ose_mesh.api.limits import BodyLimitMiddleware
 from ose_mesh.api.metrics import MeshMetrics
 from ose_mesh.api.rest import (
@@ -38,6 +41,7 @@ from ose_mesh.api.rest import (
     heartbeat_routes,
     messagebus_routes,
 )
+from ose_mesh.api.rest.ratelimit import BeatLimiter
 from ose_mesh.api.web import web_routes
 from ose_mesh.compose import build_mesh
 from ose_mesh.config import Settings
@@ -53,6 +57,8 @@ from ose_mesh.demo.simulator import SELF_ID, DemoSimulator
 from ose_mesh.domain import CheckConfig, CheckType, StorageUnavailable
 
 log = logging.getLogger("ose_mesh")
+# A page needs a handful of subscriptions; a client opening hundreds on one socket is broken.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 
 
 def create_app(
@@ -115,8 +121,11 @@ def create_app(
 
     # Subscriptions over WebSocket (both protocols) and over HTTP as multipart/mixed, which is
     # what GraphiQL uses when its page has no WebSocket client of its own.
-    graphql = OfflineGraphQL(
+    tokens = settings.tokens()
+    graphql = MeshGraphQL(
         schema,
+        tokens=tokens,
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         subscription_protocols=[
             GRAPHQL_TRANSPORT_WS_PROTOCOL,
             GRAPHQL_WS_PROTOCOL,
@@ -137,14 +146,36 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)],
+        middleware=_middleware(settings, tokens),
     )
     app.state.mesh = mesh
     app.state.settings = settings
+    app.state.tokens = tokens
+    app.state.beat_limiter = BeatLimiter(settings.beats_per_second)
     return app
 
 
-def graphql_routes(graphql: GraphQL) -> list[BaseRoute]:
+def _middleware(settings: Settings, tokens: Tokens) -> list[Middleware]:
+    """Outermost first: CORS (off unless origins are allowed; preflights need no token),
+    then access control, then the body size limit."""
+    stack = []
+    if settings.allowed_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    stack += [
+        Middleware(AccessControl, tokens=tokens),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
+    return stack
+
+
+def graphql_routes(graphql: GraphQL[Any, Any]) -> list[BaseRoute]:
     """GET/POST and WebSocket on the exact path (a Mount would redirect POST and refuse WS)."""
     return [
         Route("/graphql", graphql, methods=["GET", "POST"]),

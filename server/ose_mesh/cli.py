@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,7 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-access-log", action="store_true", help="do not log every request (busy servers)"
     )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host with no token configured (anyone can change anything)",
+    )
     serve.set_defaults(run=_serve)
+
+    beat_token = commands.add_parser(
+        "beat-token", help="print the token with which a service may push its own beats"
+    )
+    beat_token.add_argument("service_id")
+    beat_token.set_defaults(run=_beat_token)
 
     init = commands.add_parser("init", help="load a catalog of services and dependencies")
     init.add_argument("--catalog", type=Path, required=True, help="YAML or JSON catalog")
@@ -70,8 +82,12 @@ def _serve(args: argparse.Namespace) -> int:
         settings = load_settings(
             host=args.host, port=args.port, demo=args.demo, database_url=args.database_url
         )
+        tokens = settings.tokens()
     except ConfigError as exc:
         print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 2
+    if not tokens.enabled and not _is_loopback(settings.host) and not args.insecure:
+        print(PROTECTED_MODE.format(host=settings.host), file=sys.stderr)
         return 2
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -85,6 +101,36 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )
+    return 0
+
+
+PROTECTED_MODE = """ose-mesh: refusing to listen on {host} with no token configured: anyone who
+can reach it could register, delete and publish (protected mode).
+Set tokens, then start again:
+    export OSE_MESH_WRITE_TOKENS=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+    export OSE_MESH_READ_TOKENS=...     # optional: tokens that can only read
+or listen on 127.0.0.1 (the default), or pass --insecure if the network is trusted."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _beat_token(args: argparse.Namespace) -> int:
+    try:
+        token = load_settings().tokens().beat_token(args.service_id)
+    except ConfigError as exc:
+        print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 2
+    if token is None:
+        print("ose-mesh: no write token is configured, so beats need no token", file=sys.stderr)
+        return 1
+    print(token)
     return 0
 
 

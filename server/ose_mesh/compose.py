@@ -76,7 +76,7 @@ def build_mesh(
     repository = SqlRepository.from_url(settings.database_url)
     network_prober = None
     if prober is None:
-        prober = network_prober = NetworkProber()
+        prober = network_prober = NetworkProber(policy=settings.probe_policy())
     hub = EventHub()
     history = HistoryRecorder(clock, repository)
     monitor = HeartbeatMonitor(

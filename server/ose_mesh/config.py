@@ -6,11 +6,15 @@ SERVICE_MESH_PORT) plus DATABASE_URL and a few OSE_MESH_* knobs.
 
 from __future__ import annotations
 
+import ipaddress
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ose_mesh.adapters.probes import NetworkPolicy
+from ose_mesh.api.access import TokenFileError, Tokens
 from ose_mesh.bus.config import BusSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/ose-mesh.db"
@@ -68,6 +72,27 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("OSE_MESH_HISTORY_FLUSH_SECONDS", "history_flush_seconds"),
     )
+    read_tokens: str = Field(
+        "", validation_alias=AliasChoices("OSE_MESH_READ_TOKENS", "read_tokens"), repr=False
+    )
+    write_tokens: str = Field(
+        "", validation_alias=AliasChoices("OSE_MESH_WRITE_TOKENS", "write_tokens"), repr=False
+    )
+    token_file: Path | None = Field(
+        None, validation_alias=AliasChoices("OSE_MESH_TOKEN_FILE", "token_file")
+    )
+    cors_origins: str = Field(
+        "", validation_alias=AliasChoices("OSE_MESH_CORS_ORIGINS", "cors_origins")
+    )
+    probe_deny: str = Field("", validation_alias=AliasChoices("OSE_MESH_PROBE_DENY", "probe_deny"))
+    probe_allow: str = Field(
+        "", validation_alias=AliasChoices("OSE_MESH_PROBE_ALLOW", "probe_allow")
+    )
+    beats_per_second: float = Field(
+        20,
+        gt=0,
+        validation_alias=AliasChoices("OSE_MESH_BEATS_PER_SECOND", "beats_per_second"),
+    )
 
     def bus(self) -> BusSettings:
         """The event bus settings (backend and broker address) these settings imply."""
@@ -81,6 +106,24 @@ class Settings(BaseSettings):
             rabbitmq_vhost=self.rabbitmq_vhost,
         )
 
+    def tokens(self) -> Tokens:
+        """The access tokens: the two variables and the token file, if any."""
+        try:
+            return Tokens.from_values(
+                self.read_tokens.split(","), self.write_tokens.split(","), self.token_file
+            )
+        except TokenFileError as exc:
+            raise ConfigError(f"OSE_MESH_TOKEN_FILE: {exc}") from None
+
+    def probe_policy(self) -> NetworkPolicy:
+        """Where probes may go: never link-local, nor a denied network; only allowed ones
+        when an allow list is given."""
+        return NetworkPolicy.from_lists(self.probe_deny.split(","), self.probe_allow.split(","))
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
     @property
     def webhooks(self) -> list[str]:
         return [url.strip() for url in self.webhook_urls.split(",") if url.strip()]
@@ -91,6 +134,17 @@ class Settings(BaseSettings):
         for url in (u.strip() for u in value.split(",")):
             if url and not url.startswith(("http://", "https://")):
                 raise ValueError(f"each URL must start with http:// or https://, got {url!r}")
+        return value
+
+    @field_validator("probe_deny", "probe_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in (n.strip() for n in value.split(",")):
+            if network:
+                try:
+                    ipaddress.ip_network(network, strict=False)
+                except ValueError:
+                    raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8") from None
         return value
 
     @field_validator("database_url")
@@ -125,6 +179,13 @@ _ENV_NAMES = {
     "max_body_bytes": "OSE_MESH_MAX_BODY_BYTES",
     "max_concurrent_probes": "OSE_MESH_MAX_CONCURRENT_PROBES",
     "history_flush_seconds": "OSE_MESH_HISTORY_FLUSH_SECONDS",
+    "read_tokens": "OSE_MESH_READ_TOKENS",
+    "write_tokens": "OSE_MESH_WRITE_TOKENS",
+    "token_file": "OSE_MESH_TOKEN_FILE",
+    "cors_origins": "OSE_MESH_CORS_ORIGINS",
+    "beats_per_second": "OSE_MESH_BEATS_PER_SECOND",
+    "probe_deny": "OSE_MESH_PROBE_DENY",
+    "probe_allow": "OSE_MESH_PROBE_ALLOW",
 }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import Watched
+from tests.integration.server import MeshProcess
 
 pytestmark = pytest.mark.browser
 
@@ -160,6 +162,10 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     expect(graph).to_be_hidden()
     page.wait_for_timeout(500)
     assert page.get_by_test_id("graph-3d").screenshot() != still  # a different picture
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export PNG").click()
+    with open(download.value.path(), "rb") as png:
+        assert png.read(8) == b"\x89PNG\r\n\x1a\n"
     page.get_by_role("button", name="2D").click()
     expect(graph).to_be_visible()
     watched.screenshot("dependencies-explorer")
@@ -229,3 +235,31 @@ def test_swagger_ui_lists_every_operation(watched: Watched, api: httpx.Client) -
     expect(page.locator(".opblock")).to_have_count(operations, timeout=10_000)
     expect(page.locator(".opblock-summary-path").first).to_contain_text("/api/v1/heartbeat")
     watched.assert_clean()
+
+
+def test_a_protected_server_asks_for_a_token_and_then_shows_data(
+    browser: Browser, tmp_path: Path
+) -> None:
+    server = MeshProcess(
+        f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}",
+        tmp_path,
+        env={"OSE_MESH_READ_TOKENS": "reader-1", "OSE_MESH_WRITE_TOKENS": "writer-1"},
+    )
+    server.start()
+    context = browser.new_context(base_url=server.url)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto("/heartbeat-dashboard")
+        prompt = page.get_by_role("dialog", name="Token needed")
+        expect(prompt).to_be_visible()
+        page.get_by_label("Token", exact=True).fill("reader-1")
+        page.get_by_role("button", name="Use this token").click()
+        expect(page.locator('[data-service="service-mesh"]')).to_be_visible()
+        expect(prompt).to_be_hidden()
+        expect(page.get_by_role("status")).to_have_text("Live")
+        assert errors == []
+    finally:
+        context.close()
+        server.stop()

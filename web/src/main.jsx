@@ -2,7 +2,7 @@
 // chosen by the address. Pages are separate addresses served by the same HTML.
 import { render } from "preact";
 import "./style.css";
-import { ConnectionIndicator } from "./lib/components.jsx";
+import { ConnectionIndicator, TokenPrompt } from "./lib/components.jsx";
 import { Dashboard } from "./pages/dashboard.jsx";
 import { Dependencies } from "./pages/dependencies.jsx";
 import { Events } from "./pages/events.jsx";
@@ -37,6 +37,7 @@ function App() {
         </nav>
         <ConnectionIndicator />
       </header>
+      <TokenPrompt />
       {demo ? <p class="banner">Demo mode: the demo services are simulated.</p> : null}
       <Page />
     </>

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from strawberry.asgi import GraphQL
 
@@ -25,7 +26,7 @@ WS_CLIENT_OPTION = "        wsClient: graphqlWs.createClient({ url: subscription
 BODY = '<div id="graphiql" class="graphiql-container">Loading...</div>'
 
 
-class OfflineGraphQL(GraphQL):
+class OfflineGraphQL(GraphQL[dict[str, Any], None]):
     @cached_property
     def graphql_ide_html(self) -> str:
         page = super().graphql_ide_html.replace(CDN, LOCAL)

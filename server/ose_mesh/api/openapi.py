@@ -109,7 +109,14 @@ def _components() -> dict[str, Schema]:
                 "demo": BOOLEAN,
                 "metrics": ref("Metrics"),
                 "config": ref("CheckConfig"),
-            }
+            },
+            {
+                "beat_token": {
+                    "type": "string",
+                    "description": "In the answer to a registration when tokens are on: the "
+                    "service may push its beats with it instead of a write token.",
+                }
+            },
         ),
         "StatusChange": obj(
             {
@@ -251,6 +258,9 @@ def _json(schema: Schema, description: str) -> Schema:
 def _errors(*codes: int) -> dict[str, Schema]:
     meaning = {
         400: "Malformed request (bad JSON, bad query parameter)",
+        401: "No token, or a token the server does not know",
+        403: "A read token where a write token is needed",
+        429: "Too many beats from this service; see Retry-After",
         404: "Not found",
         413: "Body too large",
         422: "A field is invalid; `field` names it",
@@ -328,7 +338,7 @@ def _paths() -> dict[str, Schema]:
             "post": _op(
                 "Record a heartbeat pushed by the service (body optional)",
                 hb,
-                {"200": _json(ref("Beat"), "Recorded"), **_errors(400, 404, 413, 422)},
+                {"200": _json(ref("Beat"), "Recorded"), **_errors(400, 404, 413, 422, 429)},
                 parameters=[SERVICE],
                 requestBody=_body(BeatBody, required=False),
             )
@@ -577,7 +587,7 @@ def _paths() -> dict[str, Schema]:
         },
         "/health": {
             "get": _op(
-                "Is the server up, and its database",
+                "Is the server up, and its database (open: no token needed)",
                 "server",
                 {
                     "200": _json(
@@ -593,6 +603,7 @@ def _paths() -> dict[str, Schema]:
                         "Health",
                     )
                 },
+                security=[],
             )
         },
         "/metrics": {
@@ -610,6 +621,18 @@ def _paths() -> dict[str, Schema]:
     }
 
 
+def _with_access_errors(paths: dict[str, Schema]) -> dict[str, Schema]:
+    """Every operation but the open ones may answer 401; every change may answer 403."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if operation.get("security") == []:
+                continue
+            operation["responses"].update(_errors(401))
+            if method != "get":
+                operation["responses"].update(_errors(403))
+    return paths
+
+
 def document() -> Schema:
     return {
         "openapi": "3.1.0",
@@ -621,8 +644,20 @@ def document() -> Schema:
                 "also in GraphQL at /graphql. Errors are JSON: `{error, detail}`."
             ),
         },
-        "paths": _paths(),
-        "components": {"schemas": _components()},
+        "paths": _with_access_errors(_paths()),
+        "components": {
+            "schemas": _components(),
+            "securitySchemes": {
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A read token for GET routes, a write token for the others "
+                    "(needed only when the server has tokens configured; see SECURITY.md). "
+                    "A service may push its beats with its own beat token.",
+                }
+            },
+        },
+        "security": [{"token": []}],
     }
 
 

@@ -6,6 +6,22 @@ import { createClient } from "graphql-ws";
 /** "connecting", "live" or "offline": shown by the indicator in the header. */
 export const connection = signal("connecting");
 
+// When the server is protected by tokens, the user's token is kept for the browser session
+// (sessionStorage: gone when the browser closes) and sent with every request.
+const TOKEN_KEY = "ose-mesh-token";
+/** Set when the server refused us for want of a (valid) token: the shell then asks for one. */
+export const needsToken = signal(false);
+
+export function saveToken(token) {
+  sessionStorage.setItem(TOKEN_KEY, token.trim());
+  location.reload(); // one fresh start: every store and the socket with the new token
+}
+
+function authorization() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 const reconnectListeners = new Set();
 let everConnected = false;
 
@@ -19,6 +35,7 @@ const socket = createClient({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
   lazy: false,
   keepAlive: 15_000,
+  connectionParams: authorization,
   retryAttempts: Infinity,
   shouldRetry: () => true,
   // 0.5 s, 1 s, 2 s … capped at 15 s, with jitter so a restarted server is not stampeded.
@@ -33,7 +50,10 @@ const socket = createClient({
       if (everConnected) reconnectListeners.forEach((listener) => listener());
       everConnected = true;
     },
-    closed: () => (connection.value = everConnected ? "offline" : "connecting"),
+    closed: (event) => {
+      if (event?.code === 4403) needsToken.value = true; // the server wants a valid token
+      connection.value = everConnected ? "offline" : "connecting";
+    },
   },
 });
 
@@ -45,11 +65,15 @@ export async function request(document, variables = {}) {
   try {
     response = await fetch("/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
+      headers: { "content-type": "application/json", accept: "application/json", ...authorization() },
       body: JSON.stringify({ query: document, variables }),
     });
   } catch {
     throw new GraphQLFailure("The server cannot be reached.");
+  }
+  if (response.status === 401) {
+    needsToken.value = true;
+    throw new GraphQLFailure("The server needs a token.");
   }
   const body = await response.json().catch(() => ({}));
   if (body.errors?.length) {

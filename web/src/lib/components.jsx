@@ -1,7 +1,7 @@
 // Small pieces shared by the pages. Every text goes through Preact, which escapes it: a
 // service named <img onerror=…> is shown as those characters, never parsed as HTML.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { connection } from "./client.js";
+import { connection, needsToken, saveToken } from "./client.js";
 
 export const STATUSES = ["healthy", "degraded", "critical", "dead", "unknown"];
 
@@ -112,4 +112,21 @@ export function secondsSince(iso, nowMs) {
 
 export function fmtTime(iso) {
   return iso ? new Date(iso).toLocaleTimeString() : "–";
+}
+
+/** Asks for a token when the server refused us without one (tokens are configured). */
+export function TokenPrompt() {
+  const [token, setToken] = useState("");
+  if (!needsToken.value) return null;
+  return (
+    <form class="panel token-prompt" role="dialog" aria-label="Token needed"
+      onSubmit={(event) => { event.preventDefault(); if (token.trim()) saveToken(token); }}>
+      <h2>This server needs a token</h2>
+      <p class="muted">Ask its operator for a read token (to watch) or a write token (to change
+        things). It is kept in this browser tab until you close the browser.</p>
+      <input type="password" aria-label="Token" autocomplete="off" value={token}
+        onInput={(event) => setToken(event.currentTarget.value)} />
+      <button type="submit">Use this token</button>
+    </form>
+  );
 }

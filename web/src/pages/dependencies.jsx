@@ -148,7 +148,9 @@ export function Dependencies() {
     };
   }, [three, graph]);
 
-  useEffect(() => view3d.current?.setPhysics(physics), [physics]);
+  useEffect(() => {
+    view3d.current?.setPhysics(physics);
+  }, [physics]);
 
   const resetView = () => {
     const cy = cyRef.current;

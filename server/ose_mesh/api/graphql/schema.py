@@ -12,6 +12,7 @@ from ose_mesh import core, domain
 from ose_mesh.api.graphql.bus_schema import BusMutation, BusQuery, BusSubscription
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
+from ose_mesh.api.graphql.permissions import guards
 from ose_mesh.api.graphql.types import (
     CheckType,
     Deregistered,
@@ -216,4 +217,5 @@ schema = strawberry.Schema(
     mutation=Mutation,
     subscription=Subscription,
     types=[Health, HeartbeatMetrics],
+    extensions=guards(),
 )

@@ -28,8 +28,11 @@ class BadRequest(Exception):
         self.detail = detail
 
 
-def error_response(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail, **extra}, status_code=status)
+def error_response(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {"error": error, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def validation_error_response(exc: ValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from ose_mesh.api.context import MeshServices
 from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body
-from ose_mesh.api.rest.errors import BadRequest
+from ose_mesh.api.rest.errors import BadRequest, error_response
 from ose_mesh.api.rest.serialize import change_json, health_json, summary_json
 from ose_mesh.core import MAX_HISTORY
 from ose_mesh.domain import HealthStatus
@@ -71,13 +71,17 @@ async def register(request: Request) -> JSONResponse:
     body = await read_body(request, RegisterBody)
     mesh = _mesh(request)
     service, created = await mesh.registry.register(body.to_spec())
-    response = _health_of(mesh, service.service_id)
-    response.status_code = 201 if created else 200
-    return response
+    view = mesh.queries.get(service.service_id)
+    answer = health_json(view, mesh.dependencies.root_causes_of(service.service_id))
+    beat_token = request.app.state.tokens.beat_token(service.service_id)
+    if beat_token is not None:  # tokens are on: the service may beat with this one
+        answer["beat_token"] = beat_token
+    return JSONResponse(answer, status_code=201 if created else 200)
 
 
 async def deregister(request: Request) -> JSONResponse:
     service = await _mesh(request).registry.deregister(request.path_params["service_id"])
+    request.app.state.beat_limiter.forget(service.service_id)
     return JSONResponse({"deregistered": service.service_id})
 
 
@@ -85,6 +89,14 @@ async def beat(request: Request) -> JSONResponse:
     mesh = _mesh(request)
     service_id = request.path_params["service_id"]
     mesh.monitor.state(service_id)  # 404 before reading a body for an unknown service
+    wait = request.app.state.beat_limiter.retry_after(service_id)
+    if wait is not None:
+        return error_response(
+            429,
+            "too_many_beats",
+            f"{service_id} beats too often; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     body = await read_body(request, BeatBody)
     state = mesh.monitor.record_beat(
         service_id, ok=body.ok, latency_ms=body.latency_ms, message=body.message

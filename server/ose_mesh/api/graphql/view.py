@@ -1,0 +1,46 @@
+"""The GraphQL endpoint: strawberry's ASGI view with our GraphiQL page and access control.
+
+Over HTTP the access level comes from the AccessControl middleware (which already refused
+requests without a valid token). Over WebSocket the token comes in `connection_init`, as
+`{"Authorization": "Bearer <token>"}` (or `{"token": "<token>"}`): without a valid one the
+connection closes with 4403. Mutations need write access wherever they come from (permissions.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.exceptions import ConnectionRejectionError
+
+from ose_mesh.api.access import SCOPE_KEY, Access, Tokens, bearer
+from ose_mesh.api.graphiql import OfflineGraphQL
+
+
+class MeshGraphQL(OfflineGraphQL):
+    def __init__(self, *args: Any, tokens: Tokens, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tokens = tokens
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> dict[str, Any]:
+        if isinstance(request, WebSocket):
+            access = Access.NONE if self.tokens.enabled else Access.WRITE  # until connection_init
+        else:
+            access = request.scope.get(SCOPE_KEY, Access.WRITE)
+        return {"request": request, "response": response, "access": access}
+
+    async def on_ws_connect(self, context: dict[str, Any]) -> None:
+        params = context.get("connection_params") or {}
+        token = None
+        if isinstance(params, dict):
+            header = params.get("Authorization") or params.get("authorization")
+            token = bearer(header) if isinstance(header, str) else None
+            token = token or (params["token"] if isinstance(params.get("token"), str) else None)
+        access = self.tokens.access_of(token)
+        if access is Access.NONE:
+            raise ConnectionRejectionError({"message": "a valid token is needed"})
+        context["access"] = access
