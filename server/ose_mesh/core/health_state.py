@@ -24,6 +24,7 @@ from ose_mesh.domain import HealthStatus, HeartbeatResult, Service
 RECENT_SAMPLES = 64
 FLAP_WINDOW_SECONDS = 3600.0
 MAX_FLAP_MARKS = 64
+_AS_FLOAT32 = array("f", [0.0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,10 @@ class HealthState:
         return list(self._recent[cut:]) + list(self._recent[:cut])
 
     def _add_latency(self, latency_ms: float) -> None:
+        # Recent samples are kept as 32-bit floats (memory); every statistic uses the value
+        # as stored, so the minimum can never exceed the median by a rounding.
+        _AS_FLOAT32[0] = latency_ms
+        latency_ms = _AS_FLOAT32[0]
         self._latency_sum += latency_ms
         self._latency_count += 1
         self._latency_min = min(self._latency_min, latency_ms)
