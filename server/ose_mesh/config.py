@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     )
     demo: bool = Field(False, validation_alias=AliasChoices("OSE_MESH_DEMO", "demo"))
 
-    heartbeat_interval: float = Field(10, gt=0, le=86_400)
+    heartbeat_interval: float = Field(10, ge=1, le=86_400)
     heartbeat_timeout: float = Field(30, gt=0)
     heartbeat_max_failures: int = Field(3, ge=1)
 

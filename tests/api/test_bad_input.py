@@ -26,6 +26,7 @@ BAD_REGISTRATIONS = [
     (body(service_id="<img src=x>"), "service_id"),
     (body(interval_seconds=0), "interval_seconds"),
     (body(interval_seconds=-5), "interval_seconds"),
+    (body(interval_seconds=1e-300), "interval_seconds"),  # would have the scheduler spin
     (body(interval_seconds=86401, timeout_seconds=90000), "interval_seconds"),
     (body(interval_seconds=60, timeout_seconds=30), "timeout_seconds"),
     (body(max_failures=0), "max_failures"),
@@ -169,7 +170,7 @@ async def test_graphql_invalid_field_is_a_result_type(client: httpx.AsyncClient)
     assert result["data"]["registerService"] == {
         "__typename": "InvalidFieldError",
         "field": "interval_seconds",
-        "message": "interval_seconds: must be greater than 0 and at most 86400",
+        "message": "interval_seconds: must be from 1 to 86400, got 0",
     }
     assert await snapshot(client) == before
 

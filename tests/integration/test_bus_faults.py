@@ -1,5 +1,6 @@
-"""RabbitMQ stopped and started while 10,000 events are published through the server:
-a consumer receives every one at least once (duplicates are counted and reported)."""
+"""RabbitMQ stopped and started while 10,000 events are published through the server, with
+access control on: a consumer receives every one at least once (duplicates are counted and
+reported)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.rabbitmq]
 
 EVENTS = 10_000
 CONCURRENCY = 32
+TOKEN = "fault-write-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -33,7 +36,12 @@ def mesh(tmp_path: Path) -> Iterator[MeshProcess]:
     server = MeshProcess(
         sqlite_url(tmp_path),
         tmp_path,
-        {"OSE_BUS": "amqp", "RABBITMQ_URL": RABBITMQ_URL, "OSE_MESH_HISTORY_FLUSH_SECONDS": "1"},
+        {
+            "OSE_BUS": "amqp",
+            "RABBITMQ_URL": RABBITMQ_URL,
+            "OSE_MESH_HISTORY_FLUSH_SECONDS": "1",
+            "OSE_MESH_WRITE_TOKENS": TOKEN,
+        },
     )
     try:
         server.start()
@@ -94,12 +102,12 @@ async def run_fault_test(mesh: MeshProcess) -> tuple[list[str], Counter[str]]:
         await asyncio.sleep(1.0)
         await asyncio.to_thread(rabbitmqctl, "start_app")
         back = asyncio.get_running_loop().time()
-        async with httpx.AsyncClient(base_url=mesh.url) as status_client:
+        async with httpx.AsyncClient(base_url=mesh.url, headers=AUTH) as status_client:
             while not (await status_client.get("/api/v1/messagebus/status")).json()["connected"]:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         recovery.append(asyncio.get_running_loop().time() - back)
 
-    async with httpx.AsyncClient(base_url=mesh.url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=mesh.url, timeout=30, headers=AUTH) as http:
         await asyncio.gather(outage(), *(publisher(http) for _ in range(CONCURRENCY)))
     assert statuses[202] > 0, "the outage should have queued some events"
 
@@ -125,6 +133,6 @@ def test_no_event_is_lost_when_rabbitmq_restarts(mesh: MeshProcess) -> None:
     )
     assert len(published) == EVENTS
     assert set(published) <= set(received)
-    status = httpx.get(f"{mesh.url}/api/v1/messagebus/status").json()
+    status = httpx.get(f"{mesh.url}/api/v1/messagebus/status", headers=AUTH).json()
     assert status["connected"] is True
     assert status["outbox_backlog"] == 0

@@ -1,4 +1,5 @@
-"""A server killed with SIGKILL and restarted loses no registration and resumes monitoring."""
+"""A server killed with SIGKILL and restarted loses no registration, dependency or queued
+event, and resumes monitoring within one interval."""
 
 from __future__ import annotations
 
@@ -68,3 +69,35 @@ def test_sigkill_loses_no_registration_and_monitoring_resumes(mesh: MeshProcess)
     ]
     assert firsts, "read too late to see first probes"
     assert max(firsts) <= INTERVAL
+
+
+def test_sigkill_loses_no_dependency_and_no_queued_event(mesh: MeshProcess) -> None:
+    # The broker is unreachable: publishes are accepted into the outbox (202, queued).
+    mesh.env = {**mesh.env, "OSE_BUS": "amqp", "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:1/"}
+    mesh.start()
+    with httpx.Client(base_url=mesh.url, timeout=10) as api:
+        edge = {"source": "api", "target": "db", "type": "soft", "relationship": "database"}
+        assert api.post("/api/v1/dependencies", json=edge).status_code == 201
+        queued = []
+        for n in range(25):
+            body = {"event_type": "order.created", "source_service": "api", "payload": {"n": n}}
+            answer = api.post("/api/v1/messagebus/publish", json=body)
+            assert answer.status_code == 202, answer.text
+            queued.append(answer.json()["event_id"])
+
+    mesh.kill()
+    mesh.env = {**mesh.env, "OSE_BUS": "memory"}  # back with a broker that works
+    mesh.start()
+    with httpx.Client(base_url=mesh.url, timeout=10) as api:
+        graph = api.get("/api/v1/dependencies/graph").json()
+        assert [(d["source"], d["target"], d["type"]) for d in graph["dependencies"]] == [
+            ("api", "db", "soft")
+        ]
+        query = '{ events(last: 1000, pattern: "api.#") { eventId } }'
+        deadline = time.monotonic() + 30
+        while True:
+            seen = api.post("/graphql", json={"query": query}).json()["data"]["events"]
+            if {e["eventId"] for e in seen} >= set(queued) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert {e["eventId"] for e in seen} >= set(queued)

@@ -17,7 +17,9 @@ from ose_mesh import __version__
 from ose_mesh.api.rest.bodies import BeatBody, RegisterBody
 from ose_mesh.api.rest.dependencies import DependencyBody
 from ose_mesh.api.rest.messagebus import PublishBody
+from ose_mesh.core import MAX_HISTORY
 from ose_mesh.domain import CheckType, DependencyType, HealthStatus, Relationship
+from ose_mesh.domain.service import SERVICE_ID_PATTERN
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/{model}"
@@ -52,6 +54,7 @@ BOOLEAN: Schema = {"type": "boolean"}
 TIME: Schema = {"type": "string", "format": "date-time"}
 STATUS: Schema = {"type": "string", "enum": [s.value for s in HealthStatus]}
 STRINGS = array(STRING)
+SERVICE_ID: Schema = {"type": "string", "pattern": SERVICE_ID_PATTERN.pattern}
 
 
 def _components() -> dict[str, Schema]:
@@ -300,9 +303,9 @@ def _op(summary: str, tag: str, responses: dict[str, Schema], **extra: Any) -> S
     return {"summary": summary, "tags": [tag], "responses": responses, **extra}
 
 
-SERVICE = _path("service_id", "The service's id")
+SERVICE = {**_path("service_id", "The service's id"), "schema": SERVICE_ID}
 PAGING = [
-    _query("page", {"type": "integer", "minimum": 1}, "Page number, from 1"),
+    _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000}, "Page, from 1"),
     _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500}, "At most 500"),
 ]
 
@@ -376,7 +379,11 @@ def _paths() -> dict[str, Schema]:
                 {"200": _json(array(ref("StatusChange")), "History"), **_errors(400, 404, 503)},
                 parameters=[
                     SERVICE,
-                    _query("limit", {"type": "integer", "minimum": 1}, "How many (default 100)"),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY},
+                        "How many (default 100)",
+                    ),
                 ],
             )
         },
@@ -409,7 +416,10 @@ def _paths() -> dict[str, Schema]:
                     ),
                     **_errors(404, 503),
                 },
-                parameters=[_path("source", "The dependent"), _path("target", "The dependency")],
+                parameters=[
+                    {**_path("source", "The dependent"), "schema": SERVICE_ID},
+                    {**_path("target", "The dependency"), "schema": SERVICE_ID},
+                ],
             )
         },
         "/api/v1/dependencies/graph": {

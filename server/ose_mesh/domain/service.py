@@ -12,6 +12,9 @@ from ose_mesh.domain.health import CheckType
 
 SERVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 MAX_INTERVAL_SECONDS = 86_400
+# Checks more often than once a second are noise, and a tiny interval would have the
+# scheduler spin: the grid could not advance in floating point.
+MIN_INTERVAL_SECONDS = 1.0
 MAX_NAME_LENGTH = 200
 CLUSTERS = ("core", "utility", "infrastructure", "monitoring", "configuration")
 
@@ -33,7 +36,12 @@ class CheckConfig:
 
     def validated(self) -> CheckConfig:
         """Return self if every rule holds, else raise InvalidField naming the first bad field."""
-        _check_range("interval_seconds", self.interval_seconds, 0, MAX_INTERVAL_SECONDS)
+        if not MIN_INTERVAL_SECONDS <= self.interval_seconds <= MAX_INTERVAL_SECONDS:
+            raise InvalidField(
+                "interval_seconds",
+                f"must be from {MIN_INTERVAL_SECONDS:g} to {MAX_INTERVAL_SECONDS:g}, "
+                f"got {self.interval_seconds:g}",
+            )
         if self.timeout_seconds < self.interval_seconds:
             raise InvalidField(
                 "timeout_seconds",
@@ -107,7 +115,7 @@ def validate_service_id(service_id: str) -> str:
         raise InvalidField("service_id", "must not be empty")
     if len(service_id) > MAX_NAME_LENGTH:
         raise InvalidField("service_id", f"must be at most {MAX_NAME_LENGTH} characters")
-    if not SERVICE_ID_PATTERN.match(service_id):
+    if not SERVICE_ID_PATTERN.fullmatch(service_id):  # "$" alone would let "a\n" through
         raise InvalidField(
             "service_id", "may contain only letters, digits, '.', '_' and '-' (A-Za-z0-9._-)"
         )

@@ -1,5 +1,6 @@
-"""Schema extensions that guard every operation: write access for mutations, and limits on
-how big a document may be (depth, aliases, tokens) so no query can take the server down."""
+"""Schema extensions that guard every operation: write access for mutations, limits on how
+big a document may be (depth, aliases, tokens) so no query can take the server down, and a
+code on every error so clients can tell their mistakes from ours."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from ose_mesh.api.access import Access
+from ose_mesh.domain import DomainError
 
 MAX_DEPTH = 12  # the deepest document of the web client is 5; GraphiQL's introspection 10
 MAX_ALIASES = 30
@@ -44,9 +46,26 @@ class WriteAccess(SchemaExtension):
         yield
 
 
+class ErrorCodes(SchemaExtension):
+    """`extensions.code` on every error: BAD_USER_INPUT for what the caller sent (a bad
+    argument, an unknown id), INTERNAL_SERVER_ERROR for anything else (then logged)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in (result.errors or []) if result else []:
+            if error.extensions and "code" in error.extensions:
+                continue
+            cause = error.original_error
+            caller = cause is None or isinstance(cause, ValueError | DomainError)
+            code = "BAD_USER_INPUT" if caller else "INTERNAL_SERVER_ERROR"
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
 def guards() -> list[Callable[[], SchemaExtension]]:
     """A fresh set of guards for each operation."""
     return [
+        ErrorCodes,
         WriteAccess,
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.core import ServiceSpec
 from ose_mesh.domain import CheckType
+from ose_mesh.domain.service import SERVICE_ID_PATTERN
 
 Model = TypeVar("Model", bound=BaseModel)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -21,18 +22,20 @@ class RegisterBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: str
+    # The constraints repeat the domain's rules so the OpenAPI document shows them; the
+    # domain (CheckConfig.validated) stays the authority, with the cross-field rules.
+    service_id: Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
     service_name: Annotated[str | None, Field(max_length=200)] = None
     check_type: Literal["http", "tcp", "push"] | None = None
-    interval_seconds: float | None = None
-    timeout_seconds: float | None = None
-    max_failures: int | None = None
-    probe_timeout_seconds: float | None = None
-    recovery_successes: int | None = None
-    latency_threshold_ms: float | None = None
+    interval_seconds: Annotated[float | None, Field(ge=1, le=86_400)] = None
+    timeout_seconds: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
+    max_failures: Annotated[int | None, Field(ge=1)] = None
+    probe_timeout_seconds: Annotated[float | None, Field(gt=0, le=300)] = None
+    recovery_successes: Annotated[int | None, Field(ge=1)] = None
+    latency_threshold_ms: Annotated[float | None, Field(gt=0, le=3_600_000)] = None
     health_url: Annotated[str | None, Field(max_length=2048)] = None
     host: Annotated[str | None, Field(max_length=255)] = None
-    port: int | None = None
+    port: Annotated[int | None, Field(ge=1, le=65535)] = None
     cluster: Annotated[str | None, Field(max_length=200)] = None
 
     def to_spec(self) -> ServiceSpec:
@@ -52,18 +55,22 @@ class BeatBody(BaseModel):
 
 
 async def read_body(request: Request, model: type[Model]) -> Model:
-    """Parse a JSON object or a form; raise BadRequest or pydantic's ValidationError."""
-    return model.model_validate(await _raw_fields(request))
+    """Parse a JSON object or a form; raise BadRequest or pydantic's ValidationError.
+    JSON is validated strictly (`false` is no number); forms carry only text, so their
+    values are converted."""
+    fields, is_form = await _raw_fields(request)
+    return model.model_validate(fields, strict=not is_form)
 
 
-async def _raw_fields(request: Request) -> dict[str, Any]:
+async def _raw_fields(request: Request) -> tuple[dict[str, Any], bool]:
+    """The body's fields, and whether they came from a form."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in FORM_TYPES:
         form = await request.form()
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        return {key: value for key, value in form.items() if isinstance(value, str)}, True
     body = await request.body()
     if not body.strip():
-        return {}
+        return {}, False
     if content_type not in ("", "application/json") and not content_type.endswith("+json"):
         raise BadRequest(
             f"Unsupported content type '{content_type}'; send application/json or a form."
@@ -74,4 +81,4 @@ async def _raw_fields(request: Request) -> dict[str, Any]:
         raise BadRequest(f"Malformed JSON body: {exc}") from exc
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
-    return data
+    return data, False

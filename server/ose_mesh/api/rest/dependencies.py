@@ -3,7 +3,7 @@ root causes)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -19,18 +19,24 @@ from ose_mesh.domain import (
     Dependency,
     DependencyType,
     InvalidField,
+    Relationship,
     parse_dependency_type,
     parse_relationship,
 )
+from ose_mesh.domain.service import SERVICE_ID_PATTERN
 
 
 class DependencyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str
-    target: str
-    type: str = DependencyType.HARD.value
-    relationship: str
+    # The enums are shown in the OpenAPI document; parsing stays ours, so a wrong value gets
+    # a message listing the allowed ones.
+    source: Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
+    target: Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
+    type: Annotated[str, Field(json_schema_extra={"enum": [t.value for t in DependencyType]})] = (
+        DependencyType.HARD.value
+    )
+    relationship: Annotated[str, Field(json_schema_extra={"enum": [r.value for r in Relationship]})]
     description: str | None = Field(default=None, max_length=1000)
 
     def to_domain(self) -> Dependency:

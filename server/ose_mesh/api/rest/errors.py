@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,7 +30,7 @@ class BadRequest(Exception):
 
 
 def error_response(
-    status: int, error: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     body = {"error": error, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -79,7 +80,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, exc.detail)
+    return error_response(exc.status_code, code, exc.detail, headers=exc.headers)  # 405: Allow
 
 
 EXCEPTION_HANDLERS = {
