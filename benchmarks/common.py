@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -36,13 +37,12 @@ def free_port() -> int:
 def spawn(
     args: Sequence[str], cpu: int, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a child process pinned to `cpu` (taskset), quiet unless it fails."""
+    """Start a child process pinned to `cpu` (taskset). Its output goes to a temporary file:
+    a pipe nobody reads fills up after 64 KB of log lines and then blocks the child."""
     command = ["taskset", "-c", str(cpu), *args] if _has_taskset() else list(args)
+    log = tempfile.TemporaryFile()
     return subprocess.Popen(
-        command,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=log
     )
 
 

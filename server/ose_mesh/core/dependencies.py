@@ -85,4 +85,4 @@ class DependencyService:
         return self.graph.root_causes(self._monitor.statuses())
 
     def root_causes_of(self, service_id: str) -> list[str]:
-        return self.graph.root_causes_of(service_id, self._monitor.statuses())
+        return self.graph.root_causes_of(service_id, self._monitor.status_view())

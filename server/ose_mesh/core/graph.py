@@ -271,10 +271,16 @@ class DependencyGraph:
         below = {service_id}
         frontier = deque([service_id])
         while frontier:
-            for target in self._needs[frontier.popleft()]:
-                if target not in below and statuses.get(target) in UNHEALTHY:
+            for target, edge in self._needs[frontier.popleft()].items():
+                if (
+                    target not in below
+                    and edge.type in _CARRIES
+                    and statuses.get(target) in UNHEALTHY
+                ):
                     below.add(target)
                     frontier.append(target)
+        if len(below) == 1:
+            return []  # nothing troubled below: the trouble starts here
         return self._trouble_sinks(list(below), statuses, [service_id])[service_id]
 
     def _trouble_sinks(

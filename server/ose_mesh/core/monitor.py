@@ -15,9 +15,10 @@ import logging
 import math
 import random
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
@@ -134,6 +135,11 @@ class HeartbeatMonitor:
 
     def statuses(self) -> dict[str, HealthStatus]:
         return {sid: state.status for sid, state in self._states.items()}
+
+    def status_view(self) -> Mapping[str, HealthStatus]:
+        """Every service's status, read live: no copy (a status change asks for a few
+        statuses, and copying them all made a storm of changes quadratic)."""
+        return _StatusView(self._states)
 
     def add_observer(self, observe: Callable[[HeartbeatResult], None]) -> None:
         """Call `observe` with every heartbeat result (metrics)."""
@@ -353,3 +359,23 @@ def describe_status(state: HealthState) -> str:
             )
         case _:
             return "heartbeat succeeded"
+
+
+class _StatusView(Mapping[str, HealthStatus]):
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict[str, HealthState]) -> None:
+        self._states = states
+
+    def __getitem__(self, service_id: str) -> HealthStatus:
+        return self._states[service_id].status
+
+    def get(self, service_id: str, default: Any = None) -> Any:
+        state = self._states.get(service_id)
+        return default if state is None else state.status
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)
