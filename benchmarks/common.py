@@ -40,10 +40,10 @@ def spawn(
     """Start a child process pinned to `cpu` (taskset). Its output goes to a temporary file:
     a pipe nobody reads fills up after 64 KB of log lines and then blocks the child."""
     command = ["taskset", "-c", str(cpu), *args] if _has_taskset() else list(args)
-    log = tempfile.TemporaryFile()
-    return subprocess.Popen(
-        command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=log
-    )
+    with tempfile.TemporaryFile() as log:  # the child keeps its own handle on it
+        return subprocess.Popen(
+            command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=log
+        )
 
 
 def wait_http(url: str, seconds: float = 30) -> None:
