@@ -41,7 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeshProcess]:
     mesh.stop()
 
 
-def schemathesis(target: str, *extra: str) -> str:
+def schemathesis(target: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "run", target,
         "--checks", "all", "--exclude-checks", "positive_data_acceptance",
@@ -52,20 +52,25 @@ def schemathesis(target: str, *extra: str) -> str:
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     output = result.stdout + result.stderr
     generated = re.search(r"(\d+) generated", output)
-    print(f"\n{target}: {generated.group(0) if generated else 'no'} test cases")
+    with capsys.disabled():  # shown in every run, not only when the test fails
+        print(f"\nschemathesis {target}: {generated.group(0) if generated else 'no'} test cases")
     assert result.returncode == 0, output[-6000:]
     assert generated is not None
     assert int(generated.group(1)) > 100
     return output
 
 
-def test_rest_api_against_its_openapi_document(server: MeshProcess) -> None:
-    output = schemathesis(f"{server.url}/api/openapi.json")
+def test_rest_api_against_its_openapi_document(
+    server: MeshProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = schemathesis(f"{server.url}/api/openapi.json", capsys)
     assert "Stateful" in output
 
 
-def test_graphql_against_its_schema(server: MeshProcess) -> None:
-    schemathesis(f"{server.url}/graphql")
+def test_graphql_against_its_schema(
+    server: MeshProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schemathesis(f"{server.url}/graphql", capsys)
     # the server is still well afterwards
     assert server.process is not None
     assert server.process.poll() is None

@@ -3,7 +3,8 @@
 HTTP uses one shared aiohttp session (keep-alive connection pool): in `make bench` it
 sustained more probes per second than httpx on one core, see BENCHMARKS.md. 2xx and 3xx are
 successes; redirects are not followed (a 3xx already proves the service answers, and a
-redirect must not lead the prober elsewhere); the body is never read.
+redirect must not lead the prober elsewhere); the body is never read, and at most 4 KB of
+it is buffered before the connection is dropped.
 
 A network policy keeps probes away from addresses they must not reach: link-local ones
 (169.254.0.0/16, where clouds serve instance credentials, and fe80::/10) by default, plus any
@@ -29,6 +30,7 @@ from ose_mesh.core import ProbeOutcome
 from ose_mesh.domain import CheckType, Service
 
 USER_AGENT = "ose-mesh-probe/1"
+READ_BUFFER_BYTES = 4096  # the status line and headers are all a probe needs
 LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -105,7 +107,9 @@ class AiohttpProber:
                 limit=self._limit, ttl_dns_cache=60, resolver=PolicyResolver(self._policy)
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": USER_AGENT}
+                connector=connector,
+                headers={"User-Agent": USER_AGENT},
+                read_bufsize=READ_BUFFER_BYTES,  # how much of a body is read ahead, unasked
             )
         return self._session
 

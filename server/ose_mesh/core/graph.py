@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from ose_mesh.core import graph_algorithms as algorithms
@@ -177,9 +177,11 @@ class DependencyGraph:
         return CIRCULAR if dependency.key in self.circular_edges() else dependency.type.value
 
     def _put_node(self, service_id: str, cluster: str | None, monitored: bool) -> None:
+        known = service_id in self._nodes
         self._nodes[service_id] = Node(service_id, cluster, monitored)
-        self._needs.setdefault(service_id, {})
-        self._needed_by.setdefault(service_id, {})
+        if not known:
+            self._needs[service_id] = {}
+            self._needed_by[service_id] = {}
 
     def _drop_node(self, service_id: str) -> None:
         del self._nodes[service_id], self._needs[service_id], self._needed_by[service_id]
@@ -340,8 +342,9 @@ class DependencyGraph:
         return self._cached("critical_path", self._compute_critical_path)
 
     def hubs(self, *, with_betweenness: bool = True) -> list[Hub]:
-        key = "hubs" if with_betweenness else "hubs_degree"
-        return self._cached(key, lambda: self._compute_hubs(with_betweenness))
+        if not with_betweenness:
+            return self._cached("hubs_degree", self._compute_hubs)
+        return self._cached("hubs", self._compute_hub_betweenness)
 
     def clusters(self) -> dict[str, list[str]]:
         return self._cached("clusters", self._compute_clusters)
@@ -420,7 +423,7 @@ class DependencyGraph:
         chain = algorithms.longest_chain(condensed, weights)
         return [numbered.names[vertex] for c in chain for vertex in condensed.members[c]]
 
-    def _compute_hubs(self, with_betweenness: bool) -> list[Hub]:
+    def _compute_hubs(self) -> list[Hub]:
         if not self._nodes:
             return []
         numbered = self._numbered()
@@ -429,19 +432,18 @@ class DependencyGraph:
         chosen = sorted(
             (sid for sid, d in degrees.items() if d >= threshold), key=lambda s: (-degrees[s], s)
         )
-        betweenness = [0.0] * len(chosen)
-        if with_betweenness:
-            vertices = [numbered.number[sid] for sid in chosen]
-            betweenness = numbered.graph.betweenness(vertices)
         return [
-            Hub(
-                sid,
-                degrees[sid],
-                len(self._needed_by[sid]),
-                len(self._needs[sid]),
-                round(value, 6),
-            )
-            for sid, value in zip(chosen, betweenness, strict=True)
+            Hub(sid, degrees[sid], len(self._needed_by[sid]), len(self._needs[sid]), 0.0)
+            for sid in chosen
+        ]
+
+    def _compute_hub_betweenness(self) -> list[Hub]:
+        hubs = self.hubs(with_betweenness=False)
+        numbered = self._numbered()
+        values = numbered.graph.betweenness([numbered.number[hub.service_id] for hub in hubs])
+        return [
+            replace(hub, betweenness=round(value, 6))
+            for hub, value in zip(hubs, values, strict=True)
         ]
 
     def _compute_clusters(self) -> dict[str, list[str]]:

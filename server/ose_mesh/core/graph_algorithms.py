@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import igraph
 
 EXACT_BETWEENNESS_LIMIT = 2000
-BETWEENNESS_SAMPLES = 32
+BETWEENNESS_SAMPLES = 20
 Pair = tuple[int, int]
 
 # igraph draws its random numbers from one process-wide generator; seeding it under a lock
