@@ -259,6 +259,20 @@ def test_a_protected_server_asks_for_a_token_and_then_shows_data(
         expect(page.locator('[data-service="service-mesh"]')).to_be_visible()
         expect(prompt).to_be_hidden()
         expect(page.get_by_role("status")).to_have_text("Live")
+        # GraphiQL in the same tab uses the token too, for queries and subscriptions
+        page.goto("/graphql")
+        watched = Watched(page)
+        run_in_graphiql(watched, "{ heartbeatSummary { total } }")
+        expect(page.locator(".result-window")).to_contain_text('"total"', timeout=10_000)
+        run_in_graphiql(watched, "subscription { servicesChanged { serviceId } }")
+        page.wait_for_timeout(1000)
+        registered = httpx.post(
+            f"{server.url}/api/v1/heartbeat/register",
+            json={"service_id": "late"},
+            headers={"Authorization": "Bearer writer-1"},
+        )
+        assert registered.status_code == 201
+        expect(page.locator(".result-window")).to_contain_text("late", timeout=10_000)
         assert errors == []
     finally:
         context.close()

@@ -22,7 +22,17 @@ CDN = "https://unpkg.com/"
 LOCAL = "/static/vendor/"
 VENDOR = Path(__file__).parent / "web" / "static" / "vendor"
 FETCHER_OPTION = "        subscriptionUrl,\n"
-WS_CLIENT_OPTION = "        wsClient: graphqlWs.createClient({ url: subscriptionUrl }),\n"
+# The token the web client keeps for this tab (api/web: lib/client.js), if any, goes with
+# GraphiQL's requests and its WebSocket's connection_init.
+TOKEN = 'sessionStorage.getItem("ose-mesh-token")'
+WS_CLIENT_OPTION = (
+    "        wsClient: graphqlWs.createClient({ url: subscriptionUrl, connectionParams: () =>"
+    f" ({TOKEN} ? {{ Authorization: `Bearer ${{{TOKEN}}}` }} : {{}}) }}),\n"
+)
+HEADERS = "const defaultHeaders = {};"
+TOKEN_HEADERS = (
+    f"const defaultHeaders = {TOKEN} ? {{ Authorization: `Bearer ${{{TOKEN}}}` }} : {{}};"
+)
 BODY = '<div id="graphiql" class="graphiql-container">Loading...</div>'
 
 
@@ -30,10 +40,11 @@ class OfflineGraphQL(GraphQL[dict[str, Any], None]):
     @cached_property
     def graphql_ide_html(self) -> str:
         page = super().graphql_ide_html.replace(CDN, LOCAL)
-        if FETCHER_OPTION not in page or BODY not in page:
+        if FETCHER_OPTION not in page or BODY not in page or HEADERS not in page:
             raise RuntimeError("strawberry's GraphiQL page changed: update api/graphiql.py")
         client = f'<script src="{LOCAL}{_graphql_ws_folder()}/umd/graphql-ws.min.js"></script>'
-        return page.replace(FETCHER_OPTION, WS_CLIENT_OPTION).replace(BODY, BODY + client)
+        page = page.replace(FETCHER_OPTION, WS_CLIENT_OPTION).replace(HEADERS, TOKEN_HEADERS)
+        return page.replace(BODY, BODY + client)
 
 
 def _graphql_ws_folder() -> str:
