@@ -13,14 +13,14 @@ subscriptions run over graphql-transport-ws, as in the web client.
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from strawberry.asgi import GraphQL
 
+from ose_mesh.api.web import vendored
+
 CDN = "https://unpkg.com/"
 LOCAL = "/static/vendor/"
-VENDOR = Path(__file__).parent / "web" / "static" / "vendor"
 FETCHER_OPTION = "        subscriptionUrl,\n"
 # The token the web client keeps for this tab (api/web: lib/client.js), if any, goes with
 # GraphiQL's requests and its WebSocket's connection_init.
@@ -42,13 +42,6 @@ class OfflineGraphQL(GraphQL[dict[str, Any], None]):
         page = super().graphql_ide_html.replace(CDN, LOCAL)
         if FETCHER_OPTION not in page or BODY not in page or HEADERS not in page:
             raise RuntimeError("strawberry's GraphiQL page changed: update api/graphiql.py")
-        client = f'<script src="{LOCAL}{_graphql_ws_folder()}/umd/graphql-ws.min.js"></script>'
+        client = f'<script src="{LOCAL}{vendored("graphql-ws")}/umd/graphql-ws.min.js"></script>'
         page = page.replace(FETCHER_OPTION, WS_CLIENT_OPTION).replace(HEADERS, TOKEN_HEADERS)
         return page.replace(BODY, BODY + client)
-
-
-def _graphql_ws_folder() -> str:
-    found = sorted(VENDOR.glob("graphql-ws@*"))
-    if not found:
-        raise RuntimeError("GraphiQL's assets are not built: run `make install` (it runs npm)")
-    return found[-1].name

@@ -54,6 +54,16 @@ class BeatBody(BaseModel):
     message: Annotated[str | None, Field(max_length=1000)] = None
 
 
+def whole_number_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A query parameter that must be a whole number from `low` to `high`, else 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
 async def read_body(request: Request, model: type[Model]) -> Model:
     """Parse a JSON object or a form; raise BadRequest or pydantic's ValidationError.
     JSON is validated strictly (`false` is no number); forms carry only text, so their

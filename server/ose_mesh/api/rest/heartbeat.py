@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ose_mesh.api.context import MeshServices
-from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body
+from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest, error_response
 from ose_mesh.api.rest.serialize import change_json, health_json, summary_json
 from ose_mesh.core import MAX_HISTORY
@@ -17,15 +17,6 @@ from ose_mesh.domain import HealthStatus
 def _mesh(request: Request) -> MeshServices:
     mesh: MeshServices = request.app.state.mesh
     return mesh
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
-    return int(raw)
 
 
 async def list_statuses(request: Request) -> JSONResponse:
@@ -58,7 +49,7 @@ async def get_status(request: Request) -> JSONResponse:
 
 
 async def get_history(request: Request) -> JSONResponse:
-    limit = _int_param(request, "limit", 100, 1, MAX_HISTORY)
+    limit = whole_number_param(request, "limit", 100, 1, MAX_HISTORY)
     changes = await _mesh(request).queries.history(request.path_params["service_id"], limit)
     return JSONResponse([change_json(change) for change in changes])
 

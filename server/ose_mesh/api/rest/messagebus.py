@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from ose_mesh.adapters.server_bus import Listing
 from ose_mesh.api.context import MeshServices
-from ose_mesh.api.rest.bodies import read_body
+from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.domain import EventMessage, MessagePriority, UnknownExchange
 
@@ -126,17 +126,8 @@ async def status(request: Request) -> JSONResponse:
 
 
 def _paging(request: Request) -> tuple[int, int]:
-    page = _whole(request, "page", 1, 1, 1_000_000)
-    return page, _whole(request, "page_size", 100, 1, MAX_PAGE_SIZE)
-
-
-def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
-    return int(raw)
+    page = whole_number_param(request, "page", 1, 1, 1_000_000)
+    return page, whole_number_param(request, "page_size", 100, 1, MAX_PAGE_SIZE)
 
 
 def _listing(key: str, listing: Listing[Any], items: list[dict[str, Any]]) -> JSONResponse:

@@ -22,16 +22,17 @@ async def page(request: Request) -> FileResponse:
 
 
 @cache
-def _swagger_folder() -> str:
-    """vendor/swagger-ui-dist@VERSION, as `npm run build` laid it out."""
-    found = sorted((STATIC / "vendor").glob("swagger-ui-dist@*"))
+def vendored(package: str) -> str:
+    """The folder `npm run build` copied a package into: `package@version` under
+    static/vendor/ (web/scripts/vendor.mjs)."""
+    found = sorted((STATIC / "vendor").glob(f"{package}@*"))
     if not found:
-        raise RuntimeError("Swagger UI is not built: run `make install` (it runs npm)")
+        raise RuntimeError(f"{package} is not built: run `make install` (it runs npm)")
     return found[-1].name
 
 
 async def api_docs(request: Request) -> HTMLResponse:
-    folder = f"/static/vendor/{_swagger_folder()}"
+    folder = f"/static/vendor/{vendored('swagger-ui-dist')}"
     return HTMLResponse(
         f"""<!doctype html>
 <html lang="en">
