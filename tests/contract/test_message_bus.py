@@ -295,6 +295,41 @@ async def test_a_handler_that_recovers_is_acked_once(buses: Callable[..., Messag
     await bus.broker.delete_queue(queue)
 
 
+async def test_handlers_finishing_in_any_order_settle_every_message_once(
+    buses: Callable[..., MessageBus],
+) -> None:
+    """Acks are batched on RabbitMQ: handlers that finish out of order, a slow one and
+    rejected ones among them, still settle each message exactly once."""
+    bus = buses(retry=RetryPolicy(attempts=1))
+    await bus.connect()
+    queue = unique("shuffled")
+    handled: list[int] = []
+    failing = set(range(0, 300, 7))
+
+    async def handler(event: EventMessage) -> None:
+        n = int(event.payload["n"])
+        await asyncio.sleep(0.3 if n == 5 else (n * 37 % 11) / 1000)  # n == 5 is slow
+        handled.append(n)
+        if n in failing:
+            raise RuntimeError("rejected on purpose")
+
+    await bus.consume(queue, handler, prefetch=50)
+    events = [EventMessage("job", "test", {"n": n}) for n in range(300)]
+    await asyncio.gather(*(bus.publish_event("", e, routing_key=queue) for e in events))
+    await wait_for(lambda: len(handled) == 300)
+    dead = {events[n].event_id for n in failing}
+    assert await dead_letter_ids(bus, dead) == dead
+    await wait_for(lambda: bus.stats.consumed == 300 - len(failing))
+    await bus.close()  # anything left unacked would be ready in the queue again
+
+    checker = buses()
+    await checker.connect()
+    info = await checker.broker.declare_queue(queue, passive=True)
+    assert info.message_count == 0
+    assert sorted(handled) == list(range(300))  # none redelivered
+    await checker.broker.delete_queue(queue)
+
+
 async def test_duplicates_are_dropped_when_dedupe_is_on(buses: Callable[..., MessageBus]) -> None:
     bus = buses(dedupe=True)
     await bus.connect()

@@ -10,12 +10,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import Any
 
 import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 from pamqp.commands import Basic
 
+from ose_mesh.adapters.bus.acks import ChannelSettler, Settle, settle_alone
 from ose_mesh.adapters.bus.model import (
     BrokerError,
     BrokerUnavailable,
@@ -165,10 +167,11 @@ class AmqpBroker:
         channel = await self._open_channel()
         try:
             await channel.basic_qos(prefetch_count=prefetch)
+            settler = ChannelSettler(channel)
 
             async def on_message(message: DeliveredMessage) -> None:
                 try:
-                    await handler(_delivery(message))
+                    await handler(_delivery(message, settler.settle))
                 except Exception:
                     log.exception("consumer of %s failed on a message", queue)
 
@@ -189,7 +192,7 @@ class AmqpBroker:
             message = await channel.basic_get(queue, no_ack=False)
         if isinstance(message.delivery, Basic.GetEmpty):
             return None
-        return _delivery(message)
+        return _delivery(message, partial(settle_alone, channel))
 
 
 def _reply_text(exc: BaseException) -> str:
@@ -233,23 +236,9 @@ def _from_amqp(properties: Basic.Properties) -> Properties:
     )
 
 
-def _delivery(message: DeliveredMessage) -> Delivery:
+def _delivery(message: DeliveredMessage, settle: Settle) -> Delivery:
     frame = message.delivery
     tag = int(getattr(frame, "delivery_tag", 0) or 0)
-    channel = message.channel
-
-    async def settle(action: str, requeue: bool) -> None:
-        try:
-            if action == "ack":
-                await channel.basic_ack(tag)
-            elif action == "nack":
-                await channel.basic_nack(tag, requeue=requeue)
-            else:
-                await channel.basic_reject(tag, requeue=requeue)
-        except (aiormq.exceptions.AMQPError, RuntimeError) as exc:
-            # The channel is gone: RabbitMQ requeues the message itself.
-            log.warning("could not %s message %s: %s", action, tag, exc)
-
     return Delivery(
         message.body,
         message.exchange or "",
@@ -257,5 +246,5 @@ def _delivery(message: DeliveredMessage) -> Delivery:
         _from_amqp(message.header.properties),
         bool(getattr(frame, "redelivered", False)),
         tag,
-        settle,
+        partial(settle, tag),
     )

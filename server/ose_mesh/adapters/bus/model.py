@@ -63,7 +63,7 @@ class Delivery:
     properties: Properties
     redelivered: bool
     delivery_tag: int
-    _settle: Callable[[str, bool], Awaitable[None]] | None = None
+    _settle: Callable[[str, bool], Awaitable[object]] | None = None
 
     async def ack(self) -> None:
         if self._settle is not None:
