@@ -25,6 +25,8 @@ from ose_mesh.bus.wire import encode
 URL = os.environ.get("OSE_BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 MESSAGES = 20_000
 WINDOW = 100
+ROUNDS = 3  # medians of this many rounds, the two sides alternating
+RAW_ACK_BATCH = 50
 
 
 @dataclass
@@ -33,6 +35,7 @@ class BusFigures:
     publish_raw: float
     consume_ours: float
     consume_raw: float
+    consume_raw_batched: float
     latency_ours: tuple[float, float]
     latency_raw: tuple[float, float]
     rpc_calls_per_second: float
@@ -59,80 +62,98 @@ async def raw_channel() -> tuple[aiormq.abc.AbstractConnection, aiormq.abc.Abstr
 
 
 async def publish_rates(queue: str) -> tuple[float, float]:
+    """Confirmed publishes per second, ours and raw aiormq (medians of ROUNDS rounds)."""
     body, properties = encode(sample_event())
     amqp_properties = _to_amqp(properties)
     connection, channel = await raw_channel()
     await channel.queue_declare(queue, durable=False, arguments={"x-max-priority": 9})
-
-    async def raw(n: int) -> None:
-        await channel.basic_publish(body, routing_key=queue, properties=amqp_properties)
-
-    raw_rate = await windowed(MESSAGES, raw)
-    await channel.queue_purge(queue)
     bus = MessageBus(AmqpBroker(URL))
     await bus.connect()
     event = sample_event()
 
+    async def raw(n: int) -> None:
+        await channel.basic_publish(body, routing_key=queue, properties=amqp_properties)
+
     async def ours(n: int) -> None:
         await bus.publish_event("", event, routing_key=queue, mandatory=False)
 
-    our_rate = await windowed(MESSAGES, ours)
+    rates: list[tuple[float, float]] = []
+    for _ in range(ROUNDS):
+        await channel.queue_purge(queue)
+        our_rate = await windowed(MESSAGES, ours)
+        await channel.queue_purge(queue)
+        rates.append((our_rate, await windowed(MESSAGES, raw)))
+    await channel.queue_purge(queue)
     await bus.close()
     await connection.close()
-    return our_rate, raw_rate
+    our_rates, raw_rates = zip(*rates, strict=True)
+    return statistics.median(our_rates), statistics.median(raw_rates)
 
 
-async def consume_rates(queue: str) -> tuple[float, float]:
-    """Drain a queue of MESSAGES with manual acks, prefetch 200."""
+async def consume_rates(queue: str) -> tuple[float, float, float]:
+    """Drain a queue of MESSAGES with manual acks, prefetch 200: ours, raw aiormq acking
+    every message, raw aiormq acking every RAW_ACK_BATCH-th with `multiple`."""
     connection, channel = await raw_channel()
     body, properties = encode(sample_event())
     amqp_properties = _to_amqp(properties)
+    done = asyncio.Event()
+    seen = 0
 
     async def fill() -> None:
+        nonlocal seen
         await channel.queue_purge(queue)
         await windowed(
             MESSAGES,
             lambda n: channel.basic_publish(body, routing_key=queue, properties=amqp_properties),
         )
+        done.clear()
+        seen = 0
 
-    await fill()
-    done = asyncio.Event()
-    seen = 0
-    consumer = await connection.channel()
-    await consumer.basic_qos(prefetch_count=200)
+    async def raw_rate(ack_every: int) -> float:
+        await fill()
+        consumer = await connection.channel()
+        await consumer.basic_qos(prefetch_count=200)
 
-    async def on_raw(message: aiormq.abc.DeliveredMessage) -> None:
-        nonlocal seen
-        await message.channel.basic_ack(message.delivery.delivery_tag)
-        seen += 1
-        if seen == MESSAGES:
-            done.set()
+        async def on_raw(message: aiormq.abc.DeliveredMessage) -> None:
+            nonlocal seen
+            seen += 1
+            if seen % ack_every == 0 or seen == MESSAGES:
+                tag = message.delivery.delivery_tag
+                await message.channel.basic_ack(tag, multiple=ack_every > 1)
+            if seen == MESSAGES:
+                done.set()
 
-    started = time.perf_counter()
-    await consumer.basic_consume(queue, on_raw)
-    await done.wait()
-    raw_rate = MESSAGES / (time.perf_counter() - started)
-    await consumer.close()
+        started = time.perf_counter()
+        await consumer.basic_consume(queue, on_raw)
+        await done.wait()
+        rate = MESSAGES / (time.perf_counter() - started)
+        await consumer.close()
+        return rate
 
-    await fill()
-    bus = MessageBus(AmqpBroker(URL))
-    await bus.connect()
-    done.clear()
-    seen = 0
+    async def our_rate() -> float:
+        await fill()
+        bus = MessageBus(AmqpBroker(URL))
+        await bus.connect()
 
-    async def on_event(event: EventMessage) -> None:
-        nonlocal seen
-        seen += 1
-        if seen == MESSAGES:
-            done.set()
+        async def on_event(event: EventMessage) -> None:
+            nonlocal seen
+            seen += 1
+            if seen == MESSAGES:
+                done.set()
 
-    started = time.perf_counter()
-    await bus.broker.consume(queue, lambda d: bus._handle(d, on_event), prefetch=200)
-    await done.wait()
-    our_rate = MESSAGES / (time.perf_counter() - started)
-    await bus.close()
+        started = time.perf_counter()
+        await bus.broker.consume(queue, lambda d: bus._handle(d, on_event), prefetch=200)
+        await done.wait()
+        rate = MESSAGES / (time.perf_counter() - started)
+        await bus.close()
+        return rate
+
+    rates: list[tuple[float, float, float]] = []
+    for _ in range(ROUNDS):
+        rates.append((await our_rate(), await raw_rate(1), await raw_rate(RAW_ACK_BATCH)))
     await connection.close()
-    return our_rate, raw_rate
+    ours, raw, raw_batched = zip(*rates, strict=True)
+    return statistics.median(ours), statistics.median(raw), statistics.median(raw_batched)
 
 
 async def latency(
@@ -241,7 +262,7 @@ async def measure() -> BusFigures:
     await channel.queue_declare(queue, durable=False, arguments={"x-max-priority": 9})
     try:
         publish_ours, publish_raw = await publish_rates(queue)
-        consume_ours, consume_raw = await consume_rates(queue)
+        consume_ours, consume_raw, consume_raw_batched = await consume_rates(queue)
         latency_raw = await latency(queue, use_bus=False)
         latency_ours = await latency(queue, use_bus=True)
         rpc_rate, rpc_p50 = await rpc()
@@ -250,7 +271,8 @@ async def measure() -> BusFigures:
         await channel.queue_delete(queue)
         await connection.close()
     return BusFigures(
-        publish_ours, publish_raw, consume_ours, consume_raw, latency_ours, latency_raw,
+        publish_ours, publish_raw, consume_ours, consume_raw, consume_raw_batched,
+        latency_ours, latency_raw,
         rpc_rate, rpc_p50, memory_rate,
     )  # fmt: skip
 

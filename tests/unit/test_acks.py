@@ -41,10 +41,12 @@ class RecordingChannel:
         self.rejected |= self._take(tag, False)
 
 
-async def settle_all(deliveries: int, seed: int, reject_every: int) -> RecordingChannel:
+async def settle_all(
+    deliveries: int, seed: int, reject_every: int, prefetch: int
+) -> RecordingChannel:
     """Every delivery handled by its own task, finishing in a shuffled order."""
     channel = RecordingChannel(deliveries)
-    settler = ChannelSettler(channel)  # type: ignore[arg-type]
+    settler = ChannelSettler(channel, prefetch)  # type: ignore[arg-type]
     order = random.Random(seed)
     turns = {tag: order.randrange(4) for tag in range(1, deliveries + 1)}
 
@@ -55,7 +57,6 @@ async def settle_all(deliveries: int, seed: int, reject_every: int) -> Recording
         await settler.settle(tag, action, False)
 
     await asyncio.gather(*(handle(tag) for tag in range(1, deliveries + 1)))
-    await asyncio.sleep(0)
     return channel
 
 
@@ -64,30 +65,54 @@ async def settle_all(deliveries: int, seed: int, reject_every: int) -> Recording
     deliveries=st.integers(1, 60),
     seed=st.integers(0, 2**32 - 1),
     reject_every=st.sampled_from([0, 2, 3, 7]),
+    prefetch=st.sampled_from([1, 4, 10, 200]),
 )
 def test_every_delivery_is_settled_once_whatever_the_order(
-    deliveries: int, seed: int, reject_every: int
+    deliveries: int, seed: int, reject_every: int, prefetch: int
 ) -> None:
-    channel = asyncio.run(settle_all(deliveries, seed, reject_every))
+    channel = asyncio.run(settle_all(deliveries, seed, reject_every, prefetch))
     assert channel.outstanding == set()
     wanted = {t for t in range(1, deliveries + 1) if reject_every and t % reject_every == 0}
     assert channel.rejected == wanted
 
 
-def test_in_order_acks_of_one_turn_are_one_frame() -> None:
+def in_order_acks(deliveries: int, prefetch: int) -> list[tuple[str, int, bool]]:
     async def scenario() -> RecordingChannel:
-        channel = RecordingChannel(100)
-        settler = ChannelSettler(channel)  # type: ignore[arg-type]
-        await asyncio.gather(*(settler.settle(tag, "ack", False) for tag in range(1, 101)))
+        channel = RecordingChannel(deliveries)
+        settler = ChannelSettler(channel, prefetch)  # type: ignore[arg-type]
+        await asyncio.gather(*(settler.settle(t, "ack", False) for t in range(1, deliveries + 1)))
         return channel
 
-    assert asyncio.run(scenario()).frames == [("ack", 100, True)]
+    return asyncio.run(scenario()).frames
+
+
+def test_in_order_acks_gathered_together_are_one_frame() -> None:
+    assert in_order_acks(100, prefetch=400) == [("ack", 100, True)]
+
+
+def test_a_batch_holds_at_most_a_quarter_of_the_prefetch_window() -> None:
+    assert in_order_acks(100, prefetch=200) == [("ack", 50, True), ("ack", 100, True)]
+    assert in_order_acks(3, prefetch=1) == [("ack", 1, True), ("ack", 2, True), ("ack", 3, True)]
+
+
+def test_held_acks_are_sent_by_flush_before_a_channel_closes() -> None:
+    async def scenario() -> RecordingChannel:
+        channel = RecordingChannel(2)
+        settler = ChannelSettler(channel, 200)  # type: ignore[arg-type]
+        waiting = asyncio.ensure_future(settler.settle(1, "ack", False))
+        await asyncio.sleep(0)
+        assert channel.frames == []  # held for the others of its batch
+        await settler.flush()
+        await waiting
+        return channel
+
+    assert asyncio.run(scenario()).frames == [("ack", 1, True)]
 
 
 def test_an_ack_ahead_of_an_unfinished_delivery_is_sent_at_once() -> None:
     async def scenario() -> RecordingChannel:
         channel = RecordingChannel(3)
-        settler = ChannelSettler(channel)  # type: ignore[arg-type]
+        settler = ChannelSettler(channel, 200)  # type: ignore[arg-type]
         await settler.settle(2, "ack", False)
         await settler.settle(3, "ack", False)
         assert channel.outstanding == {1}  # 1 is still being handled; 2 and 3 are not held

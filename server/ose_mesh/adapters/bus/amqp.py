@@ -38,7 +38,7 @@ class AmqpBroker:
         self.url = url
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
-        self._consumers: dict[str, AbstractChannel] = {}
+        self._consumers: dict[str, tuple[AbstractChannel, ChannelSettler]] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -57,6 +57,8 @@ class AmqpBroker:
             raise BrokerUnavailable(f"cannot reach RabbitMQ: {exc}") from exc
 
     async def close(self) -> None:
+        for _, settler in self._consumers.values():
+            await settler.flush()
         if self._connection is not None:
             with suppress(OSError, aiormq.exceptions.AMQPError, RuntimeError):
                 await self._connection.close()
@@ -167,7 +169,7 @@ class AmqpBroker:
         channel = await self._open_channel()
         try:
             await channel.basic_qos(prefetch_count=prefetch)
-            settler = ChannelSettler(channel)
+            settler = ChannelSettler(channel, prefetch)
 
             async def on_message(message: DeliveredMessage) -> None:
                 try:
@@ -179,13 +181,14 @@ class AmqpBroker:
         except aiormq.exceptions.ChannelNotFoundEntity as exc:
             raise NotFound(_reply_text(exc)) from exc
         tag = str(ok.consumer_tag)
-        self._consumers[tag] = channel
+        self._consumers[tag] = (channel, settler)
         return tag
 
     async def cancel(self, consumer_tag: str) -> None:
-        channel = self._consumers.pop(consumer_tag, None)
-        if channel is not None and not channel.is_closed:
-            await channel.close()
+        consumer = self._consumers.pop(consumer_tag, None)
+        if consumer is not None and not consumer[0].is_closed:
+            await consumer[1].flush()
+            await consumer[0].close()
 
     async def get(self, queue: str) -> Delivery | None:
         async with self._using() as channel:
