@@ -6,13 +6,14 @@ STAMP  := $(VENV)/.installed
 WEB_OUT := server/ose_mesh/api/web/static/app/main.js
 WEB_SRC := $(shell find web/src web/scripts -type f 2>/dev/null)
 
-.PHONY: help install run test lint typecheck schema bench clean
+.PHONY: help install run test lint typecheck schema migration bench clean
 
 help:
 	@echo "make install   create .venv and install the server with its dev tools"
 	@echo "make run       start the server with the demo topology on http://127.0.0.1:8000"
 	@echo "make test      lint, type check, schema check and the whole test suite (browser included)"
 	@echo "make bench     run the benchmarks and write BENCHMARKS.md"
+	@echo "make migration MESSAGE=\"…\"  write the Alembic revision for a change to the tables"
 
 install: $(STAMP) $(WEB_OUT)
 
@@ -42,6 +43,9 @@ schema: install
 
 test: lint typecheck schema
 	$(BIN)/pytest
+
+migration: install
+	$(BIN)/python -c 'import sys; from ose_mesh.adapters.db.migrate import new_revision; new_revision(sys.argv[1])' "$(MESSAGE)"
 
 bench: install
 	$(BIN)/python -m benchmarks.run

@@ -1,4 +1,4 @@
-"""The `ose-mesh` command: serve, export-schema."""
+"""The `ose-mesh` command: serve, migrate, beat-token, init, import, export-schema."""
 
 from __future__ import annotations
 
@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         help="allow a non-loopback --host with no token configured (anyone can change anything)",
     )
     serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser(
+        "migrate", help="bring the database's schema up to date (serve also does it at startup)"
+    )
+    migrate.add_argument("--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…")
+    migrate.set_defaults(run=_migrate)
 
     beat_token = commands.add_parser(
         "beat-token", help="print the token with which a service may push its own beats"
@@ -119,6 +125,37 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ose_mesh.adapters.db import SqlRepository
+    from ose_mesh.domain import StorageUnavailable
+
+    try:
+        settings = load_settings(database_url=args.database_url)
+    except ConfigError as exc:
+        print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 2
+
+    repository = SqlRepository.from_url(settings.database_url)
+
+    async def migrate() -> str:
+        try:
+            before = await repository.schema_revision()
+            await repository.create_schema()
+            after = await repository.schema_revision()
+        finally:
+            await repository.close()
+        return f"{repository.safe_url}: schema revision {before or 'none'} -> {after}"
+
+    try:
+        print(asyncio.run(migrate()))
+    except StorageUnavailable as exc:
+        print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _beat_token(args: argparse.Namespace) -> int:

@@ -77,3 +77,21 @@ def test_import_compose_reports_file_and_line(
     compose.write_text("services:\n  web:\n    depends_on: [web\n")
     assert main(["import", "compose", str(compose), "--database-url", url]) == 1
     assert f"{compose}:" in capsys.readouterr().err
+
+
+def test_migrate_creates_then_finds_the_schema_current(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}"
+    assert main(["migrate", "--database-url", url]) == 0
+    assert "schema revision none -> 0001" in capsys.readouterr().out
+    assert main(["migrate", "--database-url", url]) == 0
+    assert "schema revision 0001 -> 0001" in capsys.readouterr().out
+
+
+def test_migrate_says_when_the_database_is_unreachable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/test"  # nothing listens on port 1
+    assert main(["migrate", "--database-url", url]) == 1
+    assert "database is unavailable" in capsys.readouterr().err

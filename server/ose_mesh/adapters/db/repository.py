@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
+from ose_mesh.adapters.db.migrate import current_revision, upgrade_to_head
 from ose_mesh.adapters.db.tables import (
     DependencyRow,
     OutboxRow,
@@ -67,14 +68,21 @@ class SqlRepository:
         return self._engine.dialect.name
 
     async def create_schema(self) -> None:
+        """Create or upgrade the tables to this version's schema (Alembic migrations)."""
         async with self._connect() as conn:
             if self.dialect == "sqlite":
                 await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-            await conn.run_sync(SQLModel.metadata.create_all, tables=_TABLES)
+            await conn.run_sync(upgrade_to_head)
 
     async def drop_schema(self) -> None:
         async with self._connect() as conn:
             await conn.run_sync(SQLModel.metadata.drop_all, tables=_TABLES)
+            await conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (None: not created yet)."""
+        async with self._connect() as conn:
+            return await conn.run_sync(current_revision)
 
     async def close(self) -> None:
         await self._engine.dispose()
