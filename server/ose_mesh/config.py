@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ose_mesh.adapters.probes import NetworkPolicy
 from ose_mesh.api.access import TokenFileError, Tokens
 from ose_mesh.bus.config import BusSettings
+from ose_mesh.domain.service import MAX_COUNT
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/ose-mesh.db"
 _DRIVERS = {
@@ -43,7 +44,7 @@ class Settings(BaseSettings):
 
     heartbeat_interval: float = Field(10, ge=1, le=86_400)
     heartbeat_timeout: float = Field(30, gt=0)
-    heartbeat_max_failures: int = Field(3, ge=1)
+    heartbeat_max_failures: int = Field(3, ge=1, le=MAX_COUNT)
 
     ose_bus: Literal["memory", "amqp"] | None = None
     rabbitmq_url: str | None = None

@@ -42,6 +42,8 @@ BAD_REGISTRATIONS = [
     (body(check_type="tcp", host="db", port=0), "port"),
     (body(check_type="tcp", host="db", port=70000), "port"),
     (body(recovery_successes=0), "recovery_successes"),
+    (body(max_failures=10**27), "max_failures"),  # once a 500: too big for the database
+    (body(recovery_successes=10_001), "recovery_successes"),
     (body(latency_threshold_ms=-1), "latency_threshold_ms"),
     (body(service_name=["a"]), "service_name"),
     (body(unexpected="field"), "unexpected"),
@@ -64,6 +66,15 @@ async def test_bad_registration_is_rejected_and_changes_nothing(
     error = response.json()
     assert error["error"] == "invalid_field"
     assert field in error["detail"]
+    assert await snapshot(client) == before
+
+
+async def test_form_bodies_are_held_to_the_same_rules(client: httpx.AsyncClient) -> None:
+    before = await snapshot(client)
+    form = {"service_id": "0", "service_name": "x", "max_failures": str(10**27)}
+    response = await client.post(REGISTER, data=form)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "max_failures"
     assert await snapshot(client) == before
 
 
@@ -171,6 +182,24 @@ async def test_graphql_invalid_field_is_a_result_type(client: httpx.AsyncClient)
         "__typename": "InvalidFieldError",
         "field": "interval_seconds",
         "message": "interval_seconds: must be from 1 to 86400, got 0",
+    }
+    assert await snapshot(client) == before
+
+
+async def test_graphql_counts_beyond_the_limit_are_invalid_fields(
+    client: httpx.AsyncClient,
+) -> None:
+    before = await snapshot(client)
+    result = await gql(
+        client,
+        """mutation($input: ServiceInput!) { registerService(input: $input) {
+             __typename ... on InvalidFieldError { field message } } }""",
+        input={"id": "gql", "maxFailures": 2_000_000_000},
+    )
+    assert result["data"]["registerService"] == {
+        "__typename": "InvalidFieldError",
+        "field": "max_failures",
+        "message": "max_failures: must be from 1 to 10000, got 2000000000",
     }
     assert await snapshot(client) == before
 

@@ -16,6 +16,7 @@ MAX_INTERVAL_SECONDS = 86_400
 # scheduler spin: the grid could not advance in floating point.
 MIN_INTERVAL_SECONDS = 1.0
 MAX_NAME_LENGTH = 200
+MAX_COUNT = 10_000  # max_failures, recovery_successes: beyond this, time decides anyway
 CLUSTERS = ("core", "utility", "infrastructure", "monitoring", "configuration")
 
 
@@ -49,13 +50,9 @@ class CheckConfig:
                 f"got {self.timeout_seconds:g}",
             )
         _check_range("timeout_seconds", self.timeout_seconds, 0, 30 * MAX_INTERVAL_SECONDS)
-        if self.max_failures < 1:
-            raise InvalidField("max_failures", f"must be at least 1, got {self.max_failures}")
+        _check_count("max_failures", self.max_failures)
         _check_range("probe_timeout_seconds", self.probe_timeout_seconds, 0, 300)
-        if self.recovery_successes < 1:
-            raise InvalidField(
-                "recovery_successes", f"must be at least 1, got {self.recovery_successes}"
-            )
+        _check_count("recovery_successes", self.recovery_successes)
         if self.latency_threshold_ms is not None:
             _check_range("latency_threshold_ms", self.latency_threshold_ms, 0, 3_600_000)
         self._validate_target()
@@ -77,6 +74,11 @@ class CheckConfig:
                 raise InvalidField("host", "is required when check_type is 'tcp'")
             if self.port is None:
                 raise InvalidField("port", "is required when check_type is 'tcp'")
+
+
+def _check_count(name: str, value: int) -> None:
+    if not 1 <= value <= MAX_COUNT:
+        raise InvalidField(name, f"must be from 1 to {MAX_COUNT}, got {value}")
 
 
 def _check_range(name: str, value: float, low_exclusive: float, high: float) -> None:

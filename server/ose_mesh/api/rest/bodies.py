@@ -11,7 +11,7 @@ from starlette.requests import Request
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.core import ServiceSpec
 from ose_mesh.domain import CheckType
-from ose_mesh.domain.service import SERVICE_ID_PATTERN
+from ose_mesh.domain.service import MAX_COUNT, SERVICE_ID_PATTERN
 
 Model = TypeVar("Model", bound=BaseModel)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -29,9 +29,9 @@ class RegisterBody(BaseModel):
     check_type: Literal["http", "tcp", "push"] | None = None
     interval_seconds: Annotated[float | None, Field(ge=1, le=86_400)] = None
     timeout_seconds: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
-    max_failures: Annotated[int | None, Field(ge=1)] = None
+    max_failures: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
     probe_timeout_seconds: Annotated[float | None, Field(gt=0, le=300)] = None
-    recovery_successes: Annotated[int | None, Field(ge=1)] = None
+    recovery_successes: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
     latency_threshold_ms: Annotated[float | None, Field(gt=0, le=3_600_000)] = None
     health_url: Annotated[str | None, Field(max_length=2048)] = None
     host: Annotated[str | None, Field(max_length=255)] = None
