@@ -165,9 +165,26 @@ async def test_bad_filters_are_400(client: httpx.AsyncClient, query: str) -> Non
     assert "status" in response.json()["detail"]
 
 
-async def test_bad_history_limit_is_400(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/v1/heartbeat/status/service-mesh/history?limit=0")
+# "²" passes str.isdigit but not int(); 5,000 digits are beyond what int() parses
+BAD_WHOLE_NUMBERS = ["0", "-1", "1.5", "ten", "²", "1" * 5000]
+
+
+@pytest.mark.parametrize("limit", BAD_WHOLE_NUMBERS, ids=range(len(BAD_WHOLE_NUMBERS)))
+async def test_bad_history_limit_is_400(client: httpx.AsyncClient, limit: str) -> None:
+    response = await client.get(
+        "/api/v1/heartbeat/status/service-mesh/history", params={"limit": limit}
+    )
     assert response.status_code == 400
+    assert "limit" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", BAD_WHOLE_NUMBERS, ids=range(len(BAD_WHOLE_NUMBERS)))
+async def test_bad_dependency_depth_is_4xx(client: httpx.AsyncClient, depth: str) -> None:
+    response = await client.get(
+        "/api/v1/dependencies/service/service-mesh", params={"depth": depth}
+    )
+    assert response.status_code in (400, 422)
+    assert "depth" in response.json()["detail"]
 
 
 async def test_graphql_invalid_field_is_a_result_type(client: httpx.AsyncClient) -> None:

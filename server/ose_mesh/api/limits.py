@@ -80,5 +80,5 @@ class BodyLimitMiddleware:
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
+            return int(value) if value.isdigit() and len(value) <= 18 else None
     return None

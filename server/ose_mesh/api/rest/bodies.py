@@ -54,14 +54,23 @@ class BeatBody(BaseModel):
     message: Annotated[str | None, Field(max_length=1000)] = None
 
 
+def whole_number(raw: str) -> int | None:
+    """`raw` as a whole number, or None. Only ASCII digits, at most 18: `str.isdigit` also
+    takes "²", which `int` refuses, and `int` refuses strings of over 4,300 digits."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
+
+
 def whole_number_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     """A query parameter that must be a whole number from `low` to `high`, else 400."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    number = whole_number(raw)
+    if number is None or not low <= number <= high:
         raise BadRequest(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
-    return int(raw)
+    return number
 
 
 async def read_body(request: Request, model: type[Model]) -> Model:

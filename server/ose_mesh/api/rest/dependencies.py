@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from ose_mesh.api import exports
 from ose_mesh.api.context import MeshServices
-from ose_mesh.api.rest.bodies import read_body
+from ose_mesh.api.rest.bodies import read_body, whole_number
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.core import DIRECTION_ALIASES, Direction, Impact, ImpactEntry, Reached
 from ose_mesh.domain import (
@@ -72,9 +72,10 @@ def parse_depth(raw: str | None) -> int | None:
         return 1
     if raw == "all":
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    depth = whole_number(raw)
+    if depth is None or depth < 1:
         raise InvalidField("depth", f"must be a positive whole number or 'all', got {raw!r}")
-    return int(raw)
+    return depth
 
 
 def reached_json(reached: Reached, mesh: MeshServices) -> dict[str, Any]:
