@@ -186,9 +186,12 @@ class AmqpBroker:
 
     async def cancel(self, consumer_tag: str) -> None:
         consumer = self._consumers.pop(consumer_tag, None)
-        if consumer is not None and not consumer[0].is_closed:
-            await consumer[1].flush()
-            await consumer[0].close()
+        if consumer is None:
+            return
+        channel, settler = consumer
+        if not channel.is_closed:
+            await settler.flush()  # acks held for a batch, before the channel goes
+            await channel.close()
 
     async def get(self, queue: str) -> Delivery | None:
         async with self._using() as channel:

@@ -18,16 +18,19 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 BASELINE = "0001"  # the schema that versions without migrations created
+SCRIPTS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(connection: sa.Connection) -> Config:
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """Alembic's settings, in code (no alembic.ini); migrations run on `connection`."""
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = connection
     return config
 
 
 def upgrade_to_head(connection: sa.Connection) -> None:
+    """Apply every migration the database lacks, inside the caller's transaction."""
     config = alembic_config(connection)
     tables = set(sa.inspect(connection).get_table_names())
     if "services" in tables and "alembic_version" not in tables:
@@ -40,9 +43,7 @@ def current_revision(connection: sa.Connection) -> str | None:
 
 
 def head_revision() -> str | None:
-    config = Config()
-    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def new_revision(message: str) -> None:
