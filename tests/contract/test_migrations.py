@@ -3,6 +3,8 @@ uses, and a database made before migrations existed is upgraded with its data ke
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -54,3 +56,21 @@ async def test_a_database_from_before_migrations_is_upgraded_with_its_data(
 
 def _row() -> dict[str, object]:
     return ServiceRow.from_domain(service()).model_dump()
+
+
+async def test_servers_starting_together_take_turns_to_migrate(database_url: str) -> None:
+    first, second = SqlRepository.from_url(database_url), SqlRepository.from_url(database_url)
+    await first.drop_schema()
+    try:
+        async with first._engine.connect() as conn:
+            await first.migrate(conn)  # the first server is midway: tables made, not committed
+            starting = asyncio.ensure_future(second.create_schema())
+            await asyncio.sleep(0.5)
+            assert not starting.done()  # waits for the first one's lock
+            await conn.commit()
+        await starting  # then finds the schema current, instead of creating it again
+        assert await second.schema_revision() == head_revision()
+    finally:
+        await first.drop_schema()
+        await first.close()
+        await second.close()

@@ -38,6 +38,7 @@ TRANSITIONS: sa.Table = TransitionRow.__table__  # type: ignore[attr-defined]
 ROLLUPS: sa.Table = RollupRow.__table__  # type: ignore[attr-defined]
 DEPENDENCIES: sa.Table = DependencyRow.__table__  # type: ignore[attr-defined]
 OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 _TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES, OUTBOX]
 
 
@@ -70,9 +71,19 @@ class SqlRepository:
     async def create_schema(self) -> None:
         """Create or upgrade the tables to this version's schema (Alembic migrations)."""
         async with self._connect() as conn:
-            if self.dialect == "sqlite":
-                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-            await conn.run_sync(upgrade_to_head)
+            await self.migrate(conn)
+
+    async def migrate(self, conn: AsyncConnection) -> None:
+        """Migrate within `conn`'s transaction. Servers starting together on one database
+        take turns: each takes the database's lock before it looks at the schema, so the
+        first migrates and the others find it current (else both would create the tables,
+        and one would fail)."""
+        if self.dialect == "sqlite":
+            await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, now
+        elif self.dialect == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        await conn.run_sync(upgrade_to_head)
 
     async def drop_schema(self) -> None:
         async with self._connect() as conn:
