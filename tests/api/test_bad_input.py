@@ -187,36 +187,32 @@ async def test_bad_dependency_depth_is_4xx(client: httpx.AsyncClient, depth: str
     assert "depth" in response.json()["detail"]
 
 
-async def test_graphql_invalid_field_is_a_result_type(client: httpx.AsyncClient) -> None:
-    before = await snapshot(client)
-    result = await gql(
-        client,
-        """mutation($input: ServiceInput!) { registerService(input: $input) {
-             __typename ... on InvalidFieldError { field message } } }""",
-        input={"id": "gql", "intervalSeconds": 0},
-    )
-    assert result["data"]["registerService"] == {
-        "__typename": "InvalidFieldError",
-        "field": "interval_seconds",
-        "message": "interval_seconds: must be from 1 to 86400, got 0",
-    }
-    assert await snapshot(client) == before
-
-
-async def test_graphql_counts_beyond_the_limit_are_invalid_fields(
-    client: httpx.AsyncClient,
+@pytest.mark.parametrize(
+    ("field_input", "field", "message"),
+    [
+        ({"intervalSeconds": 0}, "interval_seconds", "must be from 1 to 86400, got 0"),
+        (
+            {"maxFailures": 2_000_000_000},
+            "max_failures",
+            "must be from 1 to 10000, got 2000000000",
+        ),
+    ],
+    ids=["interval", "count-beyond-the-limit"],
+)
+async def test_graphql_invalid_field_is_a_result_type(
+    client: httpx.AsyncClient, field_input: dict[str, Any], field: str, message: str
 ) -> None:
     before = await snapshot(client)
     result = await gql(
         client,
         """mutation($input: ServiceInput!) { registerService(input: $input) {
              __typename ... on InvalidFieldError { field message } } }""",
-        input={"id": "gql", "maxFailures": 2_000_000_000},
+        input={"id": "gql", **field_input},
     )
     assert result["data"]["registerService"] == {
         "__typename": "InvalidFieldError",
-        "field": "max_failures",
-        "message": "max_failures: must be from 1 to 10000, got 2000000000",
+        "field": field,
+        "message": f"{field}: {message}",
     }
     assert await snapshot(client) == before
 
