@@ -115,8 +115,8 @@ def bearer(header: str | None) -> str | None:
     return token.strip() or None if kind.lower() == "bearer" else None
 
 
-def needed_access(method: str, path: str, query: bytes) -> Access:
-    """What a plain HTTP request needs (GraphQL mutations are checked in the schema)."""
+def needed_access(method: str, path: str) -> Access:
+    """What a plain HTTP request needs (GraphQL operations are checked in the schema)."""
     if (
         path in OPEN_PATHS
         or path.startswith(OPEN_PREFIXES)
@@ -124,9 +124,10 @@ def needed_access(method: str, path: str, query: bytes) -> Access:
     ):
         return Access.NONE  # /health, the pages and their files
     if path == "/graphql":
-        # GET /graphql without a query is GraphiQL's page; everything else is an operation.
-        is_page = method in ("GET", "HEAD") and b"query=" not in query
-        return Access.NONE if is_page else Access.READ
+        # A GET may be GraphiQL's page or an operation: the schema decides on the operation
+        # it parsed (permissions.py), never on how the query string is spelled. Every POST
+        # carries an operation, all of which need at least a read token.
+        return Access.NONE if method in ("GET", "HEAD") else Access.READ
     return Access.READ if method in ("GET", "HEAD") else Access.WRITE
 
 
@@ -149,7 +150,7 @@ class AccessControl:
         token = bearer(headers.get(b"authorization", b"").decode("latin-1"))
         access = self.tokens.access_of(token)
         scope[SCOPE_KEY] = access
-        needed = needed_access(scope["method"], scope["path"], scope.get("query_string", b""))
+        needed = needed_access(scope["method"], scope["path"])
         beat = BEAT_PATH.match(scope["path"])
         if beat and access < Access.WRITE and self.tokens.may_beat(beat.group(1), token):
             access = needed  # the service's own beat token

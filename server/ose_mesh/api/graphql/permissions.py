@@ -1,49 +1,113 @@
-"""Schema extensions that guard every operation: write access for mutations, limits on how
-big a document may be (depth, aliases, tokens) so no query can take the server down, and a
-code on every error so clients can tell their mistakes from ours."""
+"""Schema extensions that guard every operation, whatever transport brought it (GET, POST,
+multipart, either WebSocket protocol):
+
+- access: queries and subscriptions need a read token, mutations a write token. This is
+  decided on the parsed document that is about to run, so no spelling of a request (an
+  encoded parameter name, a GET that looks like the GraphiQL page) can run an operation the
+  caller's token does not allow;
+- size: a document is measured in one linear pass (document_size.py) and refused, before
+  validation or any other walk, when it is too long, too big once its fragments are
+  expanded, too deep, or asks validation for too many pairwise comparisons;
+- a code on every error, so clients can tell their mistakes from ours.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from starlette.responses import Response
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
-from strawberry.types import ExecutionResult
+from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from ose_mesh.api.access import Access
+from ose_mesh.api.graphql.document_size import SATURATED, DocumentTooBig, measure
 from ose_mesh.domain import DomainError
 
-MAX_DEPTH = 12  # the deepest document of the web client is 5; GraphiQL's introspection 10
+MAX_DOCUMENT_CHARS = 65_536  # large values belong in variables, not in the document
+MAX_TOKENS = 2_000  # GraphiQL's introspection query has about 330
+MAX_FIELDS = 500  # once fragments are expanded; the introspection query has 220
+MAX_DEPTH = 12  # the deepest document of the web client is 5 (introspection not counted)
 MAX_ALIASES = 30
-MAX_TOKENS = 5_000
+MAX_REPEATS = 10  # fields of one response name in one selection set
+MAX_SPREADS = 20  # fragment spreads in one selection set
+# Stands in for a document too long to parse, so that the refusal below happens where every
+# other refusal does (strawberry parses whatever document the context holds, once).
+_PLACEHOLDER = parse("{ __typename }")
 
 
-class WriteAccess(SchemaExtension):
-    """Refuses mutations to a caller without write access, before anything runs."""
+def _access_of(context: object) -> Access:
+    return context.get("access", Access.WRITE) if isinstance(context, dict) else Access.WRITE
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context.context
-        access = context.get("access", Access.WRITE) if isinstance(context, dict) else Access.WRITE
-        if self.execution_context.operation_type is OperationType.MUTATION and (
-            access < Access.WRITE
-        ):
-            error = GraphQLError(
-                "this needs a write token; yours can only read",
-                extensions={"code": "FORBIDDEN"},
-            )
-            self.execution_context.result = ExecutionResult(data=None, errors=[error])
-            response = context.get("response")
-            if isinstance(response, Response):
-                response.status_code = 403
+
+class OperationGuard(SchemaExtension):
+    """Refuses, before validation, an operation the caller may not run or that is too big."""
+
+    too_long = False
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query or ""
+        if len(query) > MAX_DOCUMENT_CHARS and self.execution_context.graphql_document is None:
+            self.too_long = True
+            self.execution_context.graphql_document = _PLACEHOLDER
         yield
+
+    def on_validate(self) -> Iterator[None]:
+        error = self._access_error() or self._size_error()
+        if error is not None:
+            # Set before validation runs, so validation is skipped and nothing executes.
+            self.execution_context.pre_execution_errors = [error]
+        yield
+
+    def _access_error(self) -> GraphQLError | None:
+        context = self.execution_context.context
+        access = _access_of(context)
+        mutation = self.execution_context.operation_type is OperationType.MUTATION
+        needed = Access.WRITE if mutation else Access.READ
+        if access >= needed:
+            return None
+        response = context.get("response") if isinstance(context, dict) else None
+        if access is Access.NONE:
+            status, code = 401, "UNAUTHENTICATED"
+            message = "a token is needed: send 'Authorization: Bearer <token>'"
+        else:
+            status, code = 403, "FORBIDDEN"
+            message = "this needs a write token; yours can only read"
+        if isinstance(response, Response):
+            response.status_code = status
+            if status == 401:
+                response.headers["WWW-Authenticate"] = 'Bearer realm="ose-mesh"'
+        return GraphQLError(message, extensions={"code": code})
+
+    def _size_error(self) -> GraphQLError | None:
+        if self.too_long:
+            return _too_big(
+                f"the document is longer than {MAX_DOCUMENT_CHARS} characters;"
+                " pass large values as variables"
+            )
+        document = self.execution_context.graphql_document
+        assert document is not None
+        try:
+            size = measure(document)
+        except DocumentTooBig as exc:
+            return _too_big(str(exc))
+        limits = (
+            (size.fields, MAX_FIELDS, "fields once fragments are expanded"),
+            (size.depth, MAX_DEPTH, "query depth"),
+            (size.aliases, MAX_ALIASES, "aliases"),
+            (size.repeats, MAX_REPEATS, "fields of one name in one selection set"),
+            (size.spreads, MAX_SPREADS, "fragment spreads in one selection set"),
+        )
+        for value, limit, what in limits:
+            if value > limit:
+                shown = f"{value:,}" if value < SATURATED else "over a trillion"
+                return _too_big(f"the document asks too much: {what} {shown}, at most {limit:,}")
+        return None
+
+
+def _too_big(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 class ErrorCodes(SchemaExtension):
@@ -66,8 +130,6 @@ def guards() -> list[Callable[[], SchemaExtension]]:
     """A fresh set of guards for each operation."""
     return [
         ErrorCodes,
-        WriteAccess,
-        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        OperationGuard,
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ]
