@@ -71,7 +71,7 @@ def create_app(
     built = build_mesh(settings, clock=clock, prober=prober, broker=broker)
     mesh, repository = built.services, built.repository
     monitor, registry, history = mesh.monitor, mesh.registry, mesh.history
-    metrics = MeshMetrics(monitor)
+    metrics = MeshMetrics(monitor, history)
     monitor.add_observer(metrics.observe)
     demo = (
         DemoSimulator(f"http://{_loopback(settings.host)}:{settings.port}")

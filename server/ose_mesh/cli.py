@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -92,7 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ose-mesh: {exc}", file=sys.stderr)
         return 2
-    if not tokens.enabled and not _is_loopback(settings.host) and not args.insecure:
+    if not tokens.enabled and not settings.listens_on_loopback and not args.insecure:
         print(PROTECTED_MODE.format(host=settings.host), file=sys.stderr)
         return 2
     logging.basicConfig(
@@ -116,15 +115,6 @@ Set tokens, then start again:
     export OSE_MESH_WRITE_TOKENS=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
     export OSE_MESH_READ_TOKENS=...     # optional: tokens that can only read
 or listen on 127.0.0.1 (the default), or pass --insecure if the network is trusted."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _migrate(args: argparse.Namespace) -> int:

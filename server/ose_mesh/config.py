@@ -117,9 +117,24 @@ class Settings(BaseSettings):
             raise ConfigError(f"OSE_MESH_TOKEN_FILE: {exc}") from None
 
     def probe_policy(self) -> NetworkPolicy:
-        """Where probes may go: never link-local, nor a denied network; only allowed ones
-        when an allow list is given."""
-        return NetworkPolicy.from_lists(self.probe_deny.split(","), self.probe_allow.split(","))
+        """Where probes may go: never link-local or unspecified, nor a denied network; only
+        allowed ones when an allow list is given; and, when the server listens beyond
+        loopback, no loopback or private address that the allow list does not name."""
+        return NetworkPolicy.from_lists(
+            self.probe_deny.split(","),
+            self.probe_allow.split(","),
+            local_denied=not self.listens_on_loopback,
+        )
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """Whether only this machine can reach the server (`localhost` or a loopback IP)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
 
     @property
     def allowed_origins(self) -> list[str]:

@@ -6,10 +6,11 @@ successes; redirects are not followed (a 3xx already proves the service answers,
 redirect must not lead the prober elsewhere); the body is never read, and at most 4 KB of
 it is buffered before the connection is dropped.
 
-A network policy keeps probes away from addresses they must not reach: link-local ones
-(169.254.0.0/16, where clouds serve instance credentials, and fe80::/10) by default, plus any
-networks an operator denies, or everything outside the networks they allow. It is applied to
-the addresses a name resolves to, not only to the name, so DNS cannot smuggle a probe there.
+A network policy keeps probes away from addresses they must not reach: link-local and
+unspecified ones always, loopback and private ones when the server listens beyond loopback
+(unless allowed), plus any networks an operator denies, or everything outside the networks
+they allow. It is applied to the very address each connection is about to use, after DNS,
+for HTTP and TCP alike, so neither a name nor another spelling of an address gets past it.
 """
 
 from __future__ import annotations
@@ -20,18 +21,18 @@ import ipaddress
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 import aiohttp
 import httpx
+from aiohappyeyeballs import AddrInfoType
 
 from ose_mesh.core import ProbeOutcome
 from ose_mesh.domain import CheckType, Service
+from ose_mesh.domain.addresses import IPAddress, carried, never_probed, parse_address
 
 USER_AGENT = "ose-mesh-probe/1"
 READ_BUFFER_BYTES = 4096  # the status line and headers are all a probe needs
-LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -41,34 +42,60 @@ class ProbeRefused(OSError):
 
 @dataclass(frozen=True)
 class NetworkPolicy:
-    deny: tuple[Network, ...] = field(
-        default_factory=lambda: tuple(ipaddress.ip_network(n) for n in LINK_LOCAL)
-    )
+    """Where probes may connect. Judged on every address a connection is about to use (after
+    DNS), and on every IPv4 address an IPv6 address carries (domain/addresses.py)."""
+
+    deny: tuple[Network, ...] = ()
     allow: tuple[Network, ...] = ()  # empty: every address not denied
+    # A server reachable from the network must not be a port scanner of its own host and
+    # private networks: loopback and non-global addresses only when `allow` names them.
+    local_denied: bool = False
 
     @classmethod
-    def from_lists(cls, deny: Sequence[str], allow: Sequence[str]) -> NetworkPolicy:
-        """Networks as CIDR strings; the link-local ones are always denied."""
-        networks = [*LINK_LOCAL, *(n.strip() for n in deny if n.strip())]
+    def from_lists(
+        cls, deny: Sequence[str], allow: Sequence[str], *, local_denied: bool = False
+    ) -> NetworkPolicy:
+        """Networks as CIDR strings (link-local and unspecified ones are always refused)."""
         return cls(
-            tuple(ipaddress.ip_network(n, strict=False) for n in networks),
+            tuple(ipaddress.ip_network(n.strip(), strict=False) for n in deny if n.strip()),
             tuple(ipaddress.ip_network(n.strip(), strict=False) for n in allow if n.strip()),
+            local_denied,
         )
 
-    def permits(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
-        if any(ip in network for network in self.deny):
-            return False
-        return not self.allow or any(ip in network for network in self.allow)
+    def refusal(self, address: IPAddress) -> str | None:
+        """Why a probe may not connect to `address`, or None when it may."""
+        if (reason := never_probed(address)) is not None:
+            return reason
+        addresses = carried(address)
+        if any(each in network for each in addresses for network in self.deny):
+            return f"{address} is in a network OSE_MESH_PROBE_DENY refuses"
+        if self.allow:
+            if not any(each in network for each in addresses for network in self.allow):
+                return f"{address} is outside the networks OSE_MESH_PROBE_ALLOW names"
+        elif self.local_denied and any(not each.is_global for each in addresses):
+            return (
+                f"{address} is a loopback or private address; this server listens beyond"
+                " loopback, so name such networks in OSE_MESH_PROBE_ALLOW to probe them"
+            )
+        return None
 
-    def check_literal(self, host: str) -> None:
-        """Refuse a host given as an address outside the policy (names: PolicyResolver)."""
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            return
-        if not self.permits(host.strip("[]")):
-            raise ProbeRefused(f"{host} is not an address probes may reach")
+    def permits(self, address: str) -> bool:
+        parsed = parse_address(address)
+        return parsed is not None and self.refusal(parsed) is None
+
+    def check(self, address: str) -> None:
+        """Raise ProbeRefused unless a probe may connect to `address` (an IP address)."""
+        parsed = parse_address(address)
+        if parsed is None:
+            raise ProbeRefused(f"{address!r} is not an IP address")
+        if (reason := self.refusal(parsed)) is not None:
+            raise ProbeRefused(f"not probed: {reason}")
+
+    def socket_for(self, addr_info: AddrInfoType) -> socket.socket:
+        """aiohttp's socket factory: the last look at the address a probe connects to."""
+        family, type_, proto, _, sockaddr = addr_info
+        self.check(str(sockaddr[0]))
+        return socket.socket(family=family, type=type_, proto=proto)
 
 
 class PolicyResolver(aiohttp.abc.AbstractResolver):
@@ -84,7 +111,10 @@ class PolicyResolver(aiohttp.abc.AbstractResolver):
         found = await self._resolver.resolve(host, port, family)
         allowed = [entry for entry in found if self._policy.permits(entry["host"])]
         if not allowed:
-            raise ProbeRefused(f"{host} resolves only to addresses probes may not reach")
+            self._policy.check(found[0]["host"])  # says why
+            raise ProbeRefused(
+                f"not probed: {host} resolves only to addresses probes may not reach"
+            )
         return allowed
 
     async def close(self) -> None:
@@ -104,7 +134,10 @@ class AiohttpProber:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
-                limit=self._limit, ttl_dns_cache=60, resolver=PolicyResolver(self._policy)
+                limit=self._limit,
+                ttl_dns_cache=60,
+                resolver=PolicyResolver(self._policy),  # names: says which address was refused
+                socket_factory=self._policy.socket_for,  # every address, literal or resolved
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -117,7 +150,6 @@ class AiohttpProber:
         url = service.check.health_url or ""
         started = time.perf_counter()
         try:
-            self._policy.check_literal(urlsplit(url).hostname or "")
             async with self._client().get(url, allow_redirects=False) as response:
                 ok = 200 <= response.status < 400
                 return ProbeOutcome(ok, _elapsed_ms(started), f"HTTP {response.status}")
@@ -157,10 +189,7 @@ async def probe_tcp(service: Service, policy: NetworkPolicy | None = None) -> Pr
         found = await asyncio.get_running_loop().getaddrinfo(
             service.check.host, service.check.port, type=socket.SOCK_STREAM
         )
-        addresses = [str(entry[4][0]) for entry in found if policy.permits(str(entry[4][0]))]
-        if not addresses:
-            raise ProbeRefused(f"{service.check.host} is not an address probes may reach")
-        _, writer = await _connect_any(addresses, service.check.port or 0)
+        _, writer = await _connect_any(found, policy)
     except (OSError, ValueError) as exc:
         return ProbeOutcome(False, _elapsed_ms(started), _describe(exc))
     latency = _elapsed_ms(started)
@@ -171,16 +200,24 @@ async def probe_tcp(service: Service, policy: NetworkPolicy | None = None) -> Pr
 
 
 async def _connect_any(
-    addresses: list[str], port: int
+    found: Sequence[AddrInfoType], policy: NetworkPolicy
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to the first address that answers, checking each just before connecting."""
     error: OSError | None = None
-    for address in addresses:
+    for family, type_, proto, _, sockaddr in found:
         try:
-            return await asyncio.open_connection(address, port)
+            policy.check(str(sockaddr[0]))
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                await asyncio.get_running_loop().sock_connect(sock, sockaddr)
+            except BaseException:
+                sock.close()
+                raise
+            return await asyncio.open_connection(sock=sock)
         except OSError as exc:
             error = exc
-    assert error is not None
-    raise error
+    raise error or OSError("the name resolved to no address")
 
 
 class NetworkProber:

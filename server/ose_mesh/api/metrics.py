@@ -10,7 +10,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ose_mesh.core import HeartbeatMonitor
+from ose_mesh.core import HeartbeatMonitor, HistoryRecorder
 from ose_mesh.domain import HealthStatus, HeartbeatResult
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -19,8 +19,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 class MeshMetrics(Collector):
     """One registry per app, so several apps (tests) never share counters."""
 
-    def __init__(self, monitor: HeartbeatMonitor) -> None:
+    def __init__(self, monitor: HeartbeatMonitor, history: HistoryRecorder) -> None:
         self._monitor = monitor
+        self._history = history
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "ose_heartbeat_latency_seconds",
@@ -58,6 +59,16 @@ class MeshMetrics(Collector):
         yield probes
         yield CounterMetricFamily(
             "ose_beats_received", "Heartbeats pushed by services.", value=stats.beats_received
+        )
+        yield CounterMetricFamily(
+            "ose_history_rows_refused",
+            "History rows the database refused and that were dropped (see the log).",
+            value=self._history.rows_refused,
+        )
+        yield CounterMetricFamily(
+            "ose_history_flush_failures",
+            "History flushes that failed and were retried (database unreachable).",
+            value=self._history.flush_failures,
         )
 
     async def endpoint(self, request: Request) -> Response:

@@ -23,6 +23,7 @@ from ose_mesh.domain import (
     MessagePriority,
     StatusChange,
     StorageUnavailable,
+    storable,
 )
 from ose_mesh.domain.routing import topic_matches
 
@@ -185,6 +186,16 @@ class EventService:
 
     async def enqueue(self, exchange: str, routing_key: str, event: EventMessage) -> None:
         """Store for publishing; return without waiting (status transitions)."""
+        for name, text in (
+            ("exchange", exchange),
+            ("routing_key", routing_key),
+            ("event_type", event.event_type),
+            ("source_service", event.source_service),
+            ("correlation_id", event.correlation_id),
+            ("reply_to", event.reply_to),
+            ("event_id", event.event_id),
+        ):
+            storable(name, text)
         await self._outbox.add_outbox([OutboxEntry(exchange, routing_key, event)])
         self._relay.wake()
 

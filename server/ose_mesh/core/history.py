@@ -8,16 +8,19 @@ Uptime over 24h/7d/30d is read back from the rollups once per flush and cached.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from ose_mesh.core.ports import Clock, HistoryRepository, Rollup
-from ose_mesh.domain import HeartbeatResult, StatusChange
+from ose_mesh.domain import HeartbeatResult, StatusChange, StorageRefused
 
 log = logging.getLogger(__name__)
 
 UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 MAX_PENDING_TRANSITIONS = 100_000
+Row = TypeVar("Row", StatusChange, Rollup)
 
 
 @dataclass(slots=True)
@@ -46,6 +49,7 @@ class HistoryRecorder:
         self._transitions: list[StatusChange] = []
         self._uptime: dict[str, dict[str, tuple[int, int]]] = {}
         self.flush_failures = 0
+        self.rows_refused = 0
         self._minute = datetime.min
         self._minute_ends = float("-inf")
 
@@ -83,32 +87,51 @@ class HistoryRecorder:
         return [c for c in reversed(self._transitions) if c.service_id == service_id]
 
     async def flush(self) -> None:
-        """Write what is pending; on failure keep it for the next flush."""
+        """Write what is pending; on failure keep what was not written for the next flush.
+
+        A row the database refuses (it would be refused again) is dropped alone, logged and
+        counted in `rows_refused`: one bad row never holds back every service's history.
+        """
         rows, self._rows = self._rows, {}
         transitions, self._transitions = self._transitions, []
+        rollups = [
+            _to_rollup(service_id, minute, row)
+            for service_id, minutes in rows.items()
+            for minute, row in minutes.items()
+        ]
         try:
-            if transitions:
-                await self._repository.add_transitions(transitions)
-                transitions = []
-            if rows:
-                await self._repository.add_rollups(
-                    [
-                        _to_rollup(service_id, minute, row)
-                        for service_id, minutes in rows.items()
-                        for minute, row in minutes.items()
-                    ]
-                )
-                rows = {}
+            await self._write(self._repository.add_transitions, transitions)
+            await self._write(self._repository.add_rollups, rollups)
             await self._refresh_uptime()
         except Exception:
             self.flush_failures += 1
             log.warning("could not write heartbeat history; will retry", exc_info=True)
             self._transitions[:0] = transitions
-            for service_id, minutes in rows.items():
-                for minute, row in minutes.items():
-                    _merge(
-                        self._rows.setdefault(service_id, {}).setdefault(minute, _MinuteRow()), row
-                    )
+            for rollup in rollups:
+                minutes = self._rows.setdefault(rollup.service_id, {})
+                _merge(minutes.setdefault(rollup.minute, _MinuteRow()), _from_rollup(rollup))
+
+    async def _write(
+        self, write: Callable[[Sequence[Row]], Awaitable[None]], pending: list[Row]
+    ) -> None:
+        """Write `pending` in one batch, emptying it as rows are stored. If the database
+        refuses the batch, write the rows one by one and drop each it refuses again; any
+        other failure propagates with the unwritten rows still in `pending`."""
+        if not pending:
+            return
+        try:
+            await write(pending)
+            pending.clear()
+            return
+        except StorageRefused:
+            log.warning("the database refused a batch of %d rows; writing one by one", len(pending))
+        while pending:
+            try:
+                await write(pending[:1])
+            except StorageRefused as exc:
+                self.rows_refused += 1
+                log.error("dropped a history row the database refused: %r (%s)", pending[0], exc)
+            del pending[0]
 
     def uptime(self, service_id: str) -> dict[str, float | None]:
         """Uptime % per window, from stored rollups plus the rows not yet written."""
@@ -141,6 +164,16 @@ def _to_rollup(service_id: str, minute: datetime, row: _MinuteRow) -> Rollup:
         row.latency_sum_ms,
         row.latency_samples,
         row.latency_max_ms,
+    )
+
+
+def _from_rollup(rollup: Rollup) -> _MinuteRow:
+    return _MinuteRow(
+        rollup.count,
+        rollup.missed,
+        rollup.latency_sum_ms,
+        rollup.latency_samples,
+        rollup.latency_max_ms,
     )
 
 

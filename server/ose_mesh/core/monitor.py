@@ -31,6 +31,7 @@ from ose_mesh.domain import (
     Service,
     ServiceNotFound,
     StatusChange,
+    storable,
 )
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ class HeartbeatMonitor:
         message: str | None = None,
     ) -> HealthState:
         """A beat pushed by the service itself (any check type may push)."""
+        storable("message", message)
         state = self.state(service_id)
         now = self._clock.monotonic()
         self._last_beat[service_id] = now

@@ -14,6 +14,7 @@ from ose_mesh.domain.errors import (
     EventRefused,
     InvalidField,
     ServiceNotFound,
+    StorageRefused,
     StorageUnavailable,
     Unavailable,
     UnknownExchange,
@@ -26,6 +27,7 @@ from ose_mesh.domain.service import (
     Service,
     validate_service_id,
 )
+from ose_mesh.domain.text import storable
 
 __all__ = [
     "CIRCULAR",
@@ -46,10 +48,12 @@ __all__ = [
     "Service",
     "ServiceNotFound",
     "StatusChange",
+    "StorageRefused",
     "StorageUnavailable",
     "Unavailable",
     "UnknownExchange",
     "parse_dependency_type",
     "parse_relationship",
+    "storable",
     "validate_service_id",
 ]

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from ose_mesh.domain.errors import InvalidField
 from ose_mesh.domain.service import validate_service_id
+from ose_mesh.domain.text import storable
 
 MAX_DESCRIPTION = 1000
 
@@ -57,6 +58,7 @@ class Dependency:
             raise InvalidField("target", exc.reason) from None
         if self.source == self.target:
             raise InvalidField("target", f"a service cannot depend on itself ({self.source!r})")
+        storable("description", self.description)
         if self.description is not None and len(self.description) > MAX_DESCRIPTION:
             raise InvalidField("description", f"must be at most {MAX_DESCRIPTION} characters")
         return self

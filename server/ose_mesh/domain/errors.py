@@ -49,3 +49,8 @@ class Unavailable(DomainError):
 
 class StorageUnavailable(Unavailable):
     """The database cannot be reached; the request may be retried later."""
+
+
+class StorageRefused(DomainError):
+    """The database refused the data itself (a value it cannot store, a broken constraint):
+    the same write would fail again, so it is not retried."""

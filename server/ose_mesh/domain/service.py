@@ -7,10 +7,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from ose_mesh.domain.addresses import never_probed, parse_address
 from ose_mesh.domain.errors import InvalidField
 from ose_mesh.domain.health import CheckType
+from ose_mesh.domain.text import storable
 
 SERVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+HOST_PATTERN = re.compile(r"\[?[A-Za-z0-9._:%-]{1,253}\]?")  # names, IPv4, [IPv6%zone]
+NUMERIC_HOST = re.compile(r"[0-9.]+|(?:[0-9.]*0[xX][0-9a-fA-F]*[0-9.]*)+")
 MAX_INTERVAL_SECONDS = 86_400
 # Checks more often than once a second are noise, and a tiny interval would have the
 # scheduler spin: the grid could not advance in floating point.
@@ -61,14 +65,12 @@ class CheckConfig:
     def _validate_target(self) -> None:
         if self.port is not None and not 1 <= self.port <= 65535:
             raise InvalidField("port", f"must be between 1 and 65535, got {self.port}")
-        if self.check_type is CheckType.HTTP:
-            if not self.health_url:
-                raise InvalidField("health_url", "is required when check_type is 'http'")
-            parts = urlsplit(self.health_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InvalidField(
-                    "health_url", f"must be an http:// or https:// URL, got {self.health_url!r}"
-                )
+        if self.health_url is not None:
+            validate_health_url(self.health_url)
+        if self.host is not None:
+            validate_host("host", self.host)
+        if self.check_type is CheckType.HTTP and not self.health_url:
+            raise InvalidField("health_url", "is required when check_type is 'http'")
         if self.check_type is CheckType.TCP:
             if not self.host:
                 raise InvalidField("host", "is required when check_type is 'tcp'")
@@ -99,6 +101,8 @@ class Service:
 
     def validated(self) -> Service:
         validate_service_id(self.service_id)
+        storable("service_name", self.service_name)
+        storable("cluster", self.cluster)
         if not self.service_name.strip():
             raise InvalidField("service_name", "must not be empty")
         if len(self.service_name) > MAX_NAME_LENGTH:
@@ -110,6 +114,41 @@ class Service:
 
     def with_check(self, check: CheckConfig) -> Service:
         return replace(self, check=check)
+
+
+def validate_health_url(url: str) -> str:
+    """An http(s) URL that a probe can use as written, to a host a probe may reach."""
+    storable("health_url", url)
+    if any(char.isspace() or not char.isprintable() or char == "\\" for char in url):
+        raise InvalidField(
+            "health_url", "must not contain spaces, control characters (CR, LF, …) or '\\'"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port out of range or not a number raises here
+    except ValueError as exc:
+        raise InvalidField("health_url", f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidField("health_url", f"must be an http:// or https:// URL, got {url!r}")
+    if port == 0:
+        raise InvalidField("health_url", "port must be from 1 to 65535, got 0")
+    validate_host("health_url", parts.hostname)
+    return url
+
+
+def validate_host(field: str, host: str) -> str:
+    """A DNS name or an IP address, and not one no probe may ever reach."""
+    storable(field, host)
+    if not HOST_PATTERN.fullmatch(host):
+        raise InvalidField(field, f"must be a host name or an IP address, got {host!r}")
+    address = parse_address(host)
+    if address is None and NUMERIC_HOST.fullmatch(host):
+        # What getaddrinfo would read as IPv4 ("127.1", "2130706433", "0x7f.1"): refused,
+        # because the URL parser of the prober does not take it and it hides where it leads.
+        raise InvalidField(field, f"write the IPv4 address {host!r} as four decimal numbers")
+    if address is not None and (reason := never_probed(address)) is not None:
+        raise InvalidField(field, f"{reason}; no probe may go there")
+    return host
 
 
 def validate_service_id(service_id: str) -> str:

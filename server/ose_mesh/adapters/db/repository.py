@@ -29,7 +29,14 @@ from ose_mesh.adapters.db.tables import (
 )
 from ose_mesh.core import Rollup
 from ose_mesh.core.ports import OutboxEntry
-from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
+from ose_mesh.domain import (
+    Dependency,
+    HealthStatus,
+    Service,
+    StatusChange,
+    StorageRefused,
+    StorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -260,10 +267,22 @@ class SqlRepository:
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction; any database failure becomes StorageUnavailable."""
+        """One transaction; a refused value becomes StorageRefused, any other database
+        failure StorageUnavailable."""
         try:
             async with self._engine.begin() as conn:
                 yield conn
+        except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+            log.warning("the database refused a write: %s", exc.orig)
+            raise StorageRefused(f"The database refused the data ({exc.orig}).") from exc
+        except sa.exc.StatementError as exc:
+            if not isinstance(exc.orig, UnicodeError | ValueError):
+                log.warning("database error: %s", exc)
+                raise StorageUnavailable(
+                    f"The database is unavailable ({type(exc).__name__}); try again shortly."
+                ) from exc
+            log.warning("the database refused a write: %s", exc.orig)
+            raise StorageRefused(f"The database refused the data ({exc.orig}).") from exc
         except (SQLAlchemyError, OSError) as exc:
             log.warning("database error: %s", exc)
             raise StorageUnavailable(

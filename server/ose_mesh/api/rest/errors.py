@@ -16,6 +16,7 @@ from ose_mesh.domain import (
     EventRefused,
     InvalidField,
     ServiceNotFound,
+    StorageRefused,
     Unavailable,
     UnknownExchange,
 )
@@ -60,6 +61,8 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             return error_response(404, "not_found", exc.message)
         case InvalidField():
             return error_response(422, "invalid_field", exc.message, field=exc.field)
+        case StorageRefused():
+            return error_response(422, "refused", exc.message)
         case Unavailable():
             return error_response(503, "unavailable", exc.message)
         case DomainError():
