@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -272,19 +273,34 @@ class SqlRepository:
         try:
             async with self._engine.begin() as conn:
                 yield conn
-        except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
-            log.warning("the database refused a write: %s", exc.orig)
-            raise StorageRefused(f"The database refused the data ({exc.orig}).") from exc
-        except sa.exc.StatementError as exc:
-            if not isinstance(exc.orig, UnicodeError | ValueError):
-                log.warning("database error: %s", exc)
-                raise StorageUnavailable(
-                    f"The database is unavailable ({type(exc).__name__}); try again shortly."
-                ) from exc
-            log.warning("the database refused a write: %s", exc.orig)
-            raise StorageRefused(f"The database refused the data ({exc.orig}).") from exc
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, OSError, UnicodeError) as exc:  # sqlite3 raises the last bare
+            if _is_refusal(exc):
+                log.warning("the database refused a write: %s", exc)
+                raise StorageRefused(f"The database refused the data: {_first_line(exc)}") from exc
             log.warning("database error: %s", exc)
             raise StorageUnavailable(
                 f"The database is unavailable ({type(exc).__name__}); try again shortly."
             ) from exc
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    """Whether the database refused the data itself, so that the same write would fail
+    again: a data exception or a broken constraint (SQLSTATE classes 22 and 23), or text the
+    driver cannot encode. Everything else (connection lost, timeouts) is worth a retry."""
+    if isinstance(exc, sa.exc.DataError | sa.exc.IntegrityError):
+        return True
+    cause: BaseException | None = exc
+    for _ in range(8):  # SQLAlchemy → its adapter → the driver's exception
+        if cause is None:
+            break
+        if isinstance(cause, UnicodeError | asyncpg.exceptions.DataError):
+            return True
+        if str(getattr(cause, "sqlstate", "") or "").startswith(("22", "23")):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).splitlines()[0][:200] if str(orig) else type(orig).__name__

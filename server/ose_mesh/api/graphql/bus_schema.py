@@ -13,6 +13,7 @@ from strawberry.types import Info
 from ose_mesh import domain
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.types import InvalidFieldError, UnavailableError
+from ose_mesh.api.json_input import MAX_NESTING, too_deep
 from ose_mesh.core.events import EVENTS_TOPIC, LoggedEvent, matches
 
 MAX_EVENTS = 1000
@@ -117,6 +118,8 @@ def _check_page(page: int, page_size: int) -> None:
 def _object(value: object, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise domain.InvalidField(field, "must be a JSON object")
+    if too_deep(value):
+        raise domain.InvalidField(field, f"must not nest more than {MAX_NESTING} levels deep")
     return value
 
 

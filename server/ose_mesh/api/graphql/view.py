@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -17,12 +18,23 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from ose_mesh.api.access import SCOPE_KEY, Access, Tokens, bearer
 from ose_mesh.api.graphiql import OfflineGraphQL
+from ose_mesh.api.json_input import JsonRefused, parse_json
 
 
 class MeshGraphQL(OfflineGraphQL):
     def __init__(self, *args: Any, tokens: Tokens, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tokens = tokens
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Request bodies, `variables` in a GET and WebSocket messages, read with limits."""
+        return parse_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except JsonRefused as exc:
+            raise HTTPException(400, f"Unable to parse request body as JSON: {exc}") from None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
+from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.core import ServiceSpec
 from ose_mesh.domain import CheckType
@@ -95,9 +95,9 @@ async def _raw_fields(request: Request) -> tuple[dict[str, Any], bool]:
             f"Unsupported content type '{content_type}'; send application/json or a form."
         )
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from exc
+        data = parse_json(body)
+    except JsonRefused as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest("The JSON body must be an object.")
     return data, False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -12,6 +11,7 @@ from starlette.routing import Route
 
 from ose_mesh.adapters.server_bus import Listing
 from ose_mesh.api.context import MeshServices
+from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.domain import EventMessage, MessagePriority, UnknownExchange
@@ -60,9 +60,9 @@ def _mesh(request: Request) -> MeshServices:
 async def _structured_cloud_event(request: Request) -> PublishBody:
     """`application/cloudevents+json`: a structured CloudEvent becomes the same publish."""
     try:
-        data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Malformed JSON body: {exc}") from exc
+        data = parse_json(await request.body())
+    except JsonRefused as exc:
+        raise BadRequest(f"Malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest("A structured CloudEvent must be a JSON object.")
     if data.get("specversion") != "1.0":
