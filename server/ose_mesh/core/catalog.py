@@ -37,11 +37,12 @@ class CatalogImporter:
     async def apply(self, catalog: Catalog, *, demo: bool = False) -> CatalogResult:
         """Validate everything, store everything in one transaction, then apply it in memory.
         Loading the same catalog twice changes nothing the second time."""
-        prepared = [self._registry.prepare(spec, demo=demo) for spec in catalog.services]
-        dependencies = [dependency.validated() for dependency in catalog.dependencies]
-        await self._repository.save_catalog([s for s, _ in prepared], dependencies)
-        for service, created in prepared:
-            self._registry.apply(service, created)
+        async with self._registry.changing(*(spec.service_id for spec in catalog.services)):
+            prepared = [self._registry.prepare(spec, demo=demo) for spec in catalog.services]
+            dependencies = [dependency.validated() for dependency in catalog.dependencies]
+            await self._repository.save_catalog([s for s, _ in prepared], dependencies)
+            for service, created in prepared:
+                self._registry.apply(service, created)
         self._dependencies.graph.add_dependencies(dependencies)
         self._dependencies.announce("imported")
         new = sum(1 for _, is_new in prepared if is_new)

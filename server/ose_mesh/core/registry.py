@@ -1,17 +1,22 @@
 """Registering, updating and removing services: stored first, then watched.
 
 A change is validated completely, then written to the database, and only then applied in
-memory, so a rejected or failed request leaves both exactly as they were.
+memory, so a rejected or failed request leaves both exactly as they were. Changes to one
+service id take turns (a lock per id): concurrent requests cannot interleave between the
+database write and the memory update, so both always agree, and of many concurrent
+registrations of a new id exactly one creates it.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ose_mesh.core.graph import DependencyGraph
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import REGISTRY, EventHub
+from ose_mesh.core.keyed_locks import KeyedLocks
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import Clock, HistoryRepository, ServiceRepository
 from ose_mesh.domain import CheckConfig, CheckType, Service, ServiceNotFound, validate_service_id
@@ -66,12 +71,19 @@ class ServiceRegistry:
         self._clock = clock
         self._defaults = defaults
         self._graph = graph
+        self._locks = KeyedLocks()
+
+    def changing(self, *service_ids: str) -> AbstractAsyncContextManager[None]:
+        """Hold while changing these services (prepare, store, apply), so no other change
+        to them interleaves."""
+        return self._locks.hold(*service_ids)
 
     async def register(self, spec: ServiceSpec, *, demo: bool = False) -> tuple[Service, bool]:
         """Create the service, or update it if the id is known. Returns (service, created)."""
-        service, created = self.prepare(spec, demo=demo)
-        await self._repository.upsert_service(service)
-        self.apply(service, created)
+        async with self.changing(spec.service_id):
+            service, created = self.prepare(spec, demo=demo)
+            await self._repository.upsert_service(service)
+            self.apply(service, created)
         return service, created
 
     def prepare(self, spec: ServiceSpec, *, demo: bool = False) -> tuple[Service, bool]:
@@ -94,19 +106,21 @@ class ServiceRegistry:
 
     async def update(self, spec: ServiceSpec) -> Service:
         """Change a known service; unknown ids raise ServiceNotFound."""
-        current = self._monitor.state(spec.service_id).service
-        service = self._changed_service(current, spec).validated()
-        await self._repository.upsert_service(service)
-        self.apply(service, created=False)
+        async with self.changing(spec.service_id):
+            current = self._monitor.state(spec.service_id).service
+            service = self._changed_service(current, spec).validated()
+            await self._repository.upsert_service(service)
+            self.apply(service, created=False)
         return service
 
     async def deregister(self, service_id: str) -> Service:
-        service = self._monitor.state(service_id).service
-        if not await self._repository.delete_service(service_id):
-            raise ServiceNotFound(service_id)
-        self._monitor.unwatch(service_id)
-        self._history.forget(service_id)
-        self._graph.remove_service(service_id)
+        async with self.changing(service_id):
+            service = self._monitor.state(service_id).service
+            if not await self._repository.delete_service(service_id):
+                raise ServiceNotFound(service_id)
+            self._monitor.unwatch(service_id)
+            self._history.forget(service_id)
+            self._graph.remove_service(service_id)
         self._hub.publish(REGISTRY, RegistryEvent("deregistered", service_id))
         return service
 
