@@ -97,6 +97,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Its DEBUG lines carry every SQL parameter (health URLs with credentials among them).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     app = create_app(settings)
     print(f"OSE Service Mesh on http://{settings.host}:{settings.port}", file=sys.stderr)
     uvicorn.run(

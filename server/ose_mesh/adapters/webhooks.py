@@ -1,7 +1,8 @@
 """Alert webhooks: each status transition is POSTed as JSON to the configured URLs.
 
 Each delivery retries with backoff (0.5 s, 1 s, 2 s) and gives up after four attempts; the
-counts and the last error are shown in the bus status, so a broken receiver is visible.
+counts and the last error are shown in the bus status, so a broken receiver is visible. URLs
+are shown and logged without their secrets (credentials, query values, key-like path parts).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import aiohttp
 from ose_mesh.core.events import transition_event
 from ose_mesh.core.hub import Subscription
 from ose_mesh.domain import StatusChange
+from ose_mesh.domain.redaction import safe_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,10 @@ class WebhookNotifier:
                     if response.status < 300:
                         self.stats.delivered += 1
                         return
-                    error = f"{url} answered HTTP {response.status}"
+                    error = f"{safe_url(url)} answered HTTP {response.status}"
             except (aiohttp.ClientError, TimeoutError) as exc:
-                error = f"{url}: {type(exc).__name__} {exc}".strip()
+                # aiohttp's messages can repeat the URL or its parts: shown and logged hidden
+                error = scrub(f"{safe_url(url)}: {type(exc).__name__} {exc}".strip(), url)
             if attempt < ATTEMPTS:
                 await asyncio.sleep(delay)
                 delay *= 2

@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ose_mesh.domain.redaction import safe_url
+
 
 class BusSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
@@ -40,7 +42,4 @@ class BusSettings(BaseSettings):
         """The broker address without the password, for status pages and logs."""
         if self.backend == "memory":
             return "memory://"
-        scheme, _, rest = self.url.partition("://")
-        credentials, at, location = rest.rpartition("@")
-        user = credentials.split(":")[0]
-        return f"{scheme}://{user}@{location}" if at else self.url
+        return safe_url(self.url)

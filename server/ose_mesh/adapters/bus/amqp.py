@@ -29,6 +29,7 @@ from ose_mesh.adapters.bus.model import (
     Properties,
     QueueInfo,
 )
+from ose_mesh.domain.redaction import safe_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,11 @@ class AmqpBroker:
         try:
             self._connection = await aiormq.connect(self.url)
         except (OSError, aiormq.exceptions.AMQPError) as exc:
-            raise BrokerUnavailable(f"cannot reach RabbitMQ: {exc}") from exc
+            # aiormq's messages may carry the URL, password included
+            where = safe_url(self.url)
+            raise BrokerUnavailable(
+                f"cannot reach RabbitMQ at {where}: {scrub(str(exc), self.url)}"
+            ) from None
 
     async def close(self) -> None:
         for _, settler in self._consumers.values():

@@ -62,9 +62,11 @@ class SqlRepository:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_async_engine(url, connect_args={"timeout": 30})
+            engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         else:
-            engine = create_async_engine(url, pool_pre_ping=True, pool_size=10)
+            engine = create_async_engine(
+                url, pool_pre_ping=True, pool_size=10, hide_parameters=True
+            )  # parameters (URLs, messages) stay out of error messages and logs
         return cls(engine)
 
     @property
@@ -302,5 +304,8 @@ def _is_refusal(exc: BaseException) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    return str(orig).splitlines()[0][:200] if str(orig) else type(orig).__name__
+    """What kind of refusal, without the refused value (it could be a secret)."""
+    cause: BaseException = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    return type(cause).__name__

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from ose_mesh import core, domain
 from ose_mesh.api.graphql.context import mesh_of
+from ose_mesh.domain.redaction import safe_url
 
 # The domain enums are the GraphQL enums (registered here, so the domain stays plain).
 strawberry.enum(domain.HealthStatus, description="A service's heartbeat status.")
@@ -41,7 +42,7 @@ class CheckConfig:
             probe_timeout_seconds=check.probe_timeout_seconds,
             recovery_successes=check.recovery_successes,
             latency_threshold_ms=check.latency_threshold_ms,
-            health_url=check.health_url,
+            health_url=safe_url(check.health_url) if check.health_url else None,
             host=check.host,
             port=check.port,
         )

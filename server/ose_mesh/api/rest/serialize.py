@@ -7,6 +7,7 @@ from typing import Any
 
 from ose_mesh.core import HealthSummary, ServiceHealth
 from ose_mesh.domain import HealthStatus, StatusChange
+from ose_mesh.domain.redaction import safe_url
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -52,7 +53,7 @@ def health_json(view: ServiceHealth, root_causes: list[str]) -> dict[str, Any]:
             "probe_timeout_seconds": check.probe_timeout_seconds,
             "recovery_successes": check.recovery_successes,
             "latency_threshold_ms": check.latency_threshold_ms,
-            "health_url": check.health_url,
+            "health_url": safe_url(check.health_url) if check.health_url else None,
             "host": check.host,
             "port": check.port,
         },
