@@ -116,7 +116,7 @@ def measure_endpoint(graph: DependencyGraph) -> tuple[float, float]:
             async with app.router.lifespan_context(app):
                 app.state.mesh.dependencies.graph = graph
                 transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as c:
+                async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
                     times = []
                     for _ in range(ROUNDS + 1):
                         started = time.perf_counter()

@@ -42,6 +42,7 @@ from ose_mesh.api.rest import (
     messagebus_routes,
 )
 from ose_mesh.api.rest.ratelimit import BeatLimiter
+from ose_mesh.api.site_guard import SiteGuard
 from ose_mesh.api.web import web_routes
 from ose_mesh.compose import build_mesh
 from ose_mesh.config import Settings
@@ -156,9 +157,15 @@ def create_app(
 
 
 def _middleware(settings: Settings, tokens: Tokens) -> list[Middleware]:
-    """Outermost first: CORS (off unless origins are allowed; preflights need no token),
-    then access control, then the body size limit."""
-    stack = []
+    """Outermost first: the Host and cross-site checks, CORS (off unless origins are
+    allowed; preflights need no token), then access control, then the body size limit."""
+    stack = [
+        Middleware(
+            SiteGuard,
+            allowed_hosts=settings.trusted_hosts,
+            allowed_origins=settings.allowed_origins,
+        )
+    ]
     if settings.allowed_origins:
         stack.append(
             Middleware(

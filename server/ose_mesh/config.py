@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "", validation_alias=AliasChoices("OSE_MESH_CORS_ORIGINS", "cors_origins")
     )
+    allowed_hosts: str = Field(
+        "", validation_alias=AliasChoices("OSE_MESH_ALLOWED_HOSTS", "allowed_hosts")
+    )
     probe_deny: str = Field("", validation_alias=AliasChoices("OSE_MESH_PROBE_DENY", "probe_deny"))
     probe_allow: str = Field(
         "", validation_alias=AliasChoices("OSE_MESH_PROBE_ALLOW", "probe_allow")
@@ -139,6 +142,17 @@ class Settings(BaseSettings):
     @property
     def allowed_origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host names the server answers to: OSE_MESH_ALLOWED_HOSTS, or by default the
+        loopback names when listening on loopback and any name otherwise ("*")."""
+        given = [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+        if given:
+            return given
+        if self.listens_on_loopback:
+            return ["localhost", "127.0.0.1", "::1", self.host]
+        return ["*"]
 
     @property
     def webhooks(self) -> list[str]:
@@ -199,6 +213,7 @@ _ENV_NAMES = {
     "write_tokens": "OSE_MESH_WRITE_TOKENS",
     "token_file": "OSE_MESH_TOKEN_FILE",
     "cors_origins": "OSE_MESH_CORS_ORIGINS",
+    "allowed_hosts": "OSE_MESH_ALLOWED_HOSTS",
     "beats_per_second": "OSE_MESH_BEATS_PER_SECOND",
     "probe_deny": "OSE_MESH_PROBE_DENY",
     "probe_allow": "OSE_MESH_PROBE_ALLOW",

@@ -30,7 +30,8 @@ def as_(token: str) -> dict[str, str]:
 def make_client(tmp_path: Path, **settings: Any) -> TestClient:
     config = load_settings(database_url=sqlite_url(tmp_path), **settings)
     broker = MemoryBroker(MemoryVirtualHost())
-    return TestClient(create_app(config, prober=ScriptedProber(), broker=broker))
+    app = create_app(config, prober=ScriptedProber(), broker=broker)
+    return TestClient(app, base_url="http://127.0.0.1")
 
 
 @pytest.fixture
@@ -121,13 +122,17 @@ def test_graphql_reads_with_read_and_mutates_only_with_write(client: TestClient)
 
 
 def test_websocket_token_comes_in_connection_init(client: TestClient) -> None:
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         ws.send_json({"type": "connection_init", "payload": {}})
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4403
 
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {READ}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         query = "subscription { servicesChanged { action serviceId } }"
@@ -146,7 +151,9 @@ def test_websocket_token_comes_in_connection_init(client: TestClient) -> None:
 def test_subscriptions_per_connection_are_bounded(tmp_path: Path) -> None:
     with (
         make_client(tmp_path) as client,
-        client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws,
+        client.websocket_connect(
+            "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws,
     ):
         ws.send_json({"type": "connection_init"})
         assert ws.receive_json()["type"] == "connection_ack"

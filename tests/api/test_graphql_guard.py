@@ -87,7 +87,7 @@ def test_a_read_token_cannot_mutate_by_any_transport(client: TestClient) -> None
 def test_legacy_websocket_operations_without_connection_init_are_refused(
     client: TestClient,
 ) -> None:
-    with client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
+    with client.websocket_connect("ws://127.0.0.1/graphql", subprotocols=["graphql-ws"]) as ws:
         ws.send_json({"id": "1", "type": "start", "payload": {"query": SERVICES}})
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()

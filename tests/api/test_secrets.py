@@ -50,7 +50,7 @@ async def test_planted_secrets_are_never_shown_or_logged(
     app.state.mesh.webhooks.first_backoff = 0.01
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             register = {"service_id": "api", "health_url": planted("api.example.com")}
             assert (await client.post("/api/v1/heartbeat/register", json=register)).is_success
             await client.post("/api/v1/heartbeat/register", json={"service_id": "push"})

@@ -20,7 +20,8 @@ from tests.fakes import ScriptedProber
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = load_settings(database_url=sqlite_url(tmp_path))
     broker = MemoryBroker(MemoryVirtualHost())
-    with TestClient(create_app(settings, prober=ScriptedProber(), broker=broker)) as test_client:
+    app = create_app(settings, prober=ScriptedProber(), broker=broker)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -35,7 +36,9 @@ def subscribe(ws: WebSocketTestSession, query: str, variables: dict[str, Any]) -
 def test_status_changes_arrive_as_they_happen(client: TestClient) -> None:
     client.post("/api/v1/heartbeat/register", json={"service_id": "a", "max_failures": 2})
     client.post("/api/v1/heartbeat/register", json={"service_id": "b"})
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         subscribe(
             ws,
             "subscription($ids: [String!]) { serviceStatusChanged(serviceIds: $ids) "
@@ -57,7 +60,9 @@ def test_status_changes_arrive_as_they_happen(client: TestClient) -> None:
 
 def test_heartbeats_stream_for_one_service(client: TestClient) -> None:
     client.post("/api/v1/heartbeat/register", json={"service_id": "a"})
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         subscribe(
             ws,
             'subscription { heartbeats(serviceId: "a") { serviceId ok latencyMs at } }',
@@ -71,7 +76,9 @@ def test_heartbeats_stream_for_one_service(client: TestClient) -> None:
 
 
 def test_heartbeats_of_an_unknown_service_is_an_error(client: TestClient) -> None:
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         subscribe(ws, 'subscription { heartbeats(serviceId: "nope") { ok } }', {})
         message = ws.receive_json()
     assert message["type"] == "next"
@@ -80,7 +87,7 @@ def test_heartbeats_of_an_unknown_service_is_an_error(client: TestClient) -> Non
 
 def test_legacy_graphql_ws_protocol(client: TestClient) -> None:
     client.post("/api/v1/heartbeat/register", json={"service_id": "a"})
-    with client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
+    with client.websocket_connect("ws://127.0.0.1/graphql", subprotocols=["graphql-ws"]) as ws:
         ws.send_json({"type": "connection_init"})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json(
@@ -99,7 +106,9 @@ def test_legacy_graphql_ws_protocol(client: TestClient) -> None:
 def test_graph_changes_and_root_causes_arrive_live(client: TestClient) -> None:
     for sid in ("web", "db"):
         client.post("/api/v1/heartbeat/register", json={"service_id": sid, "max_failures": 1})
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         subscribe(ws, "subscription { graphChanged { action source target } }", {})
         client.post(
             "/api/v1/dependencies",
@@ -108,7 +117,9 @@ def test_graph_changes_and_root_causes_arrive_live(client: TestClient) -> None:
         change = ws.receive_json()["payload"]["data"]["graphChanged"]
     assert change == {"action": "added", "source": "web", "target": "db"}
     client.post("/api/v1/heartbeat/db/beat", json={"ok": False})
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         subscribe(
             ws,
             'subscription { serviceStatusChanged(serviceIds: ["web"]) { current rootCauses } }',
@@ -120,7 +131,9 @@ def test_graph_changes_and_root_causes_arrive_live(client: TestClient) -> None:
 
 
 def test_events_subscription_filters_by_exchange_and_pattern(client: TestClient) -> None:
-    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with client.websocket_connect(
+        "ws://127.0.0.1/graphql", subprotocols=["graphql-transport-ws"]
+    ) as ws:
         subscribe(
             ws,
             'subscription { events(exchange: "ose.events", pattern: "orders.#") '

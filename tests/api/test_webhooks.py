@@ -46,7 +46,7 @@ async def serve(tmp_path: Path, urls: str) -> AsyncIterator[httpx.AsyncClient]:
     app.state.mesh.webhooks.first_backoff = 0.01  # keep the retries quick in tests
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mesh") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             yield client
 
 
