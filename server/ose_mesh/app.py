@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -127,6 +128,7 @@ def create_app(
         schema,
         tokens=tokens,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_seconds),
         subscription_protocols=[
             GRAPHQL_TRANSPORT_WS_PROTOCOL,
             GRAPHQL_WS_PROTOCOL,

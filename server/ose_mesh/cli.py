@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ose_mesh import serving
     from ose_mesh.app import create_app
 
     try:
@@ -101,13 +102,16 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     app = create_app(settings)
     print(f"OSE Service Mesh on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(
+    config = serving.config(
         app,
         host=settings.host,
         port=settings.port,
+        header_timeout=settings.header_timeout_seconds,
+        max_connections=settings.max_connections,
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )
+    uvicorn.Server(config).run()
     return 0
 
 

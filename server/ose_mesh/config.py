@@ -92,6 +92,23 @@ class Settings(BaseSettings):
     probe_allow: str = Field(
         "", validation_alias=AliasChoices("OSE_MESH_PROBE_ALLOW", "probe_allow")
     )
+    header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("OSE_MESH_HEADER_TIMEOUT", "header_timeout_seconds"),
+    )
+    websocket_init_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=300,
+        validation_alias=AliasChoices("OSE_MESH_WS_INIT_TIMEOUT", "websocket_init_timeout_seconds"),
+    )
+    max_connections: int = Field(
+        4096,
+        ge=16,
+        validation_alias=AliasChoices("OSE_MESH_MAX_CONNECTIONS", "max_connections"),
+    )
     beats_per_second: float = Field(
         20,
         gt=0,
@@ -215,6 +232,9 @@ _ENV_NAMES = {
     "cors_origins": "OSE_MESH_CORS_ORIGINS",
     "allowed_hosts": "OSE_MESH_ALLOWED_HOSTS",
     "beats_per_second": "OSE_MESH_BEATS_PER_SECOND",
+    "header_timeout_seconds": "OSE_MESH_HEADER_TIMEOUT",
+    "websocket_init_timeout_seconds": "OSE_MESH_WS_INIT_TIMEOUT",
+    "max_connections": "OSE_MESH_MAX_CONNECTIONS",
     "probe_deny": "OSE_MESH_PROBE_DENY",
     "probe_allow": "OSE_MESH_PROBE_ALLOW",
 }

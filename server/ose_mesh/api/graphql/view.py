@@ -18,10 +18,14 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from ose_mesh.api.access import SCOPE_KEY, Access, Tokens, bearer
 from ose_mesh.api.graphiql import OfflineGraphQL
+from ose_mesh.api.graphql.websockets import LegacyWsHandler, TransportWsHandler
 from ose_mesh.api.json_input import JsonRefused, parse_json
 
 
 class MeshGraphQL(OfflineGraphQL):
+    graphql_transport_ws_handler_class = TransportWsHandler
+    graphql_ws_handler_class = LegacyWsHandler
+
     def __init__(self, *args: Any, tokens: Tokens, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tokens = tokens

@@ -1,0 +1,103 @@
+"""Running the app under uvicorn with limits on what idle or slow clients may hold.
+
+- A connection must finish a request's headers within `header_timeout` seconds of opening
+  (or of the request's first byte on a kept-alive connection); a slow-header client
+  (slowloris) is closed. uvicorn's own keep-alive timeout covers idle kept-alive
+  connections, and WebSockets that never send `connection_init` are closed by the GraphQL
+  view (api/graphql/websockets.py).
+- At most `max_connections` connections and tasks at once (uvicorn answers 503 beyond).
+- The soft limit on open files is raised to the hard limit at start, so sockets run out
+  long after the connection cap is reached, never before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("ose_mesh")
+
+
+def with_header_timeout(seconds: float) -> type[HttpToolsProtocol]:
+    """uvicorn's HTTP protocol, closing connections whose headers take over `seconds`."""
+
+    class HeaderTimeoutProtocol(HttpToolsProtocol):
+        _header_deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._header_deadline is None:
+                self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._header_deadline = self.loop.call_later(seconds, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_deadline is not None:
+                self._header_deadline.cancel()
+                self._header_deadline = None
+
+        def _too_slow(self) -> None:
+            self._header_deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderTimeoutProtocol
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft limit on open files to the hard one; return the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open-file limit from %d to %d: %s", soft, hard, exc)
+    return soft
+
+
+def config(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    header_timeout: float,
+    max_connections: int,
+    **options: Any,
+) -> uvicorn.Config:
+    """uvicorn's settings with our limits; `options` are passed on (log level, access log)."""
+    files = raise_open_file_limit()
+    if files != resource.RLIM_INFINITY and max_connections > files - 64:
+        log.warning(
+            "OSE_MESH_MAX_CONNECTIONS %d is close to the open-file limit %d; using %d",
+            max_connections,
+            files,
+            files - 64,
+        )
+        max_connections = max(files - 64, 16)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=with_header_timeout(header_timeout),
+        limit_concurrency=max_connections,
+        **options,
+    )
