@@ -145,5 +145,5 @@ def test_broken_compose_and_backstage_files_name_the_line(tmp_path: Path) -> Non
         read_compose(compose)
     backstage = tmp_path / "catalog-info.yaml"
     backstage.write_text("kind: Component\nmetadata: {name: a}\n---\nkind: Component\nspec: {}\n")
-    with pytest.raises(CatalogError, match=r"catalog-info.yaml:4: entity without metadata.name"):
+    with pytest.raises(CatalogError, match=r"catalog-info.yaml:4: metadata"):
         read_backstage(backstage)

@@ -20,7 +20,10 @@ from ose_mesh.domain import (
     Relationship,
     parse_dependency_type,
     parse_relationship,
+    storable,
+    validate_service_id,
 )
+from ose_mesh.domain.service import validate_health_url, validate_host
 
 
 class CatalogError(Exception):
@@ -61,6 +64,16 @@ class ServiceEntry(_Strict):
     cluster: str | None = None
     check: CheckEntry | None = None
     demo: DemoEntry | None = None
+
+    def check_target(self) -> None:
+        """The rules that need no defaults (the rest are checked when it is registered)."""
+        validate_service_id(self.id)
+        storable("name", self.name)
+        storable("cluster", self.cluster)
+        if self.check is not None and self.check.url is not None:
+            validate_health_url(self.check.url)
+        if self.check is not None and self.check.host is not None:
+            validate_host("host", self.check.host)
 
     def to_spec(self) -> ServiceSpec:
         check = self.check or CheckEntry()
@@ -104,6 +117,11 @@ def parse_catalog(text: str, path: str) -> tuple[Catalog, CatalogFile]:
     except ValidationError as exc:
         raise _validation_error(exc, root, path) from None
     _refuse_duplicates(parsed, root, path)
+    for index, service in enumerate(parsed.services):
+        try:
+            service.check_target()
+        except DomainError as exc:
+            raise CatalogError(path, _line(root, ("services", index)), exc.message) from None
     dependencies = []
     for index, entry in enumerate(parsed.dependencies):
         try:
@@ -142,35 +160,46 @@ def _guess_relationship(name: str, image: str) -> Relationship:
     return Relationship.SYNC_API
 
 
+class DependsOnOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")  # condition, restart: not ours to judge
+
+    required: bool = True
+
+
+class ComposeService(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    image: str | None = None
+    depends_on: list[str] | dict[str, DependsOnOptions | None] = Field(default_factory=list)
+
+
+class ComposeFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    services: dict[str, ComposeService | None]
+
+
 def read_compose(path: Path) -> Catalog:
     """`depends_on` edges: plain, service_started and service_healthy are hard,
     `required: false` is optional. Relationships are guessed from names and images."""
     text = _read(path)
     root = _compose(text, str(path))
-    data = _data(root, text, str(path))
-    services = data.get("services")
-    if not isinstance(services, dict):
-        raise CatalogError(str(path), _line(root, ()), "a compose file needs a 'services' mapping")
+    try:
+        compose = ComposeFile.model_validate(_data(root, text, str(path)))
+    except ValidationError as exc:
+        raise _validation_error(exc, root, str(path)) from None
+    services = {name: spec or ComposeService() for name, spec in compose.services.items()}
     dependencies = []
     for name, spec in services.items():
-        spec = spec or {}
-        depends = spec.get("depends_on") or []
-        entries = {d: {} for d in depends} if isinstance(depends, list) else depends
-        if not isinstance(entries, dict):
-            raise CatalogError(
-                str(path), _line(root, ("services", name, "depends_on")), "bad depends_on"
-            )
+        depends = spec.depends_on
+        entries = dict.fromkeys(depends) if isinstance(depends, list) else depends
         for target, options in entries.items():
-            options = options or {}
-            kind = (
-                DependencyType.OPTIONAL if options.get("required") is False else DependencyType.HARD
-            )
-            image = str((services.get(target) or {}).get("image", ""))
+            optional = options is not None and not options.required
+            kind = DependencyType.OPTIONAL if optional else DependencyType.HARD
+            image = services[target].image or "" if target in services else ""
             try:
                 dependencies.append(
-                    Dependency(
-                        str(name), str(target), kind, _guess_relationship(str(target), image)
-                    ).validated()
+                    Dependency(name, target, kind, _guess_relationship(target, image)).validated()
                 )
             except DomainError as exc:
                 line = _line(root, ("services", name, "depends_on"))
@@ -181,54 +210,85 @@ def read_compose(path: Path) -> Catalog:
 # -- Backstage --------------------------------------------------------------------------------
 
 
+class EntityMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    title: str | None = None
+
+
+class EntitySpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    system: str | None = None
+    dependsOn: list[str] = Field(default_factory=list)
+    consumesApis: list[str] = Field(default_factory=list)
+    providesApis: list[str] = Field(default_factory=list)
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    kind: str | None = None
+    metadata: EntityMetadata
+    spec: EntitySpec = Field(default_factory=EntitySpec)
+
+
 def _entity_name(ref: str) -> str:
     """`component:default/payments` -> `payments`."""
     return ref.split(":", 1)[-1].split("/")[-1]
 
 
+def _entities(text: str, path: str) -> list[tuple[Entity, yaml.Node]]:
+    try:
+        nodes = [node for node in yaml.compose_all(text, Loader=yaml.SafeLoader) if node]
+        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, path) from None
+    entities = []
+    for doc, node in zip(documents, nodes, strict=True):
+        try:
+            entities.append((Entity.model_validate(doc), node))
+        except ValidationError as exc:
+            raise _validation_error(exc, node, path) from None
+    return entities
+
+
 def read_backstage(path: Path) -> Catalog:
     """Multi-document catalog-info.yaml: `spec.dependsOn` -> hard, `spec.consumesApis` ->
     soft sync_api on the component that provides the API (or the API itself)."""
-    text = _read(path)
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d]
-        nodes = [n for n in yaml.compose_all(text) if n is not None]
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, str(path)) from None
+    entities = _entities(_read(path), str(path))
     providers = {
-        _entity_name(api): doc["metadata"]["name"]
-        for doc in documents
-        for api in (doc.get("spec") or {}).get("providesApis", [])
+        _entity_name(api): entity.metadata.name
+        for entity, _ in entities
+        for api in entity.spec.providesApis
     }
     services: list[ServiceSpec] = []
     dependencies: list[Dependency] = []
-    for doc, node in zip(documents, nodes, strict=True):
-        name = (doc.get("metadata") or {}).get("name")
-        if not isinstance(doc, dict) or not isinstance(name, str):
-            raise CatalogError(str(path), node.start_mark.line + 1, "entity without metadata.name")
-        if doc.get("kind") == "API":
+    for entity, node in entities:
+        if entity.kind == "API":
             continue
-        spec = doc.get("spec") or {}
+        name, spec = entity.metadata.name, entity.spec
+        try:
+            validate_service_id(name)
+        except DomainError as exc:
+            raise CatalogError(str(path), node.start_mark.line + 1, exc.message) from None
         services.append(
             ServiceSpec(
                 service_id=name,
-                service_name=doc["metadata"].get("title") or name,
-                cluster=spec.get("system"),
+                service_name=entity.metadata.title or name,
+                cluster=spec.system,
             )
         )
-        edges = [
-            (ref, DependencyType.HARD, Relationship.SYNC_API) for ref in spec.get("dependsOn", [])
-        ]
+        edges = [(ref, DependencyType.HARD, Relationship.SYNC_API) for ref in spec.dependsOn]
         edges += [
             (providers.get(_entity_name(ref), ref), DependencyType.SOFT, Relationship.SYNC_API)
-            for ref in spec.get("consumesApis", [])
+            for ref in spec.consumesApis
         ]
         for ref, kind, relationship in edges:
-            target = _entity_name(str(ref))
-            if str(ref).startswith("resource:"):
-                relationship = (
-                    _guess_relationship(target, "") if kind is DependencyType.HARD else relationship
-                )
+            target = _entity_name(ref)
+            if ref.startswith("resource:") and kind is DependencyType.HARD:
+                relationship = _guess_relationship(target, "")
             try:
                 dependencies.append(Dependency(name, target, kind, relationship).validated())
             except DomainError as exc:
@@ -254,7 +314,10 @@ def _compose(text: str, path: str) -> yaml.Node | None:
 
 
 def _data(root: yaml.Node | None, text: str, path: str) -> dict[str, Any]:
-    data = yaml.safe_load(text) if root is not None else None
+    try:
+        data = yaml.safe_load(text) if root is not None else None
+    except yaml.YAMLError as exc:  # e.g. a `!!python/object` tag, refused by the safe loader
+        raise _yaml_error(exc, path) from None
     if not isinstance(data, dict):
         raise CatalogError(path, 1, "the file must hold a mapping at the top")
     return data
@@ -263,7 +326,8 @@ def _data(root: yaml.Node | None, text: str, path: str) -> dict[str, Any]:
 def _yaml_error(exc: yaml.YAMLError, path: str) -> CatalogError:
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
-    return CatalogError(path, line, f"not valid YAML/JSON: {getattr(exc, 'problem', exc)}")
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return CatalogError(path, line, f"not valid YAML/JSON: {problem}")
 
 
 def _walk(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
