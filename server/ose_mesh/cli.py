@@ -95,6 +95,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not tokens.enabled and not settings.listens_on_loopback and not args.insecure:
         print(PROTECTED_MODE.format(host=settings.host), file=sys.stderr)
         return 2
+    if (problem := _database_problem(settings.database_url)) is not None:
+        print(f"ose-mesh: {problem}", file=sys.stderr)
+        return 1
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -113,6 +116,37 @@ def _serve(args: argparse.Namespace) -> int:
     )
     uvicorn.Server(config).run()
     return 0
+
+
+def _database_problem(url: str) -> str | None:
+    """Why the database cannot be used, in one line without its password, or None."""
+    import asyncio
+
+    from ose_mesh.adapters.db import SqlRepository
+    from ose_mesh.domain import StorageUnavailable
+    from ose_mesh.domain.redaction import scrub
+
+    async def ping() -> None:
+        repository = SqlRepository.from_url(url)
+        try:
+            await repository.ping()
+        finally:
+            await repository.close()
+
+    quiet = logging.getLogger("ose_mesh.adapters.db")  # the one line below says it all
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        asyncio.run(ping())
+    except StorageUnavailable as exc:
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        safe = SqlRepository.from_url(url).safe_url
+        return f"cannot use the database {safe}: {scrub(reason, url)}"
+    finally:
+        quiet.setLevel(logging.NOTSET)
+    return None
 
 
 PROTECTED_MODE = """ose-mesh: refusing to listen on {host} with no token configured: anyone who

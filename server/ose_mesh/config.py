@@ -26,8 +26,18 @@ _DRIVERS = {
 }
 
 
+MIN_TOKEN_LENGTH = 16
+
+
 class ConfigError(Exception):
     """A setting is invalid; the message names the variable."""
+
+
+def _short_token(which: str) -> str:
+    return (
+        f"{which} is shorter than {MIN_TOKEN_LENGTH} characters and could be guessed; make"
+        " one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
 
 
 class Settings(BaseSettings):
@@ -128,13 +138,24 @@ class Settings(BaseSettings):
         )
 
     def tokens(self) -> Tokens:
-        """The access tokens: the two variables and the token file, if any."""
+        """The access tokens: the two variables and the token file, if any. A token shorter
+        than MIN_TOKEN_LENGTH is refused: it could be guessed."""
+        for name, value in (
+            ("OSE_MESH_READ_TOKENS", self.read_tokens),
+            ("OSE_MESH_WRITE_TOKENS", self.write_tokens),
+        ):
+            for number, token in enumerate(value.split(","), 1):
+                if token.strip() and len(token.strip()) < MIN_TOKEN_LENGTH:
+                    raise ConfigError(_short_token(f"{name}: token {number}"))
         try:
-            return Tokens.from_values(
+            tokens = Tokens.from_values(
                 self.read_tokens.split(","), self.write_tokens.split(","), self.token_file
             )
         except TokenFileError as exc:
             raise ConfigError(f"OSE_MESH_TOKEN_FILE: {exc}") from None
+        if any(len(token) < MIN_TOKEN_LENGTH for token in (*tokens.read, *tokens.write)):
+            raise ConfigError(_short_token("OSE_MESH_TOKEN_FILE: a token"))
+        return tokens
 
     def probe_policy(self) -> NetworkPolicy:
         """Where probes may go: never link-local or unspecified, nor a denied network; only

@@ -6,6 +6,7 @@
   connections, and WebSockets that never send `connection_init` are closed by the GraphQL
   view (api/graphql/websockets.py).
 - At most `max_connections` connections and tasks at once (uvicorn answers 503 beyond).
+- The access log shows paths without their query strings.
 - The soft limit on open files is raised to the hard limit at start, so sockets run out
   long after the connection cap is reached, never before.
 """
@@ -62,6 +63,17 @@ def with_header_timeout(seconds: float) -> type[HttpToolsProtocol]:
     return HeaderTimeoutProtocol
 
 
+class HideQueryStrings(logging.Filter):
+    """Access log lines show the path, never the query string (it may carry a secret, such
+    as an `access_token` a client put there although the server takes none from URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def raise_open_file_limit() -> int:
     """Raise the soft limit on open files to the hard one; return the limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -93,11 +105,13 @@ def config(
             files - 64,
         )
         max_connections = max(files - 64, 16)
-    return uvicorn.Config(
+    server_config = uvicorn.Config(
         app,
         host=host,
         port=port,
         http=with_header_timeout(header_timeout),
         limit_concurrency=max_connections,
         **options,
-    )
+    )  # configures uvicorn's loggers: the filter goes on after
+    logging.getLogger("uvicorn.access").addFilter(HideQueryStrings())
+    return server_config

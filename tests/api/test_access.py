@@ -20,7 +20,7 @@ from ose_mesh.config import ConfigError, load_settings
 from tests.conftest import sqlite_url
 from tests.fakes import ScriptedProber
 
-READ, WRITE = "read-token-123", "write-token-456"
+READ, WRITE = "read-token-123456", "write-token-456789"
 
 
 def as_(token: str) -> dict[str, str]:
@@ -226,3 +226,19 @@ def test_tokens_and_token_files(tmp_path: Path) -> None:
         Tokens.from_values([], [], bad)
     with pytest.raises(ConfigError, match="OSE_MESH_TOKEN_FILE"):
         load_settings(token_file=str(bad)).tokens()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"write_tokens": "short"},
+        {"read_tokens": "long-enough-token-1,tiny", "write_tokens": "long-enough-token-2"},
+    ],
+)
+def test_short_tokens_are_refused_at_start(settings: dict[str, str], tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="shorter than 16 characters"):
+        load_settings(**settings).tokens()
+    short = tmp_path / "tokens"
+    short.write_text("write abc\n")
+    with pytest.raises(ConfigError, match="OSE_MESH_TOKEN_FILE: a token is shorter"):
+        load_settings(token_file=str(short)).tokens()

@@ -243,7 +243,10 @@ def test_a_protected_server_asks_for_a_token_and_then_shows_data(
     server = MeshProcess(
         f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}",
         tmp_path,
-        env={"OSE_MESH_READ_TOKENS": "reader-1", "OSE_MESH_WRITE_TOKENS": "writer-1"},
+        env={
+            "OSE_MESH_READ_TOKENS": "reader-token-0001",
+            "OSE_MESH_WRITE_TOKENS": "writer-token-0001",
+        },
     )
     server.start()
     context = browser.new_context(base_url=server.url)
@@ -254,7 +257,7 @@ def test_a_protected_server_asks_for_a_token_and_then_shows_data(
         page.goto("/heartbeat-dashboard")
         prompt = page.get_by_role("dialog", name="Token needed")
         expect(prompt).to_be_visible()
-        page.get_by_label("Token", exact=True).fill("reader-1")
+        page.get_by_label("Token", exact=True).fill("reader-token-0001")
         page.get_by_role("button", name="Use this token").click()
         expect(page.locator('[data-service="service-mesh"]')).to_be_visible()
         expect(prompt).to_be_hidden()
@@ -269,7 +272,7 @@ def test_a_protected_server_asks_for_a_token_and_then_shows_data(
         registered = httpx.post(
             f"{server.url}/api/v1/heartbeat/register",
             json={"service_id": "late"},
-            headers={"Authorization": "Bearer writer-1"},
+            headers={"Authorization": "Bearer writer-token-0001"},
         )
         assert registered.status_code == 201
         expect(page.locator(".result-window")).to_contain_text("late", timeout=10_000)

@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeshProcess]:
     mesh = MeshProcess(
         f"sqlite+aiosqlite:///{folder / 'mesh.db'}",
         folder,
-        env={"OSE_MESH_WRITE_TOKENS": WRITE, "OSE_MESH_READ_TOKENS": "fuzz-read-token"},
+        env={"OSE_MESH_WRITE_TOKENS": WRITE, "OSE_MESH_READ_TOKENS": "fuzz-read-token-1"},
     )
     mesh.start()
     yield mesh

@@ -97,3 +97,11 @@ def test_a_malformed_message_closes_with_4400(mesh: MeshProcess) -> None:
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 4400, message
     assert httpx.get(f"{mesh.url}/health").status_code == 200
+
+
+def test_the_access_log_shows_no_query_strings(mesh: MeshProcess) -> None:
+    assert httpx.get(f"{mesh.url}/health?access_token=PlantedInUrl").status_code == 200
+    mesh.stop()
+    log = mesh.log_path.read_text()
+    assert '"GET /health HTTP/1.1" 200' in log
+    assert "PlantedInUrl" not in log

@@ -17,7 +17,7 @@ from ose_mesh import __version__
 from ose_mesh.api.rest.bodies import BeatBody, RegisterBody
 from ose_mesh.api.rest.dependencies import DependencyBody
 from ose_mesh.api.rest.messagebus import PublishBody
-from ose_mesh.core import MAX_HISTORY
+from ose_mesh.core import MAX_HISTORY, MAX_PAGE
 from ose_mesh.domain import CheckType, DependencyType, HealthStatus, Relationship
 from ose_mesh.domain.service import SERVICE_ID_PATTERN
 
@@ -361,6 +361,16 @@ def _paths() -> dict[str, Schema]:
                     _query("status", STATUS, "Only services with this status"),
                     _query("cluster", STRING, "Only services of this cluster"),
                     _query("search", STRING, "Id or name contains this text"),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                        "At most this many services, by id (default: all)",
+                    ),
+                    _query(
+                        "offset",
+                        {"type": "integer", "minimum": 0, "maximum": 1_000_000_000},
+                        "Skip this many services first (X-Total-Count says how many match)",
+                    ),
                 ],
             )
         },

@@ -88,6 +88,21 @@ class HealthQueries:
         offset: int = 0,
     ) -> list[ServiceHealth]:
         """Services sorted by id, filtered, then paged."""
+        return self.services_page(
+            status=status, cluster=cluster, search=search, limit=limit, offset=offset
+        )[0]
+
+    def services_page(
+        self,
+        *,
+        status: HealthStatus | None = None,
+        cluster: str | None = None,
+        search: str | None = None,
+        limit: int | None = MAX_PAGE,
+        offset: int = 0,
+    ) -> tuple[list[ServiceHealth], int]:
+        """One page of the services sorted by id and filtered (no limit: all from offset),
+        and how many services match in all."""
         needle = search.casefold() if search else None
         chosen = [
             state
@@ -100,7 +115,8 @@ class HealthQueries:
                 or needle in state.service.service_name.casefold()
             )
         ]
-        return [self._view(state) for state in chosen[offset : offset + limit]]
+        end = None if limit is None else offset + limit
+        return [self._view(state) for state in chosen[offset:end]], len(chosen)
 
     def summary(self) -> HealthSummary:
         states = list(self._monitor.states())

@@ -54,7 +54,7 @@ class OperationGuard(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
-        error = self._access_error() or self._size_error()
+        error = self._access_error() or self._size_error() or self._transport_error()
         if error is not None:
             # Set before validation runs, so validation is skipped and nothing executes.
             self.execution_context.pre_execution_errors = [error]
@@ -79,6 +79,20 @@ class OperationGuard(SchemaExtension):
             if status == 401:
                 response.headers["WWW-Authenticate"] = 'Bearer realm="ose-mesh"'
         return GraphQLError(message, extensions={"code": code})
+
+    def _transport_error(self) -> GraphQLError | None:
+        context = self.execution_context.context
+        subscription = self.execution_context.operation_type is OperationType.SUBSCRIPTION
+        if not subscription or not isinstance(context, dict) or context.get("streaming", True):
+            return None
+        response = context.get("response")
+        if isinstance(response, Response):
+            response.status_code = 400
+        return GraphQLError(
+            "a subscription needs a WebSocket (graphql-transport-ws) or a multipart request"
+            " (Accept: multipart/mixed;subscriptionSpec=1.0)",
+            extensions={"code": "BAD_REQUEST"},
+        )
 
     def _size_error(self) -> GraphQLError | None:
         if self.too_long:

@@ -45,9 +45,12 @@ class MeshGraphQL(OfflineGraphQL):
     ) -> dict[str, Any]:
         if isinstance(request, WebSocket):
             access = Access.NONE if self.tokens.enabled else Access.WRITE  # until connection_init
+            streaming = True
         else:
             access = request.scope.get(SCOPE_KEY, Access.WRITE)
-        return {"request": request, "response": response, "access": access}
+            # A subscription needs a transport that can stream: multipart over HTTP.
+            streaming = self._get_stream_transport_from_headers(request.headers) is not None
+        return {"request": request, "response": response, "access": access, "streaming": streaming}
 
     async def on_ws_connect(self, context: dict[str, Any]) -> None:
         params = context.get("connection_params") or {}

@@ -10,7 +10,7 @@ from ose_mesh.api.context import MeshServices
 from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest, error_response
 from ose_mesh.api.rest.serialize import change_json, health_json, summary_json
-from ose_mesh.core import MAX_HISTORY
+from ose_mesh.core import MAX_HISTORY, MAX_PAGE
 from ose_mesh.domain import HealthStatus
 
 
@@ -24,18 +24,23 @@ async def list_statuses(request: Request) -> JSONResponse:
     if status is not None and status not in HealthStatus.__members__.values():
         allowed = ", ".join(s.value for s in HealthStatus)
         raise BadRequest(f"status: must be one of {allowed}, got {status!r}")
+    limit = whole_number_param(request, "limit", 0, 1, MAX_PAGE) or None  # default: all
+    offset = whole_number_param(request, "offset", 0, 0, 1_000_000_000)
     mesh = _mesh(request)
-    views = mesh.queries.services(
+    views, total = mesh.queries.services_page(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
         search=request.query_params.get("search"),
+        limit=limit,
+        offset=offset,
     )
     causes = mesh.dependencies.root_causes()
     return JSONResponse(
         {
             view.service.service_id: health_json(view, causes.get(view.service.service_id, []))
             for view in views
-        }
+        },
+        headers={"X-Total-Count": str(total)},
     )
 
 

@@ -1,0 +1,60 @@
+"""The smaller findings of the security review: a subscription sent as a plain POST, the
+status listing paged, query strings kept out of the access log, an unreachable database
+reported in one line."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from ose_mesh.cli import main
+from ose_mesh.serving import HideQueryStrings
+
+
+async def test_a_subscription_over_plain_http_says_what_to_use(client: httpx.AsyncClient) -> None:
+    query = "subscription { servicesChanged { action } }"
+    answer = await client.post("/graphql", json={"query": query})
+    assert answer.status_code == 400
+    error = answer.json()["errors"][0]
+    assert "WebSocket" in error["message"]
+    assert "multipart" in error["message"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_the_status_listing_pages(client: httpx.AsyncClient) -> None:
+    for number in range(12):
+        await client.post("/api/v1/heartbeat/register", json={"service_id": f"s{number:02}"})
+    everything = await client.get("/api/v1/heartbeat/status")
+    assert len(everything.json()) == 13  # with the mesh itself
+    assert everything.headers["x-total-count"] == "13"
+    page = await client.get("/api/v1/heartbeat/status", params={"limit": 5, "offset": 2})
+    assert list(page.json()) == ["s02", "s03", "s04", "s05", "s06"]
+    assert page.headers["x-total-count"] == "13"
+    unknown = await client.get("/api/v1/heartbeat/status", params={"status": "unknown"})
+    assert unknown.headers["x-total-count"] == str(len(unknown.json()))
+    for bad in ({"limit": 0}, {"limit": "x"}, {"offset": -1}, {"limit": 10**30}):
+        refused = await client.get("/api/v1/heartbeat/status", params=bad)
+        assert refused.status_code == 400, bad
+        assert next(iter(bad)) in refused.json()["detail"]
+
+
+def test_access_log_lines_show_no_query_string() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/graphql?query=x&access_token=PLANTED", "1.1", 200), None,
+    )  # fmt: skip
+    assert HideQueryStrings().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /graphql HTTP/1.1" 200'
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = "postgresql://mesh:PlantedPw1@127.0.0.1:1/mesh"
+    assert main(["serve", "--database-url", url]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "PlantedPw1" not in err
+    assert "127.0.0.1:1" in err
