@@ -79,8 +79,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ose_mesh import serving
     from ose_mesh.app import create_app
 
@@ -114,7 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )
-    uvicorn.Server(config).run()
+    serving.MeshServer(config).run()
     return 0
 
 

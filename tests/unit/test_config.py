@@ -48,3 +48,23 @@ def test_invalid_settings_name_the_variable(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=variable):
         load_settings()
+
+
+def test_listening_beyond_loopback_keeps_probes_off_local_networks() -> None:
+    from ose_mesh.config import load_settings
+
+    local = load_settings(host="127.0.0.1").probe_policy()
+    assert local.permits("127.0.0.1")
+    assert local.permits("10.0.0.5")
+    public = load_settings(host="0.0.0.0").probe_policy()
+    assert not public.permits("127.0.0.1")
+    assert not public.permits("10.0.0.5")
+    assert not public.permits("::ffff:192.168.1.1")
+    assert public.permits("93.184.216.34")
+    allowed = load_settings(host="0.0.0.0", probe_allow="10.0.0.0/8").probe_policy()
+    assert allowed.permits("10.0.0.5")
+    assert not allowed.permits("127.0.0.1")
+    for host in ("0.0.0.0", "::", "192.168.1.10", "mesh.example.com"):
+        assert not load_settings(host=host).listens_on_loopback
+    for host in ("127.0.0.1", "::1", "localhost", "127.0.0.2", "[::1]"):
+        assert load_settings(host=host).listens_on_loopback

@@ -7,33 +7,42 @@ multipart, either WebSocket protocol):
   caller's token does not allow;
 - size: a document is measured in one linear pass (document_size.py) and refused, before
   validation or any other walk, when it is too long, too big once its fragments are
-  expanded, too deep, or asks validation for too many pairwise comparisons;
+  expanded, too deep, or asks validation for too many pairwise comparisons; parsing and
+  validating a long document happen on one worker thread, never on the event loop;
 - a code on every error, so clients can tell their mistakes from ours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from functools import partial
+from typing import TypeVar
 
-from graphql import GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, parse, validate
 from starlette.responses import Response
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from ose_mesh.api.access import Access
 from ose_mesh.api.graphql.document_size import SATURATED, DocumentTooBig, measure
 from ose_mesh.domain import DomainError
 
-MAX_DOCUMENT_CHARS = 65_536  # large values belong in variables, not in the document
-MAX_TOKENS = 2_000  # GraphiQL's introspection query has about 330
+T = TypeVar("T")
+
+MAX_DOCUMENT_CHARS = 20_000  # large values belong in variables, not in the document
+MAX_TOKENS = 1_000  # GraphiQL's introspection query has about 330; 1,000 parse in ~20 ms
 MAX_FIELDS = 500  # once fragments are expanded; the introspection query has 220
 MAX_DEPTH = 12  # the deepest document of the web client is 5 (introspection not counted)
 MAX_ALIASES = 30
 MAX_REPEATS = 10  # fields of one response name in one selection set
 MAX_SPREADS = 20  # fragment spreads in one selection set
-# Stands in for a document too long to parse, so that the refusal below happens where every
-# other refusal does (strawberry parses whatever document the context holds, once).
+# Documents longer than this are parsed and validated on the context's worker thread (one
+# for the whole server), so a stream of them never holds the event loop for long.
+OFF_LOOP_CHARS = 512
+# Stands in for a document that was not parsed (too long, or a syntax error), so that the
+# refusal happens where every other one does: strawberry parses whatever the context holds.
 _PLACEHOLDER = parse("{ __typename }")
 
 
@@ -42,23 +51,60 @@ def _access_of(context: object) -> Access:
 
 
 class OperationGuard(SchemaExtension):
-    """Refuses, before validation, an operation the caller may not run or that is too big."""
+    """Parses and validates each document itself (off the event loop when it is long),
+    refusing first what the caller may not run and what is too big."""
 
-    too_long = False
+    refusal: GraphQLError | None = None  # found while parsing
 
-    def on_parse(self) -> Iterator[None]:
-        query = self.execution_context.query or ""
-        if len(query) > MAX_DOCUMENT_CHARS and self.execution_context.graphql_document is None:
-            self.too_long = True
-            self.execution_context.graphql_document = _PLACEHOLDER
+    async def on_parse(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        query = context.query or ""
+        if context.graphql_document is None and query:
+            if len(query) > MAX_DOCUMENT_CHARS:
+                self.refusal = _too_big(
+                    f"the document is longer than {MAX_DOCUMENT_CHARS:,} characters;"
+                    " pass large values as variables"
+                )
+            else:
+                try:
+                    context.graphql_document = await self._work(
+                        partial(parse, query, max_tokens=MAX_TOKENS)
+                    )
+                except GraphQLError as error:
+                    self.refusal = error
+            if self.refusal is not None:
+                context.graphql_document = _PLACEHOLDER
         yield
 
-    def on_validate(self) -> Iterator[None]:
-        error = self._access_error() or self._size_error() or self._transport_error()
+    async def on_validate(self) -> AsyncIterator[None]:
+        error = (
+            self.refusal or self._access_error() or self._transport_error()
+        )  # before any walk of the document
         if error is not None:
-            # Set before validation runs, so validation is skipped and nothing executes.
             self.execution_context.pre_execution_errors = [error]
+        else:  # an empty list: validated, so strawberry does not validate again
+            self.execution_context.pre_execution_errors = await self._work(self._validate)
         yield
+
+    async def _work(self, job: Callable[[], T]) -> T:
+        """Run `job` on the context's worker thread when the document is long."""
+        context = self.execution_context.context
+        worker = context.get("document_worker") if isinstance(context, dict) else None
+        if (
+            isinstance(worker, Executor)
+            and len(self.execution_context.query or "") > OFF_LOOP_CHARS
+        ):
+            return await asyncio.get_running_loop().run_in_executor(worker, job)
+        return job()
+
+    def _validate(self) -> list[GraphQLError]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        error = self._size_error(context.graphql_document)
+        if error is not None:
+            return [error]
+        schema = context.schema._schema
+        return list(validate(schema, context.graphql_document, context.validation_rules))
 
     def _access_error(self) -> GraphQLError | None:
         context = self.execution_context.context
@@ -94,14 +140,8 @@ class OperationGuard(SchemaExtension):
             extensions={"code": "BAD_REQUEST"},
         )
 
-    def _size_error(self) -> GraphQLError | None:
-        if self.too_long:
-            return _too_big(
-                f"the document is longer than {MAX_DOCUMENT_CHARS} characters;"
-                " pass large values as variables"
-            )
-        document = self.execution_context.graphql_document
-        assert document is not None
+    @staticmethod
+    def _size_error(document: DocumentNode) -> GraphQLError | None:
         try:
             size = measure(document)
         except DocumentTooBig as exc:
@@ -142,8 +182,4 @@ class ErrorCodes(SchemaExtension):
 
 def guards() -> list[Callable[[], SchemaExtension]]:
     """A fresh set of guards for each operation."""
-    return [
-        ErrorCodes,
-        OperationGuard,
-        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-    ]
+    return [ErrorCodes, OperationGuard]

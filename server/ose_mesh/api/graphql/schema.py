@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from datetime import timedelta
 
 import strawberry
-from strawberry.types import Info
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext, Info
+from strawberry.utils.logging import StrawberryLogger
 
 from ose_mesh import core, domain
 from ose_mesh.api.graphql.bus_schema import BusMutation, BusQuery, BusSubscription
@@ -27,6 +30,8 @@ from ose_mesh.api.graphql.types import (
     StatusChange,
     error_result,
 )
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type(description="A change to the set of services.")
@@ -212,7 +217,21 @@ class Subscription(HealthSubscription, GraphSubscription, BusSubscription):
     pass
 
 
-schema = strawberry.Schema(
+class MeshSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """A caller's mistake (a refused document, a bad argument) is logged at INFO in one
+        line; anything else at ERROR with its traceback."""
+        for error in errors:
+            cause = error.original_error
+            if cause is None or isinstance(cause, ValueError | domain.DomainError):
+                log.info("GraphQL request refused: %s", error.message)
+            else:
+                StrawberryLogger.error(error, execution_context)
+
+
+schema = MeshSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

@@ -8,11 +8,14 @@ connection closes with 4403. Mutations need write access wherever they come from
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 
@@ -20,6 +23,8 @@ from ose_mesh.api.access import SCOPE_KEY, Access, Tokens, bearer
 from ose_mesh.api.graphiql import OfflineGraphQL
 from ose_mesh.api.graphql.websockets import LegacyWsHandler, TransportWsHandler
 from ose_mesh.api.json_input import JsonRefused, parse_json
+
+MAX_CONCURRENT_OPERATIONS = 2  # GraphQL requests over HTTP being worked on at once
 
 
 class MeshGraphQL(OfflineGraphQL):
@@ -29,6 +34,35 @@ class MeshGraphQL(OfflineGraphQL):
     def __init__(self, *args: Any, tokens: Tokens, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tokens = tokens
+        # Long documents are parsed and validated here, one at a time (permissions.py).
+        self.document_worker = ThreadPoolExecutor(1, thread_name_prefix="graphql-documents")
+        self._admission = asyncio.Semaphore(MAX_CONCURRENT_OPERATIONS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HTTP operations take turns, a few at a time, until their answer starts: a flood
+        of expensive documents queues here (before its bodies are read) instead of filling
+        the event loop, so /health and the pages stay quick. WebSockets take no turn."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        await self._admission.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._admission.release()
+
+        async def send_then_release(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                release()  # the work is done; a subscription streams without a turn
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, send_then_release)
+        finally:
+            release()
 
     def decode_json(self, data: str | bytes) -> object:
         """Request bodies, `variables` in a GET and WebSocket messages, read with limits."""
@@ -50,7 +84,13 @@ class MeshGraphQL(OfflineGraphQL):
             access = request.scope.get(SCOPE_KEY, Access.WRITE)
             # A subscription needs a transport that can stream: multipart over HTTP.
             streaming = self._get_stream_transport_from_headers(request.headers) is not None
-        return {"request": request, "response": response, "access": access, "streaming": streaming}
+        return {
+            "request": request,
+            "response": response,
+            "access": access,
+            "streaming": streaming,
+            "document_worker": self.document_worker,
+        }
 
     async def on_ws_connect(self, context: dict[str, Any]) -> None:
         params = context.get("connection_params") or {}
