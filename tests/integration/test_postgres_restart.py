@@ -1,10 +1,10 @@
 """PostgreSQL restarted under a running server: changes during the outage are refused with
 503 and a message (nothing half-written), the server recovers by itself, and nothing
-accepted before the outage is lost."""
+accepted before the outage is lost. The PostgreSQL is a throwaway cluster of the test's own
+(its own port and data directory); the machine's is never touched."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,44 +12,33 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
-from tests.integration.server import MeshProcess, reset_database
+from tests.integration.server import MeshProcess
+from tests.integration.throwaway import ThrowawayPostgres, throwaway_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-CLUSTER = (
-    sorted(Path("/etc/postgresql").iterdir())[-1].name if Path("/etc/postgresql").exists() else "15"
-)
-
-
-def postgres(action: str) -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", CLUSTER, "main", action],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
-def mesh(tmp_path: Path) -> Iterator[MeshProcess]:
-    reset_database(POSTGRES_URL)
-    server = MeshProcess(POSTGRES_URL, tmp_path, {"OSE_MESH_HISTORY_FLUSH_SECONDS": "1"})
+def postgres() -> Iterator[ThrowawayPostgres]:
+    with throwaway_postgres() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def mesh(tmp_path: Path, postgres: ThrowawayPostgres) -> Iterator[MeshProcess]:
+    server = MeshProcess(postgres.url, tmp_path, {"OSE_MESH_HISTORY_FLUSH_SECONDS": "1"})
     try:
         server.start()
         yield server
     finally:
         server.stop()
-        if not postgres_up():  # whatever happened, leave PostgreSQL running
-            postgres("start")
 
 
-def postgres_up() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False).returncode == 0
-
-
-def test_the_server_outlives_a_postgres_restart(mesh: MeshProcess) -> None:
+def test_the_server_outlives_a_postgres_restart(
+    mesh: MeshProcess, postgres: ThrowawayPostgres
+) -> None:
     with httpx.Client(base_url=mesh.url, timeout=15) as api:
-        through_an_outage(api)
+        through_an_outage(api, postgres)
     # Nothing accepted before the outage is lost, and the refused change left no trace:
     # a fresh server on the same database sees exactly what was acknowledged.
     mesh.stop()
@@ -62,13 +51,13 @@ def test_the_server_outlives_a_postgres_restart(mesh: MeshProcess) -> None:
     assert [(d["source"], d["target"]) for d in graph["dependencies"]] == [("orders", "orders-db")]
 
 
-def through_an_outage(api: httpx.Client) -> None:
+def through_an_outage(api: httpx.Client, postgres: ThrowawayPostgres) -> None:
     for service in ("orders", "orders-db"):
         assert api.post("/api/v1/heartbeat/register", json={"service_id": service}).is_success
     edge = {"source": "orders", "target": "orders-db", "type": "hard", "relationship": "database"}
     assert api.post("/api/v1/dependencies", json=edge).is_success
 
-    postgres("stop")
+    postgres.stop()
     refused = api.post("/api/v1/heartbeat/register", json={"service_id": "during-outage"})
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"] == "unavailable"
@@ -77,7 +66,7 @@ def through_an_outage(api: httpx.Client) -> None:
     # reads are served from memory meanwhile
     assert api.get("/api/v1/heartbeat/status/orders").status_code == 200
 
-    postgres("start")
+    postgres.start()
     deadline = time.monotonic() + 60
     while api.get("/health").json()["database"] != "ok":
         assert time.monotonic() < deadline, "the server did not see PostgreSQL come back"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ose_mesh.adapters.bus import AmqpBroker, Properties
-from tests.conftest import RABBITMQ_URL, sqlite_url
+from tests.conftest import RABBITMQ_URL, RABBITMQ_VHOST, sqlite_url
 from tests.integration.server import MeshProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.rabbitmq]
@@ -22,7 +22,7 @@ MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[MeshProcess]:
-    env = {"OSE_BUS": "amqp", "RABBITMQ_URL": RABBITMQ_URL,
+    env = {"OSE_BUS": "amqp", "RABBITMQ_URL": RABBITMQ_URL, "RABBITMQ_VHOST": RABBITMQ_VHOST,
            "RABBITMQ_MANAGEMENT_URL": MANAGEMENT_URL}  # fmt: skip
     server = MeshProcess(sqlite_url(tmp_path), tmp_path, env)
     try:
