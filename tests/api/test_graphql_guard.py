@@ -165,3 +165,14 @@ def test_real_documents_pass(client: TestClient) -> None:
     assert {"id": "secret-service"} in gql(client, three)["data"]["a"]
     small_chain = gql(client, chain(10))
     assert small_chain["data"] == {"__typename": "Query"}
+
+
+def test_a_refused_document_says_why_whatever_operation_it_names(client: TestClient) -> None:
+    for query, expected in (
+        ("query Q { services { id }", "Syntax Error"),
+        ("query Q { __typename } #" + "x" * MAX_DOCUMENT_CHARS, "longer than"),
+    ):
+        answer = client.post(
+            "/graphql", json={"query": query, "operationName": "Q"}, headers=as_(READ)
+        )
+        assert expected in answer.json()["errors"][0]["message"], answer.text

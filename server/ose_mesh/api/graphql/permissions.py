@@ -15,6 +15,7 @@ multipart, either WebSocket protocol):
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from functools import partial
@@ -41,9 +42,16 @@ MAX_SPREADS = 20  # fragment spreads in one selection set
 # Documents longer than this are parsed and validated on the context's worker thread (one
 # for the whole server), so a stream of them never holds the event loop for long.
 OFF_LOOP_CHARS = 512
-# Stands in for a document that was not parsed (too long, or a syntax error), so that the
-# refusal happens where every other one does: strawberry parses whatever the context holds.
-_PLACEHOLDER = parse("{ __typename }")
+GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
+
+
+def _placeholder(operation_name: str | None) -> DocumentNode:
+    """Stands in for a document that was not parsed (too long, or a syntax error), so that
+    the refusal happens where every other one does; named like the operation asked for, so
+    strawberry finds it before the refusal is reported."""
+    if operation_name and GRAPHQL_NAME.fullmatch(operation_name):
+        return parse(f"query {operation_name} {{ __typename }}")
+    return parse("{ __typename }")
 
 
 def _access_of(context: object) -> Access:
@@ -73,7 +81,7 @@ class OperationGuard(SchemaExtension):
                 except GraphQLError as error:
                     self.refusal = error
             if self.refusal is not None:
-                context.graphql_document = _PLACEHOLDER
+                context.graphql_document = _placeholder(context.operation_name)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
