@@ -45,7 +45,7 @@ from ose_mesh.api.rest import (
 from ose_mesh.api.rest.ratelimit import BeatLimiter
 from ose_mesh.api.site_guard import SiteGuard
 from ose_mesh.api.web import web_routes
-from ose_mesh.compose import build_mesh
+from ose_mesh.compose import Mesh, build_mesh
 from ose_mesh.config import Settings
 from ose_mesh.core import (
     Clock,
@@ -81,6 +81,8 @@ def create_app(
         else None
     )
 
+    ready = asyncio.Event()  # start-up work done: /health answers 200 from then on
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         transitions = subscribe_transitions(mesh.hub)
@@ -111,8 +113,9 @@ def create_app(
             tasks.append(asyncio.create_task(mesh.webhooks.run(alerts), name="webhooks"))
         log.info("event bus: %s (%s)", mesh.bus.backend, mesh.bus.settings.safe_url)
         if demo is not None:
-            seeding = demo.seed_when_listening(built.catalog)
-            tasks.append(asyncio.create_task(seeding, name="demo"))
+            tasks.append(asyncio.create_task(_seed_then_ready(demo, built, ready), name="demo"))
+        else:
+            ready.set()
         try:
             yield
         finally:
@@ -139,7 +142,7 @@ def create_app(
         *heartbeat_routes,
         *dependency_routes,
         *messagebus_routes,
-        Route("/health", _health(repository, monitor), methods=["GET"]),
+        Route("/health", _health(repository, monitor, ready), methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *graphql_routes(graphql),
         *(demo.routes() if demo else []),
@@ -228,23 +231,35 @@ async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
         await work()
 
 
+async def _seed_then_ready(demo: DemoSimulator, built: Mesh, ready: asyncio.Event) -> None:
+    await demo.seed_when_listening(built.catalog)
+    ready.set()
+
+
 def _health(
-    repository: SqlRepository, monitor: HeartbeatMonitor
+    repository: SqlRepository, monitor: HeartbeatMonitor, ready: asyncio.Event
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """200 once start-up work is done (the demo topology registered, when asked for):
+    before, 503 "starting", so a load balancer sends no traffic to a replica not ready."""
+
     async def health(request: Request) -> JSONResponse:
         try:
             await repository.ping()
             database = "ok"
         except StorageUnavailable:
             database = "unavailable"
+        status = "ok" if database == "ok" else "degraded"
+        if not ready.is_set():
+            status = "starting"
         return JSONResponse(
             {
-                "status": "ok" if database == "ok" else "degraded",
+                "status": status,
                 "service": SELF_ID,
                 "version": __version__,
                 "database": database,
                 "services": len(monitor),
-            }
+            },
+            status_code=503 if status == "starting" else 200,
         )
 
     return health

@@ -127,8 +127,10 @@ class Settings(BaseSettings):
 
     def bus(self) -> BusSettings:
         """The event bus settings (backend and broker address) these settings imply."""
+        configured = self.rabbitmq_url or self.rabbitmq_host
         return BusSettings(
-            ose_bus=self.ose_bus,
+            # The embedded server uses its in-memory broker unless RabbitMQ is configured.
+            ose_bus=self.ose_bus or ("amqp" if configured else "memory"),
             rabbitmq_url=self.rabbitmq_url,
             rabbitmq_host=self.rabbitmq_host,
             rabbitmq_port=self.rabbitmq_port,

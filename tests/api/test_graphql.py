@@ -28,7 +28,7 @@ async def test_register_query_and_deregister(client: httpx.AsyncClient) -> None:
     assert service["check"] == {
         "checkType": "PUSH",
         "intervalSeconds": 5.0,
-        "timeoutSeconds": 30.0,
+        "timeoutSeconds": 15.0,  # 3 x the interval given
         "maxFailures": 3,
         "healthUrl": None,
     }

@@ -125,3 +125,15 @@ async def test_real_answers_fit_the_documented_schemas(
     assert mermaid.headers["content-type"].startswith("text/plain")
     metrics = await client.get("/metrics")
     assert re.search(r"^# HELP ", metrics.text, re.MULTILINE)
+
+
+async def test_every_operation_has_a_stable_camel_case_id(document: dict[str, Any]) -> None:
+    ids = [
+        operation["operationId"]
+        for operations in document["paths"].values()
+        for operation in operations.values()
+    ]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][A-Za-z0-9]*", name) for name in ids), ids
+    assert "registerService" in ids
+    assert "recordBeat" in ids

@@ -5,12 +5,18 @@ reported in one line."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
 
+from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.app import create_app
 from ose_mesh.cli import main
+from ose_mesh.config import load_settings
 from ose_mesh.serving import HideQueryStrings
+from tests.conftest import sqlite_url
+from tests.fakes import ScriptedProber
 
 
 async def test_a_subscription_over_plain_http_says_what_to_use(client: httpx.AsyncClient) -> None:
@@ -58,3 +64,42 @@ def test_an_unreachable_database_is_one_line_without_its_password(
     assert len(err.strip().splitlines()) == 1, err
     assert "PlantedPw1" not in err
     assert "127.0.0.1:1" in err
+
+
+async def test_json_labelled_as_a_form_is_read_as_json(client: httpx.AsyncClient) -> None:
+    """`curl -d '{"latency_ms": 12}'` sends a form content type."""
+    await client.post(
+        "/api/v1/heartbeat/register", json={"service_id": "curl", "check_type": "push"}
+    )
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = await client.post(
+        "/api/v1/heartbeat/curl/beat", content=b'{"latency_ms": 12}', headers=form
+    )
+    assert answer.status_code == 200, answer.text
+    status = (await client.get("/api/v1/heartbeat/status/curl")).json()
+    assert status["metrics"]["average_latency_ms"] == 12
+    still_a_form = await client.post(
+        "/api/v1/heartbeat/register", content=b"service_id=formed", headers=form
+    )
+    assert still_a_form.status_code == 201
+
+
+async def test_health_is_ready_only_once_the_demo_is_registered(tmp_path: Path) -> None:
+    settings = load_settings(database_url=sqlite_url(tmp_path), demo=True, port=1)
+    app = create_app(settings, prober=ScriptedProber(), broker=MemoryBroker(MemoryVirtualHost()))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            starting = await client.get("/health")
+            assert starting.status_code == 503  # the demo cannot reach port 1: never seeded
+            assert starting.json()["status"] == "starting"
+    plain = create_app(
+        load_settings(database_url=sqlite_url(tmp_path)),
+        prober=ScriptedProber(),
+        broker=MemoryBroker(MemoryVirtualHost()),
+    )
+    async with plain.router.lifespan_context(plain):
+        transport = httpx.ASGITransport(app=plain)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            ready = await client.get("/health")
+            assert (ready.status_code, ready.json()["status"]) == (200, "ok")

@@ -4,6 +4,7 @@ de-duplication, CloudEvents on the wire."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -11,7 +12,13 @@ from typing import Any
 import pytest
 from cloudevents.core.bindings import amqp as ce_amqp
 
-from ose_mesh.adapters.bus import AmqpBroker, Broker, MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.bus import (
+    AmqpBroker,
+    Broker,
+    MemoryBroker,
+    MemoryVirtualHost,
+    Properties,
+)
 from ose_mesh.bus import (
     DEAD_LETTERS,
     EVENTS,
@@ -345,6 +352,65 @@ async def test_duplicates_are_dropped_when_dedupe_is_on(buses: Callable[..., Mes
         await bus.publish_event("", event, routing_key=queue)
     await wait_for(lambda: bus.stats.duplicates == 2)
     assert seen == [event.event_id]
+    await bus.broker.delete_queue(queue)
+
+
+async def test_messages_without_an_id_are_never_duplicates(
+    buses: Callable[..., MessageBus],
+) -> None:
+    """A foreign client (pika, say) sends no message_id: with dedupe on, every one of its
+    messages is still delivered."""
+    bus = buses(dedupe=True)
+    await bus.connect()
+    queue = unique("foreign")
+    seen: list[dict[str, Any]] = []
+
+    async def handler(event: EventMessage) -> None:
+        seen.append(event.payload)
+
+    await bus.consume(queue, handler)
+    for number in range(3):
+        await bus.broker.publish("", queue, f'{{"n": {number}}}'.encode(), Properties())
+    await wait_for(lambda: len(seen) == 3)
+    assert sorted(item["n"] for item in seen) == [0, 1, 2]
+    assert bus.stats.duplicates == 0
+    await bus.broker.delete_queue(queue)
+
+
+async def test_a_structured_cloud_event_from_another_client_is_decoded(
+    buses: Callable[..., MessageBus],
+) -> None:
+    bus = buses()
+    await bus.connect()
+    queue = unique("structured")
+    seen: list[EventMessage] = []
+
+    async def handler(event: EventMessage) -> None:
+        seen.append(event)
+
+    await bus.consume(queue, handler)
+    envelope = {
+        "specversion": "1.0",
+        "id": "ce-42",
+        "source": "https://shop.example/orders",
+        "type": "order.placed",
+        "time": "2026-11-30T10:00:00Z",
+        "datacontenttype": "application/json",
+        "correlationid": "corr-7",
+        "data": {"order": 42},
+    }
+    properties = Properties(content_type="application/cloudevents+json; charset=utf-8")
+    await bus.broker.publish("", queue, json.dumps(envelope).encode(), properties)
+    await wait_for(lambda: len(seen) == 1)
+    [event] = seen
+    assert (event.event_id, event.source_service, event.event_type) == (
+        "ce-42",
+        "https://shop.example/orders",
+        "order.placed",
+    )
+    assert event.payload == {"order": 42}
+    assert event.correlation_id == "corr-7"
+    assert event.timestamp.isoformat() == "2026-11-30T10:00:00+00:00"
     await bus.broker.delete_queue(queue)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -39,7 +40,15 @@ def free_port() -> int:
 
 
 class MeshProcess:
-    def __init__(self, database_url: str, workdir: Path, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        *,
+        open_files: int | None = None,
+    ):
+        self.open_files = open_files  # a soft limit on open files to start the server with
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
@@ -57,6 +66,7 @@ class MeshProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
+                preexec_fn=self._limit_open_files if self.open_files else None,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -69,6 +79,10 @@ class MeshProcess:
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise RuntimeError("server did not start within 30 s")
+
+    def _limit_open_files(self) -> None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, hard))
 
     def kill(self) -> None:
         assert self.process is not None

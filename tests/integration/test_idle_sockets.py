@@ -28,7 +28,8 @@ IDLE = 1_000
 @pytest.fixture
 def mesh(tmp_path: Path) -> Iterator[MeshProcess]:
     env = {"OSE_MESH_HEADER_TIMEOUT": str(TIMEOUT), "OSE_MESH_WS_INIT_TIMEOUT": str(TIMEOUT)}
-    server = MeshProcess(sqlite_url(tmp_path), tmp_path, env)
+    # Started with the common soft limit of 1,024 open files, which the server raises.
+    server = MeshProcess(sqlite_url(tmp_path), tmp_path, env, open_files=1024)
     server.start()
     try:
         yield server

@@ -68,3 +68,19 @@ def test_listening_beyond_loopback_keeps_probes_off_local_networks() -> None:
         assert not load_settings(host=host).listens_on_loopback
     for host in ("127.0.0.1", "::1", "localhost", "127.0.0.2", "[::1]"):
         assert load_settings(host=host).listens_on_loopback
+
+
+def test_the_sdk_reaches_rabbitmq_unless_memory_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ose_mesh.bus.config import BusSettings
+    from ose_mesh.config import load_settings
+
+    for name in ("OSE_BUS", "RABBITMQ_URL", "RABBITMQ_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    sdk = BusSettings()
+    assert sdk.backend == "amqp"
+    assert sdk.safe_url == "amqp://***@localhost:5672/%2F"
+    assert load_settings().bus().backend == "memory"  # the embedded server keeps its own
+    monkeypatch.setenv("OSE_BUS", "memory")
+    assert BusSettings().backend == "memory"

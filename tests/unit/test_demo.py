@@ -36,7 +36,7 @@ def statuses_over(behaviour: str, seconds: float) -> set[HealthStatus]:
         hung = answer.delay_seconds >= DEMO_PROBE_TIMEOUT
         ok = answer.status < 400 and not hung
         latency = None if hung else answer.delay_seconds * 1000
-        state.record(HeartbeatResult("x", ok, at, latency))
+        state.record(HeartbeatResult("x", ok, at, latency, None, answered=not hung))
         seen.add(state.status)
         state.reevaluate(at + DEMO_INTERVAL - 0.001)
         seen.add(state.status)

@@ -21,8 +21,19 @@ def make_state(**check: object) -> HealthState:
     return HealthState(Service("svc", "Svc", config), now=0.0)
 
 
-def beat(state: HealthState, at: float, ok: bool = True, latency: float | None = 10.0) -> None:
-    state.record(HeartbeatResult("svc", ok, at, latency if ok else None))
+def beat(
+    state: HealthState,
+    at: float,
+    ok: bool = True,
+    latency: float | None = 10.0,
+    answered: bool = True,
+) -> None:
+    """A result: ok, an error the service answered with (HTTP 500), or no answer at all."""
+    state.record(HeartbeatResult("svc", ok, at, latency if ok else None, None, answered))
+
+
+def silence(state: HealthState, at: float) -> None:
+    beat(state, at, ok=False, answered=False)
 
 
 def test_unknown_until_the_first_result() -> None:
@@ -56,13 +67,46 @@ def test_dead_after_timeout_without_success_even_with_no_results() -> None:
     assert state.status is DD
 
 
-def test_dead_counts_from_the_last_success_and_takes_precedence() -> None:
+def test_dead_counts_from_the_last_answer_and_takes_precedence() -> None:
     state = make_state(timeout_seconds=30, max_failures=2)
     beat(state, 5.0)
-    beat(state, 15.0, ok=False)
-    beat(state, 25.0, ok=False)
+    silence(state, 15.0)
+    silence(state, 25.0)
     assert state.status is C
-    beat(state, 35.5, ok=False)
+    silence(state, 35.5)
+    assert state.status is DD
+
+
+def test_a_service_answering_with_errors_is_critical_and_never_dead() -> None:
+    """The reference's flow with the defaults: HTTP 500 every 10 s is degraded, then
+    critical at the third failure (20 s), and stays critical: it answers."""
+    state = make_state(interval_seconds=10, timeout_seconds=30, max_failures=3)
+    seen = []
+    for at in range(0, 301, 10):
+        beat(state, float(at), ok=False)
+        seen.append(state.status)
+        assert state.reevaluate(at + 9.9) is None  # the timer finds it alive too
+    assert seen[:3] == [DG, DG, C]
+    assert set(seen[2:]) == {C}
+
+
+def test_an_error_beat_keeps_a_push_service_alive() -> None:
+    state = make_state(timeout_seconds=30)
+    beat(state, 1.0)
+    beat(state, 25.0, ok=False)  # pushed by the service itself: it is there
+    assert state.reevaluate(40.0) is None
+    assert state.status is DG
+    assert state.reevaluate(55.01) is DG  # then silence for more than the timeout
+    assert state.status is DD
+
+
+def test_a_silent_service_is_dead_after_the_timeout() -> None:
+    state = make_state(interval_seconds=10, timeout_seconds=30, max_failures=3)
+    beat(state, 0.0)
+    for at in (10.0, 20.0):
+        silence(state, at)
+        assert state.status is DG
+    assert state.reevaluate(30.01) is DG
     assert state.status is DD
 
 
@@ -104,6 +148,15 @@ def test_recovery_threshold_does_not_apply_before_any_failure() -> None:
     assert state.status is H
 
 
+def test_the_first_result_is_not_a_flap() -> None:
+    state = make_state()
+    beat(state, 1.0)
+    assert state.flap_count(1.0) == 0
+    beat(state, 2.0, ok=False)
+    beat(state, 3.0)
+    assert state.flap_count(3.0) == 2
+
+
 def test_dead_service_recovers_on_success() -> None:
     state = make_state(timeout_seconds=30)
     state.reevaluate(31.0)
@@ -131,7 +184,7 @@ def test_flapping_is_counted_over_the_last_hour() -> None:
     state = make_state(max_failures=1, timeout_seconds=7200, interval_seconds=10)
     for i in range(6):
         beat(state, 10.0 * i, ok=i % 2 == 0)
-    assert state.flap_count(60.0) == 6  # unknown->healthy, then 5 flips
+    assert state.flap_count(60.0) == 5  # 5 flips; unknown->healthy is not one
     assert state.flap_count(60.0 + 3600.0) == 0
 
 

@@ -92,6 +92,21 @@ async def test_a_hung_probe_still_ends_dead_by_time(
     assert monitor.state("hung").status is HealthStatus.DEAD
 
 
+async def test_a_service_answering_http_500_is_critical_and_never_dead(
+    monitor: HeartbeatMonitor, clock: ManualClock, prober: ScriptedProber
+) -> None:
+    """With the defaults (10 s interval, 30 s timeout, 3 failures), as in the reference."""
+    prober.fail.add("erroring")
+    monitor.watch(http_service("erroring"))
+    seen = []
+    for _ in range(300):
+        await step(monitor, clock, 1)
+        seen.append(monitor.state("erroring").status)
+    assert HealthStatus.DEAD not in seen
+    assert seen[-1] is HealthStatus.CRITICAL
+    assert HealthStatus.DEGRADED in seen[: seen.index(HealthStatus.CRITICAL)]
+
+
 async def test_probe_timeout_counts_as_a_failure(
     clock: ManualClock, prober: ScriptedProber, hub: EventHub
 ) -> None:

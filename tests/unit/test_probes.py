@@ -4,6 +4,7 @@ from link-local addresses (cloud metadata) and denied networks, also through DNS
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -157,3 +158,23 @@ def test_allow_lists_admit_only_their_networks() -> None:
     denied = NetworkPolicy.from_lists(["10.0.0.0/8"], [])
     for spelling in ("10.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:a00:1::"):
         assert not denied.permits(spelling), spelling
+
+
+async def test_failures_are_said_in_plain_words(endpoint: int) -> None:
+    prober = NetworkProber()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    try:
+        refused = await prober.probe(http_service(f"http://127.0.0.1:{closed}/health"))
+        assert refused.message == "connection refused"
+        assert not refused.answered
+        over_tcp = await prober.probe(tcp_service("127.0.0.1", closed))
+        assert over_tcp.message == "connection refused"
+        unknown = await prober.probe(http_service("http://no-such-host.invalid/health"))
+        assert unknown.message.startswith("cannot resolve the host name")
+        assert "ssl:default" not in refused.message + unknown.message
+        answered = await prober.probe(http_service(f"http://127.0.0.1:{endpoint}/health"))
+        assert answered.answered
+    finally:
+        await prober.close()

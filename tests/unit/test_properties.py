@@ -37,7 +37,8 @@ configs = st.builds(
 steps = st.lists(
     st.tuples(
         st.floats(0, 40, allow_nan=False),  # seconds since the previous step
-        st.none() | st.booleans(),  # None: only the clock moves; else a result ok/failed
+        # None: only the clock moves; else a success, an error it answered with, or silence
+        st.none() | st.sampled_from(["ok", "error", "silent"]),
         st.none() | st.floats(0, 500, allow_nan=False),  # latency of a success
     ),
     max_size=40,
@@ -45,11 +46,16 @@ steps = st.lists(
 
 
 def expected_status(
-    check: CheckConfig, started: float, results: list[tuple[float, bool, float | None]], now: float
+    check: CheckConfig,
+    started: float,
+    results: list[tuple[float, bool, float | None, bool]],
+    now: float,
 ) -> HealthStatus:
-    """DESIGN.md's rules, written again from scratch over the whole history."""
+    """DESIGN.md's rules, written again from scratch over the whole history: dead after
+    timeout_seconds without any answer; errors that were answered keep it alive."""
     successes = [r for r in results if r[1]]
-    reference = successes[-1][0] if successes else started
+    answers = [r for r in results if r[3]]
+    reference = answers[-1][0] if answers else started
     if now - reference > check.timeout_seconds:
         return HealthStatus.DEAD
     if not results:
@@ -70,7 +76,7 @@ def expected_status(
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(check=configs, script=steps)
 def test_no_sequence_of_results_and_ticks_yields_an_impossible_state(
-    check: CheckConfig, script: list[tuple[float, bool | None, float | None]]
+    check: CheckConfig, script: list[tuple[float, str | None, float | None]]
 ) -> None:
     state = HealthState(Service("svc", "svc", check), now=0.0)
     now, results, transitions = 0.0, [], 0
@@ -79,9 +85,10 @@ def test_no_sequence_of_results_and_ticks_yields_an_impossible_state(
         if outcome is None:
             changed = state.reevaluate(now)
         else:
-            latency = latency if outcome else None
-            results.append((now, outcome, latency))
-            changed = state.record(HeartbeatResult("svc", outcome, now, latency))
+            ok, answered = outcome == "ok", outcome != "silent"
+            latency = latency if ok else None
+            results.append((now, ok, latency, answered))
+            changed = state.record(HeartbeatResult("svc", ok, now, latency, None, answered))
         transitions += changed is not None
         assert state.status is expected_status(check, 0.0, results, now)
         # the metrics stay possible

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -154,7 +155,7 @@ class AiohttpProber:
                 ok = 200 <= response.status < 400
                 return ProbeOutcome(ok, _elapsed_ms(started), f"HTTP {response.status}")
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return ProbeOutcome(False, _elapsed_ms(started), _describe(exc))
+            return ProbeOutcome(False, _elapsed_ms(started), _describe(exc), answered=False)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -173,7 +174,7 @@ class HttpxProber:
         try:
             response = await self._client.get(service.check.health_url or "")
         except (httpx.HTTPError, OSError, ValueError) as exc:
-            return ProbeOutcome(False, _elapsed_ms(started), _describe(exc))
+            return ProbeOutcome(False, _elapsed_ms(started), _describe(exc), answered=False)
         ok = 200 <= response.status_code < 400
         return ProbeOutcome(ok, _elapsed_ms(started), f"HTTP {response.status_code}")
 
@@ -191,7 +192,7 @@ async def probe_tcp(service: Service, policy: NetworkPolicy | None = None) -> Pr
         )
         _, writer = await _connect_any(found, policy)
     except (OSError, ValueError) as exc:
-        return ProbeOutcome(False, _elapsed_ms(started), _describe(exc))
+        return ProbeOutcome(False, _elapsed_ms(started), _describe(exc), answered=False)
     latency = _elapsed_ms(started)
     writer.close()
     with contextlib.suppress(OSError):
@@ -239,8 +240,18 @@ class NetworkProber:
 
 
 def _describe(exc: BaseException) -> str:
-    cause = getattr(exc, "os_error", None) or exc.__cause__  # what aiohttp wrapped
+    """What happened, in plain words ("connection refused"), not a library's message."""
+    cause = getattr(exc, "os_error", None) or exc.__cause__ or exc  # what aiohttp wrapped
     if isinstance(cause, ProbeRefused):
-        exc = cause
-    text = str(exc) or type(exc).__name__
+        text = str(cause)
+    elif isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+        text = f"cannot resolve the host name ({getattr(cause, 'strerror', None) or cause})"
+    elif isinstance(exc, aiohttp.ServerDisconnectedError):
+        text = "the connection was closed before an answer"
+    elif isinstance(exc, aiohttp.ClientSSLError):
+        text = f"TLS failed: {getattr(exc, 'os_error', exc)}"
+    elif isinstance(cause, OSError) and cause.errno:
+        text = os.strerror(cause.errno).lower()
+    else:
+        text = str(exc) or type(exc).__name__
     return text[:300]

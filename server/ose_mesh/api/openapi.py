@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 
 from ose_mesh import __version__
 from ose_mesh.api.rest.bodies import BeatBody, RegisterBody
-from ose_mesh.api.rest.dependencies import DependencyBody
+from ose_mesh.api.rest.dependencies import MAX_DEPTH, DependencyBody
 from ose_mesh.api.rest.messagebus import PublishBody
 from ose_mesh.core import MAX_HISTORY, MAX_PAGE
 from ose_mesh.domain import CheckType, DependencyType, HealthStatus, Relationship
@@ -185,7 +185,7 @@ def _components() -> dict[str, Schema]:
             {
                 "service_id": STRING,
                 "direction": {"type": "string", "enum": ["dependencies", "dependents", "both"]},
-                "depth": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]},
+                "depth": DEPTH,
             },
             {"dependencies": array(ref("Reached")), "dependents": array(ref("Reached"))},
         ),
@@ -304,6 +304,9 @@ def _op(summary: str, tag: str, responses: dict[str, Schema], **extra: Any) -> S
 
 
 SERVICE = {**_path("service_id", "The service's id"), "schema": SERVICE_ID}
+DEPTH: Schema = {
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_DEPTH}, {"const": "all"}]
+}
 PAGING = [
     _query("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000}, "Page, from 1"),
     _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500}, "At most 500"),
@@ -462,7 +465,7 @@ def _paths() -> dict[str, Schema]:
                     ),
                     _query(
                         "depth",
-                        {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]},
+                        DEPTH,
                         "How far (default 1), or all",
                     ),
                 ],
@@ -641,6 +644,41 @@ def _paths() -> dict[str, Schema]:
     }
 
 
+# Stable names for client generators: camelCase, unique, never derived from the path.
+OPERATION_IDS = {
+    ("post", "/api/v1/heartbeat/register"): "registerService",
+    ("delete", "/api/v1/heartbeat/register/{service_id}"): "deregisterService",
+    ("post", "/api/v1/heartbeat/{service_id}/beat"): "recordBeat",
+    ("get", "/api/v1/heartbeat/status"): "listServiceStatuses",
+    ("get", "/api/v1/heartbeat/status/{service_id}"): "getServiceStatus",
+    ("get", "/api/v1/heartbeat/status/{service_id}/history"): "getServiceHistory",
+    ("get", "/api/v1/heartbeat/summary"): "getHeartbeatSummary",
+    ("post", "/api/v1/dependencies"): "declareDependency",
+    ("delete", "/api/v1/dependencies/{source}/{target}"): "removeDependency",
+    ("get", "/api/v1/dependencies/graph"): "getDependencyGraph",
+    ("get", "/api/v1/dependencies/service/{service_id}"): "getServiceDependencies",
+    ("get", "/api/v1/dependencies/visualize/{format}"): "exportDependencyGraph",
+    ("get", "/api/v1/dependencies/analysis/circular"): "findCircularDependencies",
+    ("get", "/api/v1/dependencies/analysis/critical-path"): "getCriticalPath",
+    ("get", "/api/v1/dependencies/analysis/hubs"): "findHubs",
+    ("get", "/api/v1/dependencies/analysis/impact/{service_id}"): "getFailureImpact",
+    ("get", "/api/v1/dependencies/analysis/root-causes"): "findRootCauses",
+    ("post", "/api/v1/messagebus/publish"): "publishEvent",
+    ("get", "/api/v1/messagebus/status"): "getBusStatus",
+    ("get", "/api/v1/messagebus/exchanges"): "listExchanges",
+    ("get", "/api/v1/messagebus/queues"): "listQueues",
+    ("get", "/health"): "getHealth",
+    ("get", "/metrics"): "getMetrics",
+}
+
+
+def _with_operation_ids(paths: dict[str, Schema]) -> dict[str, Schema]:
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            operation["operationId"] = OPERATION_IDS[(method, path)]  # a new route needs one
+    return paths
+
+
 def _with_access_errors(paths: dict[str, Schema]) -> dict[str, Schema]:
     """Every operation but the open ones may answer 401; every change may answer 403."""
     for operations in paths.values():
@@ -664,7 +702,7 @@ def document() -> Schema:
                 "also in GraphQL at /graphql. Errors are JSON: `{error, detail}`."
             ),
         },
-        "paths": _with_access_errors(_paths()),
+        "paths": _with_operation_ids(_with_access_errors(_paths())),
         "components": {
             "schemas": _components(),
             "securitySchemes": {

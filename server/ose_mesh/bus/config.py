@@ -23,10 +23,10 @@ class BusSettings(BaseSettings):
 
     @property
     def backend(self) -> Literal["memory", "amqp"]:
-        """OSE_BUS when set; else amqp when RabbitMQ is configured; else memory."""
-        if self.ose_bus is not None:
-            return self.ose_bus
-        return "amqp" if (self.rabbitmq_url or self.rabbitmq_host) else "memory"
+        """OSE_BUS when set, else RabbitMQ (on localhost unless RABBITMQ_* say where): a
+        script beside the server must reach the server's broker, never an in-process one
+        it would publish into unheard. The in-memory broker is only had by asking."""
+        return self.ose_bus or "amqp"
 
     @property
     def url(self) -> str:

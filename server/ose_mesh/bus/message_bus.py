@@ -244,7 +244,7 @@ class MessageBus:
             self.stats.dead_lettered += 1
             await delivery.reject(requeue=False)
             return
-        if self.dedupe and event.event_id in self._seen:
+        if self.dedupe and event.event_id and event.event_id in self._seen:
             self.stats.duplicates += 1
             await delivery.ack()
             return
@@ -265,7 +265,7 @@ class MessageBus:
         await delivery.ack()
 
     def _remember(self, event_id: str) -> None:
-        if not self.dedupe:
+        if not self.dedupe or not event_id:  # a message without an id is never a duplicate
             return
         self._seen[event_id] = None
         if len(self._seen) > SEEN_IDS:

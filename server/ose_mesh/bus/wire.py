@@ -53,11 +53,13 @@ def encode(event: EventMessage, *, persistent: bool = True) -> tuple[bytes, Prop
 def decode(delivery: Delivery) -> EventMessage:
     try:
         payload = json.loads(delivery.body) if delivery.body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
         raise MalformedEvent(f"body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise MalformedEvent("the payload must be a JSON object")
     props = delivery.properties
+    if (props.content_type or "").startswith(STRUCTURED):
+        return _structured(payload, delivery)
     headers = props.headers or {}
     metadata = headers.get("ose_metadata")
     return EventMessage(
@@ -71,6 +73,33 @@ def decode(delivery: Delivery) -> EventMessage:
         event_id=str(headers.get("cloudEvents_id") or props.message_id or ""),
         reply_to=props.reply_to,
     )
+
+
+STRUCTURED = "application/cloudevents+json"
+
+
+def _structured(envelope: dict[str, Any], delivery: Delivery) -> EventMessage:
+    """A structured-mode CloudEvent: the envelope carries the attributes, `data` the
+    payload (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/amqp-protocol-binding.md)."""
+    data = envelope.get("data", {})
+    if not isinstance(data, dict):
+        raise MalformedEvent("the CloudEvent's data must be a JSON object")
+    metadata = envelope.get("ose_metadata")
+    return EventMessage(
+        event_type=str(envelope.get("type") or delivery.routing_key),
+        source_service=str(envelope.get("source") or "unknown"),
+        payload=data,
+        priority=MessagePriority.from_number(delivery.properties.priority),
+        correlation_id=_text(envelope.get("correlationid")) or delivery.properties.correlation_id,
+        timestamp=_time(envelope.get("time"), delivery.properties.timestamp),
+        metadata=metadata if isinstance(metadata, dict) else {},
+        event_id=str(envelope.get("id") or delivery.properties.message_id or ""),
+        reply_to=delivery.properties.reply_to,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _time(header: Any, stamp: datetime | None) -> datetime:

@@ -1,8 +1,10 @@
 """One service's heartbeat state: the status state machine and its metrics.
 
 Status rules (DESIGN.md, "Domain semantics"), in order of precedence:
-- dead: no successful heartbeat for more than timeout_seconds (counted from the start of
-  monitoring when there never was one);
+- dead: no answer at all for more than timeout_seconds (counted from the start of
+  monitoring when there never was one): no beat came, or every probe was refused, reset,
+  unresolvable or timed out. A service that answers, even with errors (HTTP 5xx, a beat
+  with ok=false), is alive: it goes degraded, then critical, never dead;
 - unknown: no result yet;
 - critical: consecutive_failures >= max_failures;
 - degraded: 1 <= consecutive_failures < max_failures, or recovering (fewer than
@@ -49,6 +51,7 @@ class HealthState:
         "consecutive_failures",
         "consecutive_successes",
         "heartbeat_count",
+        "last_answer_at",
         "last_latency_ms",
         "last_message",
         "last_result_at",
@@ -72,6 +75,7 @@ class HealthState:
         self.consecutive_failures = 0
         self.consecutive_successes = 0
         self.last_success_at: float | None = None
+        self.last_answer_at: float | None = None
         self.last_result_at: float | None = None
         self.last_latency_ms: float | None = None
         self.last_message: str | None = None
@@ -90,6 +94,8 @@ class HealthState:
         self.heartbeat_count += 1
         self.last_result_at = result.at
         self.last_message = result.message
+        if result.answered:
+            self.last_answer_at = result.at
         if result.ok:
             self.consecutive_failures = 0
             self.consecutive_successes += 1
@@ -109,13 +115,13 @@ class HealthState:
         if status is self.status:
             return None
         previous, self.status, self.status_since = self.status, status, now
-        self._mark_flap(now)
+        if previous is not HealthStatus.UNKNOWN:  # a first result is news, not a flap
+            self._mark_flap(now)
         return previous
 
     def evaluate(self, now: float) -> HealthStatus:
         check = self.service.check
-        reference = self.monitoring_since if self.last_success_at is None else self.last_success_at
-        if now - reference > check.timeout_seconds:
+        if now > self.dead_deadline():
             return HealthStatus.DEAD
         if self.heartbeat_count == 0:
             return HealthStatus.UNKNOWN
@@ -137,8 +143,8 @@ class HealthState:
         )
 
     def dead_deadline(self) -> float:
-        """When the service turns dead if no success arrives before."""
-        reference = self.monitoring_since if self.last_success_at is None else self.last_success_at
+        """When the service turns dead if no answer arrives before."""
+        reference = self.monitoring_since if self.last_answer_at is None else self.last_answer_at
         return reference + self.service.check.timeout_seconds
 
     # -- metrics -------------------------------------------------------------------------
@@ -151,7 +157,7 @@ class HealthState:
         return round(100.0 * ratio, 2)
 
     def flap_count(self, now: float) -> int:
-        """Status transitions within the last hour."""
+        """Status transitions within the last hour, leaving `unknown` not counted."""
         if self._flap_marks is None:
             return 0
         return sum(1 for at in self._flap_marks if now - at <= FLAP_WINDOW_SECONDS)

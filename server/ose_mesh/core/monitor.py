@@ -247,7 +247,9 @@ class HeartbeatMonitor:
             last_beat = self._last_beat.get(service.service_id)
             if last_beat is None or last_beat < entry.due - interval:
                 self._apply(
-                    HeartbeatResult(service.service_id, False, now, None, "no heartbeat received")
+                    HeartbeatResult(
+                        service.service_id, False, now, None, "no heartbeat received", False
+                    )
                 )
             return
         if service.service_id in self._inflight:
@@ -269,7 +271,12 @@ class HeartbeatMonitor:
         now = self._clock.monotonic()
         self._apply(
             HeartbeatResult(
-                service.service_id, outcome.ok, now, outcome.latency_ms, outcome.message
+                service.service_id,
+                outcome.ok,
+                now,
+                outcome.latency_ms,
+                outcome.message,
+                outcome.answered,
             )
         )
 
@@ -280,10 +287,14 @@ class HeartbeatMonitor:
                 async with asyncio.timeout(timeout):
                     return await self._prober.probe(service)
             except TimeoutError:
-                return ProbeOutcome(False, timeout * 1000, f"no answer within {timeout:g}s")
+                return ProbeOutcome(
+                    False, timeout * 1000, f"no answer within {timeout:g}s", answered=False
+                )
             except Exception as exc:  # a prober bug must not stop monitoring
                 log.exception("probe of %s raised", service.service_id)
-                return ProbeOutcome(False, 0.0, f"probe error: {type(exc).__name__}")
+                return ProbeOutcome(
+                    False, 0.0, f"probe error: {type(exc).__name__}", answered=False
+                )
 
     def _arm_deadline(self, state: HealthState) -> None:
         service_id = state.service.service_id

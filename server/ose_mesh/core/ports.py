@@ -25,6 +25,9 @@ class ProbeOutcome:
     ok: bool
     latency_ms: float
     message: str | None = None
+    # The service answered, even with an error (HTTP 500): it is alive. False when nothing
+    # came back (refused, reset, unresolvable, timed out).
+    answered: bool = True
 
 
 class Prober(Protocol):

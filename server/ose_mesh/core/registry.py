@@ -137,9 +137,8 @@ class ServiceRegistry:
         given = _given(spec)
         given.setdefault("check_type", CheckType.HTTP if spec.health_url else CheckType.PUSH)
         if "interval_seconds" in given and "timeout_seconds" not in given:
-            # Keep "dead after three missed intervals" when only the interval is given.
-            interval = float(spec.interval_seconds or 0)
-            given["timeout_seconds"] = max(self._defaults.timeout_seconds, 3 * interval)
+            # Dead after three intervals without an answer, as a 3 s interval means 9 s.
+            given["timeout_seconds"] = 3 * float(spec.interval_seconds or 0)
         check = replace(self._defaults, **given)
         return Service(
             service_id=spec.service_id,

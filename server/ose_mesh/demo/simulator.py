@@ -113,9 +113,8 @@ class DemoSimulator:
         async with aiohttp.ClientSession() as session:
             for _ in range(100):
                 try:
-                    async with session.get(f"{self.base_url}/health") as response:
-                        if response.status == 200:
-                            break
+                    async with session.get(f"{self.base_url}/health"):
+                        break  # any answer (503 "starting" too): the server listens
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)

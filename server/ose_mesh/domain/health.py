@@ -35,6 +35,7 @@ class HeartbeatResult:
     at: float  # seconds on the monitor clock (monotonic)
     latency_ms: float | None = None
     message: str | None = None
+    answered: bool = True  # False: no answer at all (refused, timed out, no beat came)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,11 +101,17 @@ class PublishInput:
     event_type: str
     source_service: str
     exchange: str = "ose.events"
-    payload: JSON = strawberry.field(default_factory=dict)
+    # Optional rather than defaulting to {}: an object default cannot be shown by
+    # introspection (graphql-core cannot print a JSON object as a default value).
+    payload: JSON | None = strawberry.field(
+        default=None, description="A JSON object; an empty one when left out."
+    )
     routing_key: str | None = None
     priority: int = 5
     correlation_id: str | None = None
-    metadata: JSON = strawberry.field(default_factory=dict)
+    metadata: JSON | None = strawberry.field(
+        default=None, description="A JSON object; an empty one when left out."
+    )
 
 
 def _check_page(page: int, page_size: int) -> None:
@@ -188,10 +194,10 @@ class BusMutation:
             event = domain.EventMessage(
                 event_type=input.event_type,
                 source_service=input.source_service,
-                payload=_object(input.payload, "payload"),
+                payload=_object({} if input.payload is None else input.payload, "payload"),
                 priority=domain.MessagePriority.from_number(input.priority),
                 correlation_id=input.correlation_id,
-                metadata=_object(input.metadata, "metadata"),
+                metadata=_object({} if input.metadata is None else input.metadata, "metadata"),
             )
             key = input.routing_key or f"{event.source_service}.{event.event_type}"
             receipt = await mesh.events.publish(input.exchange, key, event)

@@ -66,15 +66,20 @@ def parse_direction(raw: str | None) -> Direction:
         raise InvalidField("direction", f"must be one of {allowed}, got {raw!r}") from None
 
 
+MAX_DEPTH = 10_000  # deeper than any graph is long: 'all' says it better
+
+
 def parse_depth(raw: str | None) -> int | None:
-    """A positive whole number, or `all` (None)."""
+    """A whole number from 1 to MAX_DEPTH, or `all` (None)."""
     if raw is None:
         return 1
     if raw == "all":
         return None
     depth = whole_number(raw)
-    if depth is None or depth < 1:
-        raise InvalidField("depth", f"must be a positive whole number or 'all', got {raw!r}")
+    if depth is None or not 1 <= depth <= MAX_DEPTH:
+        raise InvalidField(
+            "depth", f"must be a whole number from 1 to {MAX_DEPTH} or 'all', got {raw!r}"
+        )
     return depth
 
 
