@@ -6,7 +6,8 @@
   connections, and WebSockets that never send `connection_init` are closed by the GraphQL
   view (api/graphql/websockets.py).
 - At most `max_connections` connections and tasks at once (uvicorn answers 503 beyond).
-- The access log shows paths without their query strings.
+- The access log shows paths without their query strings, and leaves out /health and the
+  demo's self-probes.
 - What start-up built is frozen out of the garbage collector's walks (MeshServer).
 - The soft limit on open files is raised to the hard limit at start, so sockets run out
   long after the connection cap is reached, never before.
@@ -89,6 +90,19 @@ class MeshServer(uvicorn.Server):
         gc.freeze()
 
 
+class SkipRoutineRequests(logging.Filter):
+    """No access log lines for `/health` (load balancers, the web client) and the demo's
+    own simulated endpoints, which the mesh probes itself: thousands of lines an hour
+    that would bury the requests people make."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path = args[2].split("?", 1)[0]
+            return not (path == "/health" or path.startswith("/demo/"))
+        return True
+
+
 def raise_open_file_limit() -> int:
     """Raise the soft limit on open files to the hard one; return the limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -132,5 +146,7 @@ def config(
         limit_concurrency=max_connections,
         **options,
     )  # configures uvicorn's loggers: the filter goes on after
-    logging.getLogger("uvicorn.access").addFilter(HideQueryStrings())
+    access = logging.getLogger("uvicorn.access")
+    access.addFilter(SkipRoutineRequests())
+    access.addFilter(HideQueryStrings())
     return server_config

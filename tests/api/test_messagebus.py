@@ -180,9 +180,10 @@ async def test_structured_cloud_event(client: httpx.AsyncClient, vhost: MemoryVi
         PUBLISH,
         json={
             "specversion": "1.0",
-            "id": "ignored",
+            "id": "ce-invoice-7",
             "type": "invoice.sent",
             "source": "billing",
+            "time": "2026-11-30T10:00:00Z",
             "data": {"invoice": 7},
         },
         headers={"content-type": "application/cloudevents+json"},
@@ -191,6 +192,29 @@ async def test_structured_cloud_event(client: httpx.AsyncClient, vhost: MemoryVi
     await eventually(lambda: received)
     assert received[0].payload == {"invoice": 7}
     assert response.json()["routing_key"] == "billing.invoice.sent"
+    assert response.json()["event_id"] == received[0].event_id == "ce-invoice-7"  # kept
+    assert received[0].timestamp.isoformat() == "2026-11-30T10:00:00+00:00"
+
+
+async def test_a_cloud_event_source_uri_becomes_one_routing_word(
+    client: httpx.AsyncClient,
+) -> None:
+    event = {"specversion": "1.0", "id": "1", "type": "order.placed", "data": {}}
+    for source, word in (("https://shop.example/orders", "orders"), ("/sensors/tn-1", "tn-1"),
+                         ("urn:event:from:a.b", "urn-event-from-a-b")):  # fmt: skip
+        answer = await client.post(
+            PUBLISH,
+            json={**event, "source": source},
+            headers={"content-type": "application/cloudevents+json"},
+        )
+        assert answer.json()["routing_key"] == f"{word}.order.placed", answer.text
+    for bad in ({"id": ""}, {"id": "x" * 65}, {"time": "yesterday"}, {"time": "2026-11-30"}):
+        refused = await client.post(
+            PUBLISH,
+            json={**event, "source": "s", **bad},
+            headers={"content-type": "application/cloudevents+json"},
+        )
+        assert refused.status_code == 422, (bad, refused.text)
 
 
 async def test_graphql_publish_status_and_topology(client: httpx.AsyncClient) -> None:

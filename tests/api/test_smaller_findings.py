@@ -14,7 +14,7 @@ from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.cli import main
 from ose_mesh.config import load_settings
-from ose_mesh.serving import HideQueryStrings
+from ose_mesh.serving import HideQueryStrings, SkipRoutineRequests
 from tests.conftest import sqlite_url
 from tests.fakes import ScriptedProber
 
@@ -53,6 +53,16 @@ def test_access_log_lines_show_no_query_string() -> None:
     )  # fmt: skip
     assert HideQueryStrings().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /graphql HTTP/1.1" 200'
+    assert SkipRoutineRequests().filter(record)
+
+
+@pytest.mark.parametrize("path", ["/health", "/health?x=1", "/demo/discovery/health"])
+def test_routine_requests_leave_the_access_log_alone(path: str) -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 200), None,
+    )  # fmt: skip
+    assert not SkipRoutineRequests().filter(record)
 
 
 def test_an_unreachable_database_is_one_line_without_its_password(

@@ -101,8 +101,9 @@ def test_a_malformed_message_closes_with_4400(mesh: MeshProcess) -> None:
 
 
 def test_the_access_log_shows_no_query_strings(mesh: MeshProcess) -> None:
-    assert httpx.get(f"{mesh.url}/health?access_token=PlantedInUrl").status_code == 200
+    summary = f"{mesh.url}/api/v1/heartbeat/summary?access_token=PlantedInUrl"
+    assert httpx.get(summary).status_code == 200
     mesh.stop()
     log = mesh.log_path.read_text()
-    assert '"GET /health HTTP/1.1" 200' in log
+    assert '"GET /api/v1/heartbeat/summary HTTP/1.1" 200' in log
     assert "PlantedInUrl" not in log

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from starlette.requests import Request
@@ -14,7 +18,7 @@ from ose_mesh.api.context import MeshServices
 from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.domain import EventMessage, MessagePriority, UnknownExchange
+from ose_mesh.domain import EventMessage, InvalidField, MessagePriority, UnknownExchange
 
 MAX_PAGE_SIZE = 500
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -57,8 +61,9 @@ def _mesh(request: Request) -> MeshServices:
     return mesh
 
 
-async def _structured_cloud_event(request: Request) -> PublishBody:
-    """`application/cloudevents+json`: a structured CloudEvent becomes the same publish."""
+async def _structured_cloud_event(request: Request) -> tuple[PublishBody, EventMessage]:
+    """`application/cloudevents+json`: a structured CloudEvent becomes the same publish,
+    keeping its own `id` (the dedupe and tracing key) and `time`."""
     try:
         data = parse_json(await request.body())
     except JsonRefused as exc:
@@ -67,28 +72,58 @@ async def _structured_cloud_event(request: Request) -> PublishBody:
         raise BadRequest("A structured CloudEvent must be a JSON object.")
     if data.get("specversion") != "1.0":
         raise BadRequest("specversion: must be '1.0'")
-    return PublishBody.model_validate(
+    source = data.get("source", "")
+    body = PublishBody.model_validate(
         {
             "exchange": data.get("exchange", "ose.events"),
             "event_type": data.get("type", ""),
-            "source_service": data.get("source", ""),
+            "source_service": source,
             "payload": data.get("data", {}),
-            "routing_key": data.get("routingkey"),
+            "routing_key": data.get("routingkey")
+            or (f"{routing_word(source)}.{data.get('type')}" if isinstance(source, str) else None),
             "correlation_id": data.get("correlationid"),
         }
     )
+    event = body.to_event()
+    event_id, time = data.get("id"), data.get("time")
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
+        raise InvalidField("id", "must be a string of 1 to 64 characters")
+    event = replace(event, event_id=event_id)
+    if time is not None:
+        event = replace(event, timestamp=_rfc3339(time))
+    return body, event
+
+
+def _rfc3339(value: object) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidField("time", f"must be an RFC 3339 time with its offset, got {value!r}")
+    return moment
+
+
+def routing_word(source: str) -> str:
+    """A CloudEvent's `source` as one routing-key word: a URI's last path segment (or its
+    host), with every character a topic pattern treats specially made a '-'
+    ("https://shop.example/orders" -> "orders", "/sensors/tn-1" -> "tn-1")."""
+    parts = urlsplit(source)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    word = segments[-1] if segments else parts.hostname or source
+    return re.sub(r"[^A-Za-z0-9_-]", "-", word) or "unknown"
 
 
 async def publish(request: Request) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type == "application/cloudevents+json":
-        body = await _structured_cloud_event(request)
+        body, event = await _structured_cloud_event(request)
     else:
         body = await read_body(request, PublishBody)
+        event = body.to_event()
     mesh = _mesh(request)
     if not await mesh.bus.exchange_exists(body.exchange):
         raise UnknownExchange(body.exchange)
-    event = body.to_event()
     routing_key = body.routing_key or f"{event.source_service}.{event.event_type}"
     receipt = await mesh.events.publish(body.exchange, routing_key, event)
     answer = {
