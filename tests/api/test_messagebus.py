@@ -201,7 +201,7 @@ async def test_a_cloud_event_source_uri_becomes_one_routing_word(
 ) -> None:
     event = {"specversion": "1.0", "id": "1", "type": "order.placed", "data": {}}
     for source, word in (("https://shop.example/orders", "orders"), ("/sensors/tn-1", "tn-1"),
-                         ("urn:event:from:a.b", "urn-event-from-a-b")):  # fmt: skip
+                         ("urn:event:from:a.b", "event-from-a-b")):  # fmt: skip
         answer = await client.post(
             PUBLISH,
             json={**event, "source": source},
