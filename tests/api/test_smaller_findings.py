@@ -113,3 +113,37 @@ async def test_health_is_ready_only_once_the_demo_is_registered(tmp_path: Path) 
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             ready = await client.get("/health")
             assert (ready.status_code, ready.json()["status"]) == (200, "ok")
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["{ services { id }", "{ noSuchField }", "query($n: Int!) { services(limit: $n) { id } }"],
+)
+async def test_graphql_response_json_answers_400_without_data_when_nothing_ran(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    body = {"query": query, "variables": {"n": "not a number"}}
+    strict = await client.post("/graphql", json=body, headers={"Accept": GRAPHQL_RESPONSE})
+    assert strict.status_code == 400, strict.text
+    assert strict.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert "data" not in strict.json()
+    assert strict.json()["errors"]
+    plain = await client.post("/graphql", json=body, headers={"Accept": "application/json"})
+    assert plain.status_code == 200
+    assert plain.headers["content-type"].startswith("application/json")
+
+
+async def test_graphql_response_json_keeps_200_when_the_operation_ran(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post(
+        "/graphql",
+        json={"query": "{ services(limit: 0) { id } }"},  # runs, and the resolver refuses
+        headers={"Accept": f"{GRAPHQL_RESPONSE}, application/json;q=0.9"},
+    )
+    assert answer.status_code == 200
+    assert "data" in answer.json()
+    assert answer.json()["errors"][0]["path"] == ["services"]

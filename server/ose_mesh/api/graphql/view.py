@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 
 from ose_mesh.api.access import SCOPE_KEY, Access, Tokens, bearer
 from ose_mesh.api.graphiql import OfflineGraphQL
@@ -25,6 +26,29 @@ from ose_mesh.api.graphql.websockets import LegacyWsHandler, TransportWsHandler
 from ose_mesh.api.json_input import JsonRefused, parse_json
 
 MAX_CONCURRENT_OPERATIONS = 2  # GraphQL requests over HTTP being worked on at once
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def preferred_media_type(accept: str) -> str:
+    """GraphQL-over-HTTP's media type when the Accept header prefers it to JSON."""
+    best, best_q = JSON, -1.0
+    for part in accept.split(","):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        if media not in (GRAPHQL_RESPONSE, JSON, "*/*", "application/*"):
+            continue
+        q = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        chosen = GRAPHQL_RESPONSE if media == GRAPHQL_RESPONSE else JSON
+        if q > best_q:
+            best, best_q = chosen, q
+    return best
 
 
 class MeshGraphQL(OfflineGraphQL):
@@ -73,6 +97,37 @@ class MeshGraphQL(OfflineGraphQL):
             return self.decode_json(data)
         except JsonRefused as exc:
             raise HTTPException(400, f"Unable to parse request body as JSON: {exc}") from None
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        response = await super().get_sub_response(request)
+        response.media_type = preferred_media_type(request.headers.get("accept", ""))
+        return response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """As GraphQL over HTTP says for `application/graphql-response+json`: a request that
+        did not execute (a document, access or variable error: errors without a path and no
+        data) answers 4xx with no `data` entry. `application/json` keeps 200."""
+        if sub_response.media_type != GRAPHQL_RESPONSE or not isinstance(response_data, dict):
+            return super().create_response(response_data, sub_response)
+        errors = response_data.get("errors") or []
+        not_executed = (
+            response_data.get("data") is None
+            and bool(errors)
+            and all(isinstance(error, dict) and "path" not in error for error in errors)
+        )
+        if not_executed:
+            response_data = cast(
+                GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"}
+            )
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        if not_executed and not sub_response.status_code:
+            response.status_code = 400
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
