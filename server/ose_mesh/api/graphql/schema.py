@@ -14,6 +14,7 @@ from strawberry.utils.logging import StrawberryLogger
 from ose_mesh import core, domain
 from ose_mesh.api.graphql.bus_schema import BusMutation, BusQuery, BusSubscription
 from ose_mesh.api.graphql.context import mesh_of
+from ose_mesh.api.graphql.descriptions import describe
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
 from ose_mesh.api.graphql.permissions import guards
 from ose_mesh.api.graphql.types import (
@@ -238,3 +239,4 @@ schema = MeshSchema(
     types=[Health, HeartbeatMetrics],
     extensions=guards(),
 )
+describe(schema._schema)  # one line for everything GraphiQL's docs show (descriptions.py)
