@@ -331,3 +331,24 @@ async def test_listings_are_paged(client: httpx.AsyncClient) -> None:
     for bad in ({"page": "0"}, {"page_size": "501"}, {"page": "x"}):
         response = await client.get("/api/v1/messagebus/queues", params=bad)
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("priority", [0, 1, 3, 4, 6, 8, 9])
+async def test_the_amqp_priority_is_carried_exactly(
+    client: httpx.AsyncClient, vhost: MemoryVirtualHost, priority: int
+) -> None:
+    _, received = await listener(vhost, "exact.#")
+    body = {"event_type": "p", "source_service": "exact", "priority": priority}
+    assert (await client.post(PUBLISH, json=body)).status_code == 200
+    await eventually(lambda: received)
+    assert received[0].priority == priority
+    result = await gql(
+        client,
+        f"""mutation {{ publishEvent(input: {{eventType: "q", sourceService: "exact",
+             priority: {priority}}}) {{ __typename }} }}""",
+    )
+    assert result["data"]["publishEvent"]["__typename"] == "PublishReceipt"
+    await eventually(lambda: len(received) == 2)
+    assert received[1].priority == priority
+    events = await gql(client, '{ events(last: 10, pattern: "exact.#") { priority } }')
+    assert {e["priority"] for e in events["data"]["events"]} == {priority}

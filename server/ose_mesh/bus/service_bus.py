@@ -121,7 +121,7 @@ class ServiceEventBus:
         event_type: str,
         payload: dict[str, Any],
         *,
-        priority: MessagePriority = MessagePriority.NORMAL,
+        priority: int = MessagePriority.NORMAL,
         correlation_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> EventMessage:

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ose_mesh.adapters.bus import Delivery, Properties
-from ose_mesh.domain import EventMessage, MessagePriority
+from ose_mesh.domain import EventMessage
+from ose_mesh.domain.events import exact_priority
 
 PERSISTENT = 2
 
@@ -38,7 +39,7 @@ def encode(event: EventMessage, *, persistent: bool = True) -> tuple[bytes, Prop
     properties = Properties(
         content_type="application/json",
         delivery_mode=PERSISTENT if persistent else 1,
-        priority=event.priority.value,
+        priority=int(event.priority),
         correlation_id=event.correlation_id,
         reply_to=event.reply_to,
         message_id=event.event_id,
@@ -66,7 +67,7 @@ def decode(delivery: Delivery) -> EventMessage:
         event_type=str(headers.get("cloudEvents_type") or props.type or delivery.routing_key),
         source_service=str(headers.get("cloudEvents_source") or props.app_id or "unknown"),
         payload=payload,
-        priority=MessagePriority.from_number(props.priority),
+        priority=exact_priority(props.priority),
         correlation_id=props.correlation_id or headers.get("cloudEvents_correlationid"),
         timestamp=_time(headers.get("cloudEvents_time"), props.timestamp),
         metadata=json.loads(metadata) if isinstance(metadata, str) else {},
@@ -89,7 +90,7 @@ def _structured(envelope: dict[str, Any], delivery: Delivery) -> EventMessage:
         event_type=str(envelope.get("type") or delivery.routing_key),
         source_service=str(envelope.get("source") or "unknown"),
         payload=data,
-        priority=MessagePriority.from_number(delivery.properties.priority),
+        priority=exact_priority(delivery.properties.priority),
         correlation_id=_text(envelope.get("correlationid")) or delivery.properties.correlation_id,
         timestamp=_time(envelope.get("time"), delivery.properties.timestamp),
         metadata=metadata if isinstance(metadata, dict) else {},

@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import IntEnum
 from typing import Any
 
 
-class MessagePriority(Enum):
-    """The four levels of the reference, and the AMQP priority (0-9) each is sent with.
-
-    LOW = 2, NORMAL = 5, HIGH = 7, CRITICAL = 9. A number received from REST or from the
-    wire maps back as 0-3 LOW, 4-5 NORMAL, 6-7 HIGH, 8-9 CRITICAL.
-    """
+class MessagePriority(IntEnum):
+    """The four levels of the reference, each an AMQP priority: LOW = 2, NORMAL = 5,
+    HIGH = 7, CRITICAL = 9. An event carries any AMQP priority 0-9 exactly (a level is one
+    of them); `from_number` says which level a number falls in: 0-3 LOW, 4-5
+    NORMAL, 6-7 HIGH, 8-9 CRITICAL."""
 
     LOW = 2
     NORMAL = 5
@@ -34,6 +33,13 @@ class MessagePriority(Enum):
         return cls.CRITICAL
 
 
+def exact_priority(number: int | None) -> int:
+    """A number received as it is (a level's member when it is one), NORMAL when absent."""
+    if number is None:
+        return MessagePriority.NORMAL
+    return MessagePriority(number) if number in MessagePriority._value2member_map_ else number
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -47,7 +53,7 @@ class EventMessage:
     event_type: str
     source_service: str
     payload: dict[str, Any] = field(default_factory=dict)
-    priority: MessagePriority = MessagePriority.NORMAL
+    priority: int = MessagePriority.NORMAL  # the AMQP priority, 0-9; the levels are four of them
     correlation_id: str | None = None
     timestamp: datetime = field(default_factory=_now)
     metadata: dict[str, Any] = field(default_factory=dict)

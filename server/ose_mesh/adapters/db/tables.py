@@ -17,11 +17,11 @@ from ose_mesh.domain import (
     DependencyType,
     EventMessage,
     HealthStatus,
-    MessagePriority,
     Relationship,
     Service,
     StatusChange,
 )
+from ose_mesh.domain.events import exact_priority
 
 
 def _utc(value: datetime) -> datetime:
@@ -207,7 +207,7 @@ class OutboxRow(SQLModel, table=True):
             event_type=event.event_type,
             source_service=event.source_service,
             payload=json.dumps(event.payload),
-            priority=event.priority.value,
+            priority=int(event.priority),
             correlation_id=event.correlation_id,
             timestamp=event.timestamp,
             event_metadata=json.dumps(event.metadata),
@@ -219,7 +219,7 @@ class OutboxRow(SQLModel, table=True):
             event_type=self.event_type,
             source_service=self.source_service,
             payload=json.loads(self.payload),
-            priority=MessagePriority(self.priority),
+            priority=exact_priority(self.priority),
             correlation_id=self.correlation_id,
             timestamp=_utc(self.timestamp),
             metadata=json.loads(self.event_metadata),

@@ -15,6 +15,7 @@ from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.types import InvalidFieldError, UnavailableError
 from ose_mesh.api.json_input import MAX_NESTING, too_deep
 from ose_mesh.core.events import EVENTS_TOPIC, LoggedEvent, matches
+from ose_mesh.domain.events import exact_priority
 
 MAX_EVENTS = 1000
 
@@ -69,7 +70,7 @@ class Event:
             exchange=entry.exchange,
             routing_key=entry.routing_key,
             payload=cast(JSON, event.payload),
-            priority=event.priority.value,
+            priority=int(event.priority),
             correlation_id=event.correlation_id,
             timestamp=event.timestamp,
             seen_at=entry.seen_at,
@@ -195,7 +196,7 @@ class BusMutation:
                 event_type=input.event_type,
                 source_service=input.source_service,
                 payload=_object({} if input.payload is None else input.payload, "payload"),
-                priority=domain.MessagePriority.from_number(input.priority),
+                priority=exact_priority(input.priority),
                 correlation_id=input.correlation_id,
                 metadata=_object({} if input.metadata is None else input.metadata, "metadata"),
             )

@@ -18,7 +18,8 @@ from ose_mesh.api.context import MeshServices
 from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.domain import EventMessage, InvalidField, MessagePriority, UnknownExchange
+from ose_mesh.domain import EventMessage, InvalidField, UnknownExchange
+from ose_mesh.domain.events import exact_priority
 
 MAX_PAGE_SIZE = 500
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -50,7 +51,7 @@ class PublishBody(BaseModel):
             event_type=self.event_type,
             source_service=self.source_service,
             payload=self.payload,
-            priority=MessagePriority.from_number(self.priority),
+            priority=exact_priority(self.priority),
             correlation_id=self.correlation_id,
             metadata=self.metadata,
         )
