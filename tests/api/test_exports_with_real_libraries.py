@@ -27,6 +27,8 @@ HOSTILE_NAMES = [
     "x" * 200,
     "%%{init: {}}%%",
     "style s0 fill:#f00",
+    "classDef x fill:#f00",
+    "a;b classDef c:d #e; style:f#g;",
     "line\nbreak",
 ]
 HOSTILE_IDS = ["o", "x", "oops", "xray", "end", "o-1", "x.y", "a--b", "__proto__"]
@@ -101,3 +103,15 @@ async def test_mermaid_parses_with_hostile_names(client: httpx.AsyncClient) -> N
     ]
     assert failures == []
     assert {r["type"] for r in results} == {"flowchart-v2"}
+
+
+async def test_mermaid_shows_every_hostile_name_exactly(client: httpx.AsyncClient) -> None:
+    for number, name in enumerate(HOSTILE_NAMES):
+        await client.post(
+            "/api/v1/heartbeat/register",
+            json={"service_id": f"name-{number}", "service_name": name[:200]},
+        )
+    text = (await client.get("/api/v1/dependencies/visualize/mermaid")).text
+    shown = set(run_node("mermaid-labels.mjs", text).values())
+    for name in HOSTILE_NAMES:
+        assert " ".join(name[:200].split()) in shown, name

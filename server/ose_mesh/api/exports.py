@@ -107,9 +107,18 @@ _ESCAPES = {
 }
 
 
+# Before parsing, Mermaid drops the last ';' of any line matching `classDef…:…#…;` or
+# `style…:…#…;` (meant for its own style lines), which breaks an entity in a label. Those
+# words are spelled with an entity in labels, so no label line matches.
+_STYLE_WORDS = {"classDef": "#99;lassDef", "style": "#115;tyle"}
+
+
 def mermaid_label(text: str) -> str:
     flat = " ".join(text.split())
-    return "".join(_ESCAPES.get(char, char) for char in flat)
+    label = "".join(_ESCAPES.get(char, char) for char in flat)
+    for word, spelled in _STYLE_WORDS.items():
+        label = label.replace(word, spelled)
+    return label
 
 
 def mermaid(graph: DependencyGraph, nodes: list[NodeView]) -> str:
