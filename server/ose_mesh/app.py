@@ -122,6 +122,7 @@ def create_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            graphql.document_worker.shutdown(wait=False)
             await built.close()
 
     # Subscriptions over WebSocket (both protocols) and over HTTP as multipart/mixed, which is

@@ -1,9 +1,12 @@
 """The GraphQL endpoint: strawberry's ASGI view with our GraphiQL page and access control.
 
-Over HTTP the access level comes from the AccessControl middleware (which already refused
-requests without a valid token). Over WebSocket the token comes in `connection_init`, as
+Over HTTP the access level comes from the AccessControl middleware (which refuses a POST
+without a valid token). Over WebSocket the token comes in `connection_init`, as
 `{"Authorization": "Bearer <token>"}` (or `{"token": "<token>"}`): without a valid one the
-connection closes with 4403. Mutations need write access wherever they come from (permissions.py).
+connection closes with 4403. Every operation is then judged in the schema on the document
+it parsed (permissions.py). This view also reads JSON with limits, lets HTTP operations take
+turns, answers `application/graphql-response+json` as GraphQL over HTTP says, and uses the
+WebSocket handlers of websockets.py.
 """
 
 from __future__ import annotations
