@@ -8,7 +8,9 @@
 - At most `max_connections` connections and tasks at once (uvicorn answers 503 beyond).
 - The access log shows paths without their query strings, and leaves out /health and the
   demo's self-probes.
-- What start-up built is frozen out of the garbage collector's walks (MeshServer).
+- What start-up built is frozen out of the garbage collector's walks (MeshServer), and the
+  GIL is handed back every 1 ms rather than 5, so the GraphQL document worker thread never
+  holds the event loop up for long.
 - The soft limit on open files is raised to the hard limit at start, so sockets run out
   long after the connection cap is reached, never before.
 """
