@@ -1,15 +1,8 @@
 // Reads a JSON list of Mermaid texts on stdin and answers, for each, whether Mermaid's own
 // parser accepts it (and its error if not).
-import { JSDOM } from "jsdom";
+import { mermaid, stdinJson } from "./mermaid-in-node.mjs";
 
-const dom = new JSDOM("<!doctype html><html><body></body></html>");
-globalThis.window = dom.window;
-globalThis.document = dom.window.document;
-const { default: mermaid } = await import("mermaid");
-
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const texts = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+const texts = await stdinJson();
 const results = [];
 for (const text of texts) {
   try {

@@ -1,15 +1,8 @@
 // Reads a Mermaid flowchart on stdin and prints the text Mermaid shows for each node, as
 // JSON {id: text}: the label after Mermaid's own entity handling, decoded as the browser does.
-import { JSDOM } from "jsdom";
+import { dom, mermaid, stdinJson } from "./mermaid-in-node.mjs";
 
-const dom = new JSDOM("<!doctype html><html><body></body></html>");
-globalThis.window = dom.window;
-globalThis.document = dom.window.document;
-const { default: mermaid } = await import("mermaid");
-
-const chunks = [];
-for await (const chunk of process.stdin) chunks.push(chunk);
-const text = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+const text = await stdinJson();
 await mermaid.parse(text);
 const diagram = await mermaid.mermaidAPI.getDiagramFromText(text);
 const shown = {};
