@@ -45,7 +45,7 @@ from ose_mesh.api.rest import (
 from ose_mesh.api.rest.ratelimit import BeatLimiter
 from ose_mesh.api.site_guard import SiteGuard
 from ose_mesh.api.web import web_routes
-from ose_mesh.compose import Mesh, build_mesh
+from ose_mesh.compose import build_mesh
 from ose_mesh.config import Settings
 from ose_mesh.core import (
     Clock,
@@ -54,6 +54,7 @@ from ose_mesh.core import (
     ServiceRegistry,
     ServiceSpec,
 )
+from ose_mesh.core.catalog import CatalogImporter
 from ose_mesh.core.events import forward_transitions, subscribe_transitions
 from ose_mesh.demo.simulator import SELF_ID, DemoSimulator
 from ose_mesh.domain import CheckConfig, CheckType, StorageUnavailable
@@ -113,7 +114,9 @@ def create_app(
             tasks.append(asyncio.create_task(mesh.webhooks.run(alerts), name="webhooks"))
         log.info("event bus: %s (%s)", mesh.bus.backend, mesh.bus.settings.safe_url)
         if demo is not None:
-            tasks.append(asyncio.create_task(_seed_then_ready(demo, built, ready), name="demo"))
+            tasks.append(
+                asyncio.create_task(_seed_then_ready(demo, built.catalog, ready), name="demo")
+            )
         else:
             ready.set()
         try:
@@ -232,8 +235,10 @@ async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
         await work()
 
 
-async def _seed_then_ready(demo: DemoSimulator, built: Mesh, ready: asyncio.Event) -> None:
-    await demo.seed_when_listening(built.catalog)
+async def _seed_then_ready(
+    demo: DemoSimulator, catalog: CatalogImporter, ready: asyncio.Event
+) -> None:
+    await demo.seed_when_listening(catalog)
     ready.set()
 
 

@@ -124,8 +124,9 @@ def _database_problem(url: str) -> str | None:
     from ose_mesh.domain import StorageUnavailable
     from ose_mesh.domain.redaction import scrub
 
+    repository = SqlRepository.from_url(url)
+
     async def ping() -> None:
-        repository = SqlRepository.from_url(url)
         try:
             await repository.ping()
         finally:
@@ -140,8 +141,7 @@ def _database_problem(url: str) -> str | None:
         while cause.__cause__ is not None:
             cause = cause.__cause__
         reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        safe = SqlRepository.from_url(url).safe_url
-        return f"cannot use the database {safe}: {scrub(reason, url)}"
+        return f"cannot use the database {repository.safe_url}: {scrub(reason, url)}"
     finally:
         quiet.setLevel(logging.NOTSET)
     return None

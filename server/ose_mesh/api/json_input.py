@@ -49,7 +49,7 @@ def parse_json(raw: str | bytes) -> Any:
         raise JsonRefused("the body is not UTF-8 text") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise JsonRefused(f"unreadable JSON: {exc}") from None
-    if _nesting(value) > MAX_NESTING:
+    if too_deep(value):
         raise JsonRefused(f"JSON nested more than {MAX_NESTING} levels deep")
     return value
 

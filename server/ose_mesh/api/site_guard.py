@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JUDGED_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site"})
 
 
 def host_name(value: str) -> str | None:
@@ -49,8 +50,11 @@ class SiteGuard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        # Only the three headers judged here are decoded (this runs on every beat too).
         headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+            name.decode(): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in JUDGED_HEADERS
         }
         host = headers.get("host", "")
         refusal = self._host_refusal(host) or self._origin_refusal(scope, headers, host)

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ose_mesh.adapters.bus import Delivery, Properties
-from ose_mesh.domain import EventMessage
-from ose_mesh.domain.events import exact_priority
+from ose_mesh.domain import EventMessage, exact_priority
 
 PERSISTENT = 2
 

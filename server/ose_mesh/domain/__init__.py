@@ -19,7 +19,7 @@ from ose_mesh.domain.errors import (
     Unavailable,
     UnknownExchange,
 )
-from ose_mesh.domain.events import EventMessage, MessagePriority
+from ose_mesh.domain.events import EventMessage, MessagePriority, exact_priority
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
 from ose_mesh.domain.service import (
     CLUSTERS,
@@ -52,6 +52,7 @@ __all__ = [
     "StorageUnavailable",
     "Unavailable",
     "UnknownExchange",
+    "exact_priority",
     "parse_dependency_type",
     "parse_relationship",
     "storable",

@@ -5,6 +5,7 @@ as in /services/T0/B0/Xk9s8d7f6g5h4j3k2l1)."""
 from __future__ import annotations
 
 import re
+from typing import overload
 from urllib.parse import urlsplit, urlunsplit
 
 HIDDEN = "***"
@@ -12,8 +13,16 @@ HIDDEN = "***"
 _SECRET_SEGMENT = re.compile(r"(?=[^/]*[0-9])(?=[^/]*[A-Za-z])[^/]{16,}|[^/]{24,}")
 
 
-def safe_url(url: str) -> str:
-    """`url` with everything secret-looking replaced by ***."""
+@overload
+def safe_url(url: str) -> str: ...
+@overload
+def safe_url(url: None) -> None: ...
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` with everything secret-looking replaced by *** (None stays None)."""
+    if url is None:
+        return None
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""

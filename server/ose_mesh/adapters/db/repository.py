@@ -278,7 +278,9 @@ class SqlRepository:
         except (SQLAlchemyError, OSError, UnicodeError) as exc:  # sqlite3 raises the last bare
             if _is_refusal(exc):
                 log.warning("the database refused a write: %s", exc)
-                raise StorageRefused(f"The database refused the data: {_first_line(exc)}") from exc
+                raise StorageRefused(
+                    f"The database refused the data: {_refusal_kind(exc)}"
+                ) from exc
             log.warning("database error: %s", exc)
             raise StorageUnavailable(
                 f"The database is unavailable ({type(exc).__name__}); try again shortly."
@@ -303,7 +305,7 @@ def _is_refusal(exc: BaseException) -> bool:
     return False
 
 
-def _first_line(exc: BaseException) -> str:
+def _refusal_kind(exc: BaseException) -> str:
     """What kind of refusal, without the refused value (it could be a secret)."""
     cause: BaseException = exc
     while cause.__cause__ is not None:

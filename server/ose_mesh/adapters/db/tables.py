@@ -20,8 +20,8 @@ from ose_mesh.domain import (
     Relationship,
     Service,
     StatusChange,
+    exact_priority,
 )
-from ose_mesh.domain.events import exact_priority
 
 
 def _utc(value: datetime) -> datetime:

@@ -15,7 +15,6 @@ from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.types import InvalidFieldError, UnavailableError
 from ose_mesh.api.json_input import MAX_NESTING, too_deep
 from ose_mesh.core.events import EVENTS_TOPIC, LoggedEvent, matches
-from ose_mesh.domain.events import exact_priority
 
 MAX_EVENTS = 1000
 
@@ -196,7 +195,7 @@ class BusMutation:
                 event_type=input.event_type,
                 source_service=input.source_service,
                 payload=_object({} if input.payload is None else input.payload, "payload"),
-                priority=exact_priority(input.priority),
+                priority=domain.exact_priority(input.priority),
                 correlation_id=input.correlation_id,
                 metadata=_object({} if input.metadata is None else input.metadata, "metadata"),
             )

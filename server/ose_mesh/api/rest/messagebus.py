@@ -18,8 +18,7 @@ from ose_mesh.api.context import MeshServices
 from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.domain import EventMessage, InvalidField, UnknownExchange
-from ose_mesh.domain.events import exact_priority
+from ose_mesh.domain import EventMessage, InvalidField, UnknownExchange, exact_priority
 
 MAX_PAGE_SIZE = 500
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]

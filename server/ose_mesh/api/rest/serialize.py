@@ -53,7 +53,7 @@ def health_json(view: ServiceHealth, root_causes: list[str]) -> dict[str, Any]:
             "probe_timeout_seconds": check.probe_timeout_seconds,
             "recovery_successes": check.recovery_successes,
             "latency_threshold_ms": check.latency_threshold_ms,
-            "health_url": safe_url(check.health_url) if check.health_url else None,
+            "health_url": safe_url(check.health_url),
             "host": check.host,
             "port": check.port,
         },
