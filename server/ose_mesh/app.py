@@ -18,8 +18,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import (
@@ -28,12 +26,12 @@ from strawberry.subscriptions import (
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 
-from ose_mesh import __version__
 from ose_mesh.adapters.bus import Broker
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.api.access import AccessControl, Tokens
 from ose_mesh.api.graphql import schema
 from ose_mesh.api.graphql.view import MeshGraphQL
+from ose_mesh.api.health import DatabaseCheck, health_endpoint
 from ose_mesh.api.limits import BodyLimitMiddleware
 from ose_mesh.api.metrics import MeshMetrics
 from ose_mesh.api.rest import (
@@ -146,7 +144,11 @@ def create_app(
         *heartbeat_routes,
         *dependency_routes,
         *messagebus_routes,
-        Route("/health", _health(repository, monitor, ready), methods=["GET"]),
+        Route(
+            "/health",
+            health_endpoint(DatabaseCheck(repository), monitor, ready),
+            methods=["GET"],
+        ),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *graphql_routes(graphql),
         *(demo.routes() if demo else []),
@@ -240,35 +242,6 @@ async def _seed_then_ready(
 ) -> None:
     await demo.seed_when_listening(catalog)
     ready.set()
-
-
-def _health(
-    repository: SqlRepository, monitor: HeartbeatMonitor, ready: asyncio.Event
-) -> Callable[[Request], Awaitable[JSONResponse]]:
-    """200 once start-up work is done (the demo topology registered, when asked for):
-    before, 503 "starting", so a load balancer sends no traffic to a replica not ready."""
-
-    async def health(request: Request) -> JSONResponse:
-        try:
-            await repository.ping()
-            database = "ok"
-        except StorageUnavailable:
-            database = "unavailable"
-        status = "ok" if database == "ok" else "degraded"
-        if not ready.is_set():
-            status = "starting"
-        return JSONResponse(
-            {
-                "status": status,
-                "service": SELF_ID,
-                "version": __version__,
-                "database": database,
-                "services": len(monitor),
-            },
-            status_code=503 if status == "starting" else 200,
-        )
-
-    return health
 
 
 def _loopback(host: str) -> str:

@@ -55,7 +55,7 @@ async def test_a_database_from_before_migrations_is_upgraded_with_its_data(
 
 
 def _row() -> dict[str, object]:
-    return ServiceRow.from_domain(service()).model_dump()
+    return ServiceRow.values(service())
 
 
 async def test_servers_starting_together_take_turns_to_migrate(database_url: str) -> None:

@@ -1,19 +1,31 @@
-"""GET /metrics: Prometheus text, collected from live state at scrape time."""
+"""GET /metrics: Prometheus text, collected from live state at scrape time.
+
+The per-service families (six lines a service) are written here, letting the event loop run
+between steps (core/pacing.py): through prometheus_client's collector they held the loop
+for ~500 ms at 10,000 services, on every scrape. The rest (counters, the
+latency histogram) is small and comes from prometheus_client.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ose_mesh.core import HeartbeatMonitor, HistoryRecorder
+from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
+from ose_mesh.core.pacing import paced
 from ose_mesh.domain import HealthStatus, HeartbeatResult
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_STATUS_HEADER = (
+    "# HELP ose_service_status 1 for the service's current status, 0 for the others.\n"
+    "# TYPE ose_service_status gauge\n"
+)
+_UP_HEADER = "# HELP ose_service_up 1 when the service is alive.\n# TYPE ose_service_up gauge\n"
 
 
 class MeshMetrics(Collector):
@@ -35,22 +47,7 @@ class MeshMetrics(Collector):
         if result.ok and result.latency_ms is not None:
             self.latency.observe(result.latency_ms / 1000)
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        status = GaugeMetricFamily(
-            "ose_service_status",
-            "1 for the service's current status, 0 for the others.",
-            labels=["service_id", "status"],
-        )
-        up = GaugeMetricFamily(
-            "ose_service_up", "1 when the service is alive.", labels=["service_id"]
-        )
-        for state in self._monitor.states():
-            service_id = state.service.service_id
-            for candidate in HealthStatus:
-                status.add_metric([service_id, candidate.value], float(state.status is candidate))
-            up.add_metric([service_id], float(state.status.is_alive))
-        yield status
-        yield up
+    def collect(self) -> Iterator[CounterMetricFamily]:
         stats = self._monitor.stats
         probes = CounterMetricFamily("ose_probes", "Active probes by outcome.", labels=["outcome"])
         probes.add_metric(["started"], stats.probes_started)
@@ -72,4 +69,25 @@ class MeshMetrics(Collector):
         )
 
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        states = tuple(self._monitor.states())
+        parts = [_STATUS_HEADER]
+        parts += [_status_lines(state) async for state in paced(states)]
+        parts.append(_UP_HEADER)
+        parts += [_up_line(state) async for state in paced(states)]
+        parts.append(generate_latest(self.registry).decode())
+        return Response("".join(parts), media_type=CONTENT_TYPE_LATEST)
+
+
+# Service ids need no escaping in a label value: they are letters, digits, '.', '_' and '-'.
+def _status_lines(state: HealthState) -> str:
+    service_id, current = state.service.service_id, state.status
+    return "".join(
+        f'ose_service_status{{service_id="{service_id}",status="{status.value}"}} '
+        f"{1.0 if status is current else 0.0}\n"
+        for status in HealthStatus
+    )
+
+
+def _up_line(state: HealthState) -> str:
+    alive = float(state.status.is_alive)
+    return f'ose_service_up{{service_id="{state.service.service_id}"}} {alive}\n'

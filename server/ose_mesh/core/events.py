@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -17,12 +18,12 @@ from typing import Literal
 from ose_mesh.core.hub import STATUS, EventHub, Subscription
 from ose_mesh.core.ports import EventBus, OutboxEntry, OutboxRepository
 from ose_mesh.domain import (
+    DomainError,
     EventMessage,
     EventRefused,
     HealthStatus,
     MessagePriority,
     StatusChange,
-    StorageUnavailable,
     storable,
 )
 from ose_mesh.domain.routing import topic_matches
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 EVENTS_TOPIC = "events"
 LOG_SIZE = 1000
 CONFIRM_WAIT_SECONDS = 2.0
+TRANSITIONS_PER_WRITE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +188,23 @@ class EventService:
 
     async def enqueue(self, exchange: str, routing_key: str, event: EventMessage) -> None:
         """Store for publishing; return without waiting (status transitions)."""
-        for name, text in (
-            ("exchange", exchange),
-            ("routing_key", routing_key),
-            ("event_type", event.event_type),
-            ("source_service", event.source_service),
-            ("correlation_id", event.correlation_id),
-            ("reply_to", event.reply_to),
-            ("event_id", event.event_id),
-        ):
-            storable(name, text)
-        await self._outbox.add_outbox([OutboxEntry(exchange, routing_key, event)])
+        await self.enqueue_many([OutboxEntry(exchange, routing_key, event)])
+
+    async def enqueue_many(self, entries: Sequence[OutboxEntry]) -> None:
+        """Store several events in one write (all or none)."""
+        for entry in entries:
+            event = entry.event
+            for name, text in (
+                ("exchange", entry.exchange),
+                ("routing_key", entry.routing_key),
+                ("event_type", event.event_type),
+                ("source_service", event.source_service),
+                ("correlation_id", event.correlation_id),
+                ("reply_to", event.reply_to),
+                ("event_id", event.event_id),
+            ):
+                storable(name, text)
+        await self._outbox.add_outbox(entries)
         self._relay.wake()
 
     async def publish(self, exchange: str, routing_key: str, event: EventMessage) -> PublishReceipt:
@@ -248,10 +256,24 @@ def subscribe_transitions(hub: EventHub) -> Subscription:
 
 
 async def forward_transitions(subscription: Subscription, events: EventService) -> None:
-    """Publish every status transition to `ose.events` as `{service_id}.health.{status}`."""
-    async for change in subscription:
-        routing_key = f"{change.service_id}.health.{change.current.value}"
+    """Publish every status transition to `ose.events` as `{service_id}.health.{status}`.
+    A storm of them (a network outage turns every service dead) is stored in batches, one
+    write for up to TRANSITIONS_PER_WRITE, not one round trip each."""
+    async for changes in subscription.batches(TRANSITIONS_PER_WRITE):
+        entries = [
+            OutboxEntry(
+                EVENTS_EXCHANGE,
+                f"{change.service_id}.health.{change.current.value}",
+                transition_event(change),
+            )
+            for change in changes
+        ]
         try:
-            await events.enqueue(EVENTS_EXCHANGE, routing_key, transition_event(change))
-        except StorageUnavailable:
-            log.error("lost the event of %s's transition: database unavailable", change.service_id)
+            await events.enqueue_many(entries)
+        except DomainError as exc:  # the database is away, or refused them: keep forwarding
+            log.error(
+                "lost the events of %d transitions (%s, …): %s",
+                len(changes),
+                changes[0].service_id,
+                exc.message,
+            )

@@ -40,6 +40,17 @@ class Subscription:
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._iterate()
 
+    async def batches(self, most: int) -> AsyncIterator[list[Any]]:
+        """What has arrived, up to `most` items at a time (waiting for the first only)."""
+        try:
+            while True:
+                batch = [await self.queue.get()]
+                while len(batch) < most and not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                yield batch
+        finally:
+            self.close()
+
     async def _iterate(self) -> AsyncIterator[Any]:
         try:
             while True:

@@ -76,23 +76,9 @@ class HealthQueries:
         self._origin = clock.wall() - timedelta(seconds=clock.monotonic())
 
     def get(self, service_id: str) -> ServiceHealth:
-        return self._view(self._monitor.state(service_id))
+        return self.view(self._monitor.state(service_id))
 
-    def services(
-        self,
-        *,
-        status: HealthStatus | None = None,
-        cluster: str | None = None,
-        search: str | None = None,
-        limit: int = MAX_PAGE,
-        offset: int = 0,
-    ) -> list[ServiceHealth]:
-        """Services sorted by id, filtered, then paged."""
-        return self.services_page(
-            status=status, cluster=cluster, search=search, limit=limit, offset=offset
-        )[0]
-
-    def services_page(
+    def choose(
         self,
         *,
         status: HealthStatus | None = None,
@@ -100,9 +86,10 @@ class HealthQueries:
         search: str | None = None,
         limit: int | None = MAX_PAGE,
         offset: int = 0,
-    ) -> tuple[list[ServiceHealth], int]:
+    ) -> tuple[list[HealthState], int]:
         """One page of the services sorted by id and filtered (no limit: all from offset),
-        and how many services match in all."""
+        and how many services match in all. `view` makes each one's answer: a caller with
+        thousands builds them a step at a time (core/pacing.py)."""
         needle = search.casefold() if search else None
         chosen = [
             state
@@ -116,7 +103,7 @@ class HealthQueries:
             )
         ]
         end = None if limit is None else offset + limit
-        return [self._view(state) for state in chosen[offset:end]], len(chosen)
+        return chosen[offset:end], len(chosen)
 
     def summary(self) -> HealthSummary:
         states = list(self._monitor.states())
@@ -136,7 +123,7 @@ class HealthQueries:
         stored = await self._history_repository.list_transitions(service_id, limit)
         return (pending + stored)[:limit]
 
-    def _view(self, state: HealthState) -> ServiceHealth:
+    def view(self, state: HealthState) -> ServiceHealth:
         now = self._clock.monotonic()
         latency = state.latency()
         uptime = self._history.uptime(state.service.service_id)

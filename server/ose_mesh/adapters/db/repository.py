@@ -119,7 +119,7 @@ class SqlRepository:
             await self._upsert_service(conn, service)
 
     async def _upsert_service(self, conn: AsyncConnection, service: Service) -> None:
-        values = ServiceRow.from_domain(service).model_dump()
+        values = ServiceRow.values(service)
         statement = self._insert(SERVICES)
         statement = statement.values(values).on_conflict_do_update(
             index_elements=["service_id"],
@@ -139,7 +139,7 @@ class SqlRepository:
     async def list_services(self) -> list[Service]:
         async with self._connect() as conn:
             rows = (await conn.execute(sa.select(SERVICES))).mappings().all()
-        return [ServiceRow.model_validate(dict(row)).to_domain() for row in rows]
+        return [ServiceRow.domain(row) for row in rows]
 
     # -- dependencies --------------------------------------------------------------------
 
@@ -148,7 +148,7 @@ class SqlRepository:
             await self._upsert_dependency(conn, dependency)
 
     async def _upsert_dependency(self, conn: AsyncConnection, dependency: Dependency) -> None:
-        values = DependencyRow.from_domain(dependency).model_dump()
+        values = DependencyRow.values(dependency)
         statement = self._insert(DEPENDENCIES).values(values)
         statement = statement.on_conflict_do_update(
             index_elements=["source", "target"],
@@ -167,7 +167,7 @@ class SqlRepository:
     async def list_dependencies(self) -> list[Dependency]:
         async with self._connect() as conn:
             rows = (await conn.execute(sa.select(DEPENDENCIES))).mappings().all()
-        return [DependencyRow.model_validate(dict(row)).to_domain() for row in rows]
+        return [DependencyRow.domain(row) for row in rows]
 
     async def save_catalog(
         self, services: Sequence[Service], dependencies: Sequence[Dependency]
@@ -182,7 +182,7 @@ class SqlRepository:
     # -- event outbox --------------------------------------------------------------------
 
     async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
-        rows = [OutboxRow.from_domain(e).model_dump(exclude={"id"}) for e in entries]
+        rows = [OutboxRow.values(e) for e in entries]
         async with self._connect() as conn:
             await conn.execute(sa.insert(OUTBOX), rows)
 
@@ -190,7 +190,7 @@ class SqlRepository:
         query = sa.select(OUTBOX).order_by(OUTBOX.c.id).limit(limit)
         async with self._connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [OutboxRow.model_validate(dict(row)).to_domain() for row in rows]
+        return [OutboxRow.domain(row) for row in rows]
 
     async def delete_outbox(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -206,7 +206,7 @@ class SqlRepository:
     # -- history -------------------------------------------------------------------------
 
     async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
-        rows = [TransitionRow.from_domain(c).model_dump(exclude={"id"}) for c in changes]
+        rows = [TransitionRow.values(c) for c in changes]
         async with self._connect() as conn:
             await conn.execute(sa.insert(TRANSITIONS), rows)
 
@@ -220,7 +220,7 @@ class SqlRepository:
         )
         async with self._connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [TransitionRow.model_validate(dict(row)).to_domain() for row in rows]
+        return [TransitionRow.domain(row) for row in rows]
 
     async def last_statuses(self) -> dict[str, HealthStatus]:
         t = TRANSITIONS.c
@@ -231,7 +231,7 @@ class SqlRepository:
         return {service_id: HealthStatus(current) for service_id, current in rows}
 
     async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
-        rows = [RollupRow.from_domain(r).model_dump() for r in rollups]
+        rows = [RollupRow.values(r) for r in rollups]
         statement = self._insert(ROLLUPS)
         excluded = statement.excluded
         table = ROLLUPS.c

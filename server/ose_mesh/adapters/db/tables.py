@@ -1,9 +1,16 @@
-"""The stored shape of services, status transitions and per-minute rollups (sqlmodel)."""
+"""The stored shape of services, status transitions and per-minute rollups (sqlmodel).
+
+Each table class converts with two plain functions: `values(domain)` gives the dict an insert
+takes and `domain(row)` reads a fetched row back. Neither builds a model instance: one costs
+~35 µs, and the history flush writes a row per service every few seconds (350 ms of the event
+loop at 10,000 services).
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -52,45 +59,46 @@ class ServiceRow(SQLModel, table=True):
     host: str | None = Field(default=None, max_length=255)
     port: int | None = None
 
-    @classmethod
-    def from_domain(cls, service: Service) -> ServiceRow:
+    @staticmethod
+    def values(service: Service) -> dict[str, Any]:
         check = service.check
-        return cls(
-            service_id=service.service_id,
-            service_name=service.service_name,
-            cluster=service.cluster,
-            demo=service.demo,
-            registered_at=service.registered_at or datetime.now(UTC),
-            check_type=check.check_type.value,
-            interval_seconds=check.interval_seconds,
-            timeout_seconds=check.timeout_seconds,
-            max_failures=check.max_failures,
-            probe_timeout_seconds=check.probe_timeout_seconds,
-            recovery_successes=check.recovery_successes,
-            latency_threshold_ms=check.latency_threshold_ms,
-            health_url=check.health_url,
-            host=check.host,
-            port=check.port,
-        )
+        return {
+            "service_id": service.service_id,
+            "service_name": service.service_name,
+            "cluster": service.cluster,
+            "demo": service.demo,
+            "registered_at": service.registered_at or datetime.now(UTC),
+            "check_type": check.check_type.value,
+            "interval_seconds": check.interval_seconds,
+            "timeout_seconds": check.timeout_seconds,
+            "max_failures": check.max_failures,
+            "probe_timeout_seconds": check.probe_timeout_seconds,
+            "recovery_successes": check.recovery_successes,
+            "latency_threshold_ms": check.latency_threshold_ms,
+            "health_url": check.health_url,
+            "host": check.host,
+            "port": check.port,
+        }
 
-    def to_domain(self) -> Service:
+    @staticmethod
+    def domain(row: sa.RowMapping) -> Service:
         return Service(
-            service_id=self.service_id,
-            service_name=self.service_name,
-            cluster=self.cluster,
-            demo=self.demo,
-            registered_at=_utc(self.registered_at),
+            service_id=row["service_id"],
+            service_name=row["service_name"],
+            cluster=row["cluster"],
+            demo=row["demo"],
+            registered_at=_utc(row["registered_at"]),
             check=CheckConfig(
-                check_type=CheckType(self.check_type),
-                interval_seconds=self.interval_seconds,
-                timeout_seconds=self.timeout_seconds,
-                max_failures=self.max_failures,
-                probe_timeout_seconds=self.probe_timeout_seconds,
-                recovery_successes=self.recovery_successes,
-                latency_threshold_ms=self.latency_threshold_ms,
-                health_url=self.health_url,
-                host=self.host,
-                port=self.port,
+                check_type=CheckType(row["check_type"]),
+                interval_seconds=row["interval_seconds"],
+                timeout_seconds=row["timeout_seconds"],
+                max_failures=row["max_failures"],
+                probe_timeout_seconds=row["probe_timeout_seconds"],
+                recovery_successes=row["recovery_successes"],
+                latency_threshold_ms=row["latency_threshold_ms"],
+                health_url=row["health_url"],
+                host=row["host"],
+                port=row["port"],
             ),
         )
 
@@ -106,25 +114,26 @@ class TransitionRow(SQLModel, table=True):
     reason: str = Field(sa_type=sa.Text)
     root_causes: str = Field(default="", sa_type=sa.Text)  # service ids, space-separated
 
-    @classmethod
-    def from_domain(cls, change: StatusChange) -> TransitionRow:
-        return cls(
-            service_id=change.service_id,
-            previous=change.previous.value,
-            current=change.current.value,
-            at=change.at,
-            reason=change.reason,
-            root_causes=" ".join(change.root_causes),
-        )
+    @staticmethod
+    def values(change: StatusChange) -> dict[str, Any]:
+        return {
+            "service_id": change.service_id,
+            "previous": change.previous.value,
+            "current": change.current.value,
+            "at": change.at,
+            "reason": change.reason,
+            "root_causes": " ".join(change.root_causes),
+        }
 
-    def to_domain(self) -> StatusChange:
+    @staticmethod
+    def domain(row: sa.RowMapping) -> StatusChange:
         return StatusChange(
-            service_id=self.service_id,
-            previous=HealthStatus(self.previous),
-            current=HealthStatus(self.current),
-            at=_utc(self.at),
-            reason=self.reason,
-            root_causes=tuple(self.root_causes.split()),
+            service_id=row["service_id"],
+            previous=HealthStatus(row["previous"]),
+            current=HealthStatus(row["current"]),
+            at=_utc(row["at"]),
+            reason=row["reason"],
+            root_causes=tuple(row["root_causes"].split()),
         )
 
 
@@ -139,17 +148,17 @@ class RollupRow(SQLModel, table=True):
     latency_samples: int
     latency_max_ms: float
 
-    @classmethod
-    def from_domain(cls, rollup: Rollup) -> RollupRow:
-        return cls(
-            service_id=rollup.service_id,
-            minute=rollup.minute,
-            count=rollup.count,
-            missed=rollup.missed,
-            latency_sum_ms=rollup.latency_sum_ms,
-            latency_samples=rollup.latency_samples,
-            latency_max_ms=rollup.latency_max_ms,
-        )
+    @staticmethod
+    def values(rollup: Rollup) -> dict[str, Any]:
+        return {
+            "service_id": rollup.service_id,
+            "minute": rollup.minute,
+            "count": rollup.count,
+            "missed": rollup.missed,
+            "latency_sum_ms": rollup.latency_sum_ms,
+            "latency_samples": rollup.latency_samples,
+            "latency_max_ms": rollup.latency_max_ms,
+        }
 
 
 class DependencyRow(SQLModel, table=True):
@@ -161,23 +170,24 @@ class DependencyRow(SQLModel, table=True):
     relationship: str = Field(max_length=32)
     description: str | None = Field(default=None, sa_type=sa.Text)
 
-    @classmethod
-    def from_domain(cls, dependency: Dependency) -> DependencyRow:
-        return cls(
-            source=dependency.source,
-            target=dependency.target,
-            type=dependency.type.value,
-            relationship=dependency.relationship.value,
-            description=dependency.description,
-        )
+    @staticmethod
+    def values(dependency: Dependency) -> dict[str, Any]:
+        return {
+            "source": dependency.source,
+            "target": dependency.target,
+            "type": dependency.type.value,
+            "relationship": dependency.relationship.value,
+            "description": dependency.description,
+        }
 
-    def to_domain(self) -> Dependency:
+    @staticmethod
+    def domain(row: sa.RowMapping) -> Dependency:
         return Dependency(
-            source=self.source,
-            target=self.target,
-            type=DependencyType(self.type),
-            relationship=Relationship(self.relationship),
-            description=self.description,
+            source=row["source"],
+            target=row["target"],
+            type=DependencyType(row["type"]),
+            relationship=Relationship(row["relationship"]),
+            description=row["description"],
         )
 
 
@@ -197,33 +207,34 @@ class OutboxRow(SQLModel, table=True):
     event_metadata: str = Field(default="{}", sa_type=sa.Text)  # JSON object
     reply_to: str | None = Field(default=None, sa_type=sa.Text)
 
-    @classmethod
-    def from_domain(cls, entry: OutboxEntry) -> OutboxRow:
+    @staticmethod
+    def values(entry: OutboxEntry) -> dict[str, Any]:
         event = entry.event
-        return cls(
-            exchange=entry.exchange,
-            routing_key=entry.routing_key,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            source_service=event.source_service,
-            payload=json.dumps(event.payload),
-            priority=int(event.priority),
-            correlation_id=event.correlation_id,
-            timestamp=event.timestamp,
-            event_metadata=json.dumps(event.metadata),
-            reply_to=event.reply_to,
-        )
+        return {
+            "exchange": entry.exchange,
+            "routing_key": entry.routing_key,
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "source_service": event.source_service,
+            "payload": json.dumps(event.payload),
+            "priority": int(event.priority),
+            "correlation_id": event.correlation_id,
+            "timestamp": event.timestamp,
+            "event_metadata": json.dumps(event.metadata),
+            "reply_to": event.reply_to,
+        }
 
-    def to_domain(self) -> OutboxEntry:
+    @staticmethod
+    def domain(row: sa.RowMapping) -> OutboxEntry:
         event = EventMessage(
-            event_type=self.event_type,
-            source_service=self.source_service,
-            payload=json.loads(self.payload),
-            priority=exact_priority(self.priority),
-            correlation_id=self.correlation_id,
-            timestamp=_utc(self.timestamp),
-            metadata=json.loads(self.event_metadata),
-            event_id=self.event_id,
-            reply_to=self.reply_to,
+            event_type=row["event_type"],
+            source_service=row["source_service"],
+            payload=json.loads(row["payload"]),
+            priority=exact_priority(row["priority"]),
+            correlation_id=row["correlation_id"],
+            timestamp=_utc(row["timestamp"]),
+            metadata=json.loads(row["event_metadata"]),
+            event_id=row["event_id"],
+            reply_to=row["reply_to"],
         )
-        return OutboxEntry(self.exchange, self.routing_key, event, self.id)
+        return OutboxEntry(row["exchange"], row["routing_key"], event, row["id"])

@@ -31,6 +31,7 @@ from ose_mesh.api.graphql.types import (
     StatusChange,
     error_result,
 )
+from ose_mesh.core.pacing import paced
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,15 @@ class HealthQuery:
             raise ValueError(f"limit must be from 1 to {core.MAX_PAGE}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        views = mesh_of(info).queries.services(
+        queries = mesh_of(info).queries
+        states, _ = queries.choose(
             status=status, cluster=cluster, search=search, limit=limit, offset=offset
         )
-        return [Service.from_domain(view) for view in views]
+        # An async iterator, not a list: graphql-core completes each service's fields as it
+        # comes, so thousands of them are answered a step at a time (core/pacing.py).
+        return (  # type: ignore[return-value]
+            Service.from_domain(queries.view(state)) async for state in paced(states)
+        )
 
     @strawberry.field(description="One service, or null when no service has this id.")
     def service(self, info: Info, id: str) -> Service | None:

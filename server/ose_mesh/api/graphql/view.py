@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 
+from ose_mesh.api import json_output
 from ose_mesh.api.access import SCOPE_KEY, Access, Tokens, bearer
 from ose_mesh.api.graphiql import OfflineGraphQL
 from ose_mesh.api.graphql.websockets import LegacyWsHandler, TransportWsHandler
@@ -113,21 +114,30 @@ class MeshGraphQL(OfflineGraphQL):
     ) -> Response:
         """As GraphQL over HTTP says for `application/graphql-response+json`: a request that
         did not execute (a document, access or variable error: errors without a path and no
-        data) answers 4xx with no `data` entry. `application/json` keeps 200."""
-        if sub_response.media_type != GRAPHQL_RESPONSE or not isinstance(response_data, dict):
-            return super().create_response(response_data, sub_response)
-        errors = response_data.get("errors") or []
-        not_executed = (
-            response_data.get("data") is None
-            and bool(errors)
-            and all(isinstance(error, dict) and "path" not in error for error in errors)
-        )
-        if not_executed:
-            response_data = cast(
-                GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"}
+        data) answers 4xx with no `data` entry. `application/json` keeps 200. An answer with
+        thousands of items is encoded a step at a time (json_output.py)."""
+        not_executed = False
+        if sub_response.media_type == GRAPHQL_RESPONSE and isinstance(response_data, dict):
+            errors = response_data.get("errors") or []
+            not_executed = (
+                response_data.get("data") is None
+                and bool(errors)
+                and all(isinstance(error, dict) and "path" not in error for error in errors)
             )
-        response = super().create_response(response_data, sub_response)
-        response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if not_executed:
+                response_data = cast(
+                    GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"}
+                )
+        if json_output.is_long(response_data):
+            response: Response = json_output.stream(response_data)
+            response.headers.raw.extend(sub_response.headers.raw)  # as strawberry's own does
+            response.background = sub_response.background
+            if sub_response.status_code:
+                response.status_code = sub_response.status_code
+        else:
+            response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
         if not_executed and not sub_response.status_code:
             response.status_code = 400
         return response

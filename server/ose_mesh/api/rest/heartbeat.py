@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ose_mesh.api import json_output
 from ose_mesh.api.context import MeshServices
 from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest, error_response
 from ose_mesh.api.rest.serialize import change_json, health_json, summary_json
 from ose_mesh.core import MAX_HISTORY, MAX_PAGE
+from ose_mesh.core.pacing import paced
 from ose_mesh.domain import HealthStatus
 
 
@@ -19,7 +21,7 @@ def _mesh(request: Request) -> MeshServices:
     return mesh
 
 
-async def list_statuses(request: Request) -> JSONResponse:
+async def list_statuses(request: Request) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in HealthStatus.__members__.values():
         allowed = ", ".join(s.value for s in HealthStatus)
@@ -27,7 +29,7 @@ async def list_statuses(request: Request) -> JSONResponse:
     limit = whole_number_param(request, "limit", 0, 1, MAX_PAGE) or None  # default: all
     offset = whole_number_param(request, "offset", 0, 0, 1_000_000_000)
     mesh = _mesh(request)
-    views, total = mesh.queries.services_page(
+    states, total = mesh.queries.choose(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
         search=request.query_params.get("search"),
@@ -35,13 +37,11 @@ async def list_statuses(request: Request) -> JSONResponse:
         offset=offset,
     )
     causes = mesh.dependencies.root_causes()
-    return JSONResponse(
-        {
-            view.service.service_id: health_json(view, causes.get(view.service.service_id, []))
-            for view in views
-        },
-        headers={"X-Total-Count": str(total)},
-    )
+    answer = {}
+    async for state in paced(states):
+        service_id = state.service.service_id
+        answer[service_id] = health_json(mesh.queries.view(state), causes.get(service_id, []))
+    return json_output.stream(answer, headers={"X-Total-Count": str(total)})
 
 
 def _health_of(mesh: MeshServices, service_id: str) -> JSONResponse:
