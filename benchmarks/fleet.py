@@ -7,6 +7,10 @@
     python -m benchmarks.fleet beater MESH_URL SERVICES INTERVAL STATS_PORT
         beats for SERVICES push services (`push-N`), each once per INTERVAL on a fixed grid,
         and records each beat's round trip; `GET /fleet/stats?reset=1` on STATS_PORT answers.
+    python -m benchmarks.fleet dashboard MESH_URL EVERY STATS_PORT
+        does what an open web dashboard does: loads the snapshot of every service (the web
+        client's own GraphQL document), once every EVERY seconds, and records how long each
+        load took.
 
 Both answer `GET /fleet/stats` with `{"seen": distinct services, "count": samples,
 "p50_ms": …, "p99_ms": …, "max_ms": …}`.
@@ -15,9 +19,13 @@ Both answer `GET /fleet/stats` with `{"seen": distinct services, "count": sample
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 from array import array
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 
@@ -98,13 +106,35 @@ async def _beat_forever(mesh: str, services: int, interval: float, samples: Samp
                 n += 1
 
 
-def beater(mesh: str, services: int, interval: float, port: int) -> None:
-    samples = Samples()
+def _dashboard_document() -> str:
+    """The web client's `Services` query, with its fields, read from web/src/lib/documents.js."""
+    source = (Path(__file__).parents[1] / "web/src/lib/documents.js").read_text()
+    fields = re.search(r"const SERVICE_FIELDS = `(.*?)`;", source, re.S)
+    assert fields, "SERVICE_FIELDS not found in documents.js"
+    return f"query Services($limit: Int!) {{ services(limit: $limit) {{ {fields.group(1)} }} }}"
+
+
+async def _load_forever(mesh: str, every: float, samples: Samples) -> None:
+    body = {"query": _dashboard_document(), "variables": {"limit": 10_000}}
+    async with ClientSession(mesh, timeout=ClientTimeout(120)) as client:
+        while True:
+            started = time.monotonic()
+            async with client.post("/graphql", json=body) as answer:
+                await answer.read()
+                if answer.status != 200:
+                    raise RuntimeError(f"the dashboard's snapshot failed: {answer.status}")
+            samples.values.append(time.monotonic() - started)
+            samples.seen.add(len(samples.values))
+            await asyncio.sleep(every)
+
+
+def _serve_stats(port: int, samples: Samples, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` in the background while answering `/fleet/stats` on `port`."""
     app = web.Application()
     app.add_routes([_stats_route(samples)])
 
     async def start(app: web.Application) -> None:
-        app["beats"] = asyncio.create_task(_beat_forever(mesh, services, interval, samples))
+        app["work"] = asyncio.create_task(work)
 
     app.on_startup.append(start)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
@@ -121,7 +151,12 @@ def main() -> None:
         case ["targets", port, interval]:
             targets(int(port), float(interval))
         case ["beater", mesh, services, interval, port]:
-            beater(mesh, int(services), float(interval), int(port))
+            samples = Samples()
+            beats = _beat_forever(mesh, int(services), float(interval), samples)
+            _serve_stats(int(port), samples, beats)
+        case ["dashboard", mesh, every, port]:
+            samples = Samples()
+            _serve_stats(int(port), samples, _load_forever(mesh, float(every), samples))
         case _:
             raise SystemExit(__doc__)
 

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bus, graph, graphql_abuse, ingest, memory, probing, web
+from benchmarks import bus, graph, graphql_abuse, ingest, memory, probing, smoothness, web
 from benchmarks.common import median, pin_to_cpu
 
 OUTPUT = Path(__file__).parents[1] / "BENCHMARKS.md"
@@ -64,6 +64,10 @@ def main() -> int:
     w = web.run()
     print("hostile GraphQL documents and /health under attack (about 1 minute)…", file=sys.stderr)
     abuse = graphql_abuse.run()
+    print("smoothness at 10,000 services, from outside (about 6 minutes)…", file=sys.stderr)
+    smooth = smoothness.run()
+    for result in smooth:
+        print(smoothness.report(result), file=sys.stderr)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -223,10 +227,61 @@ def main() -> int:
             *abuse.health_attacked_ms
         ),
         "",
+        *_smoothness_section(smooth),
     ]
     OUTPUT.write_text("\n".join(lines))
     print(f"wrote {OUTPUT}", file=sys.stderr)
     return 0
+
+
+def _smoothness_section(results: list[smoothness.SmoothnessResult]) -> list[str]:
+    t = smoothness.TARGETS
+    lines = [
+        "## Smooth at 10,000 services (measured from outside the server)",
+        "",
+        f"`ose-mesh serve` as users run it (SQLite, no access log) on CPU 0, with "
+        f"{smoothness.SERVICES:,} services restored from its database, each checked every "
+        f"{smoothness.INTERVAL:g} s. On CPU 1: the fleet (HTTP health endpoints that note when "
+        "each probe arrives, or a client beating for every push service), a poller asking "
+        f"`/health` every {smoothness.POLL_EVERY * 1000:.0f} ms, and in the last run a client "
+        "loading what the web dashboard loads (every service with its metrics) every "
+        f"{smoothness.DASHBOARD_EVERY:g} s. Arrival deviation: how far the gap between two "
+        "probes of one service strays from the interval, as the target sees it. Recorded "
+        "latency: the mesh's own histogram over the window, for targets answering in under "
+        "1 ms. `python -m benchmarks.smoothness` runs this section alone.",
+        "",
+        "| run | window | /health p50 | p99 | max | fleet | fleet p99 | fleet max "
+        "| recorded p99 | verdict |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        p50, p99, worst = r.health_ms
+        what = "probe arrival deviation" if r.mode == "http" else "beat round trip"
+        recorded = "" if r.recorded_p99_ms is None else f"{r.recorded_p99_ms:.1f} ms"
+        stalls = r.stalls()
+        verdict = "smooth" if not stalls else "**STALL**: " + "; ".join(stalls)
+        lines.append(
+            f"| {r.name} | {r.seconds:g} s | {p50:.1f} ms | {p99:.1f} ms | {worst:.1f} ms "
+            f"| {what}, {r.fleet_per_second:,.0f}/s | {r.fleet.get('p99_ms', 0):.1f} ms "
+            f"| {r.fleet.get('max_ms', 0):.1f} ms | {recorded} | {verdict} |"
+        )
+    dashboards = [r for r in results if r.dashboard is not None]
+    lines += [
+        "",
+        f"Targets: `/health` p99 ≤ {t['health_p99_ms']:g} ms and max ≤ "
+        f"{t['health_max_ms']:g} ms; arrival deviation p99 ≤ {t['arrival_p99_ms']:g} ms; "
+        f"recorded latency p99 ≤ {t['recorded_p99_ms']:g} ms; beat round trip p99 ≤ "
+        f"{t['beat_p99_ms']:g} ms.",
+    ]
+    for r in dashboards:
+        assert r.dashboard is not None
+        lines.append(
+            f"The dashboard's snapshot of every service took {r.dashboard.get('p50_ms', 0):,.0f} "
+            f"ms (median of {r.dashboard['count']:.0f} loads): answered a step at a time, "
+            "beside the beats and polls."
+        )
+    lines.append("")
+    return lines
 
 
 if __name__ == "__main__":

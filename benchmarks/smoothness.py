@@ -7,7 +7,9 @@ health endpoints, or a beater pushing for 10,000 push services) and a poller ask
 - `/health` round trips (p50, p99, max);
 - HTTP: how far the gap between two probes of one service strays from the interval, as the
   target sees it, and the latencies the mesh recorded (its own histogram, from /metrics);
-- push: each beat's round trip.
+- push: each beat's round trip;
+- with a dashboard open: the push run again while a client loads what the web dashboard
+  loads (every service with its metrics) every DASHBOARD_EVERY seconds.
 A line in the output says STALL when a figure is over its target.
 """
 
@@ -30,6 +32,7 @@ from benchmarks.common import free_port, median, percentile, pin_to_cpu, python,
 SERVICES = 10_000
 INTERVAL = 5.0
 POLL_EVERY = 0.05
+DASHBOARD_EVERY = 20.0  # what the web client does at this size: 20 times its load time
 TARGETS = {
     "health_p99_ms": 50.0,
     "health_max_ms": 200.0,
@@ -49,11 +52,16 @@ class SmoothnessResult:
     fleet_per_second: float
     recorded_p99_ms: float | None  # http only: from the mesh's latency histogram
     restore_seconds: float
+    dashboard: dict[str, float] | None = None  # the dashboard's load times, when one was open
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode} + dashboard" if self.dashboard is not None else self.mode
 
     def stalls(self) -> list[str]:
         """Every figure over its target, in words."""
         found = []
-        p50, p99, worst = self.health_ms
+        _, p99, worst = self.health_ms
         if p99 > TARGETS["health_p99_ms"]:
             found.append(f"/health p99 {p99:.1f} ms > {TARGETS['health_p99_ms']:g} ms")
         if worst > TARGETS["health_max_ms"]:
@@ -95,7 +103,16 @@ def _restore(workdir: str, mode: str, target: str) -> tuple[str, float]:
     path.write_text(json.dumps(_catalog(mode, target)))
     started = time.monotonic()
     subprocess.run(
-        [python(), "-m", "ose_mesh.cli", "init", "--catalog", str(path), "--database-url", database],
+        [
+            python(),
+            "-m",
+            "ose_mesh.cli",
+            "init",
+            "--catalog",
+            str(path),
+            "--database-url",
+            database,
+        ],
         check=True,
         capture_output=True,
     )
@@ -161,7 +178,7 @@ def _poll_health(host: str, port: int, seconds: float) -> list[float]:
     latencies: list[float] = []
     start = time.monotonic()
     tick = 0
-    while (now := time.monotonic()) - start < seconds:
+    while time.monotonic() - start < seconds:
         began = time.perf_counter()
         connection.request("GET", "/health")
         answer = connection.getresponse()
@@ -175,8 +192,8 @@ def _poll_health(host: str, port: int, seconds: float) -> list[float]:
     return latencies
 
 
-def measure(mode: str, seconds: float) -> SmoothnessResult:
-    fleet_port, mesh_port = free_port(), free_port()
+def measure(mode: str, seconds: float, *, dashboard: bool = False) -> SmoothnessResult:
+    fleet_port, mesh_port, dashboard_port = free_port(), free_port(), free_port()
     mesh = f"http://127.0.0.1:{mesh_port}"
     fleet = f"http://127.0.0.1:{fleet_port}"
     with tempfile.TemporaryDirectory() as workdir:
@@ -196,11 +213,21 @@ def measure(mode: str, seconds: float) -> SmoothnessResult:
                 lambda: _get_json(f"{fleet}/fleet/stats")["seen"] >= SERVICES,
                 60,
             )
+            if dashboard:
+                args = ["dashboard", mesh, str(DASHBOARD_EVERY), str(dashboard_port)]
+                children.append(spawn([python(), "-m", "benchmarks.fleet", *args], cpu=1))
             time.sleep(2 * INTERVAL)  # every service has a gap behind it; start-up is over
             _get_json(f"{fleet}/fleet/stats?reset=1")
+            if dashboard:
+                _get_json(f"http://127.0.0.1:{dashboard_port}/fleet/stats?reset=1")
             histogram = _latency_histogram(mesh) if mode == "http" else {}
             health = _poll_health("127.0.0.1", mesh_port, seconds)
             figures = _get_json(f"{fleet}/fleet/stats?reset=1")
+            loads = (
+                _get_json(f"http://127.0.0.1:{dashboard_port}/fleet/stats?reset=1")
+                if dashboard
+                else None
+            )
             recorded = (
                 _histogram_quantile(histogram, _latency_histogram(mesh), 0.99)
                 if mode == "http"
@@ -218,6 +245,7 @@ def measure(mode: str, seconds: float) -> SmoothnessResult:
         fleet_per_second=figures["count"] / seconds,
         recorded_p99_ms=recorded,
         restore_seconds=restore_seconds,
+        dashboard=loads,
     )
 
 
@@ -225,7 +253,11 @@ def run(seconds: float = 60) -> list[SmoothnessResult]:
     """Both modes; this process shares CPU 1 with the fleet (the server has CPU 0)."""
     pin_to_cpu(1)
     try:
-        return [measure("http", seconds), measure("push", seconds)]
+        return [
+            measure("http", seconds),
+            measure("push", seconds),
+            measure("push", seconds, dashboard=True),
+        ]
     finally:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
 
@@ -235,13 +267,18 @@ def report(result: SmoothnessResult) -> str:
     fleet = result.fleet
     what = "probe arrival deviation" if result.mode == "http" else "beat round trip"
     text = (
-        f"{result.mode}: /health p50 {p50:.1f} p99 {p99:.1f} max {worst:.1f} ms "
+        f"{result.name}: /health p50 {p50:.1f} p99 {p99:.1f} max {worst:.1f} ms "
         f"({result.polls} polls); {what} p50 {fleet.get('p50_ms', 0):.1f} "
         f"p99 {fleet.get('p99_ms', 0):.1f} max {fleet.get('max_ms', 0):.1f} ms "
         f"at {result.fleet_per_second:,.0f}/s"
     )
     if result.recorded_p99_ms is not None:
         text += f"; recorded latency p99 {result.recorded_p99_ms:.1f} ms"
+    if result.dashboard is not None:
+        text += (
+            f"; {result.dashboard['count']:.0f} dashboard loads, "
+            f"{result.dashboard.get('p50_ms', 0):,.0f} ms each (median)"
+        )
     stalls = result.stalls()
     return text + ("\nSTALL: " + "; ".join(stalls) if stalls else "\nsmooth: every target met")
 
@@ -249,7 +286,10 @@ def report(result: SmoothnessResult) -> str:
 if __name__ == "__main__":
     import sys
 
+    # python -m benchmarks.smoothness [http|push|push+dashboard] [SECONDS]
+    chosen = sys.argv[1:2] or ["http", "push", "push+dashboard"]
     mode_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 60
     pin_to_cpu(1)
-    for mode in sys.argv[1:2] or ["http", "push"]:
-        print(report(measure(mode, mode_seconds)), flush=True)
+    for mode in chosen:
+        base, _, extra = mode.partition("+")
+        print(report(measure(base, mode_seconds, dashboard=extra == "dashboard")), flush=True)

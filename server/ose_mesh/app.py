@@ -95,11 +95,14 @@ def create_app(
         )
         await _register_self(registry, built.defaults)
         await _beat_self(monitor, repository)
+        stopping = asyncio.Event()
+        # Stopped between two flushes, never in the middle of one: a write cancelled
+        # halfway can leave SQLite's write lock held until the connection is collected.
+        flusher = asyncio.create_task(
+            _every(settings.history_flush_seconds, history.flush, stopping), name="history"
+        )
         tasks = [
             asyncio.create_task(monitor.run(), name="monitor"),
-            asyncio.create_task(
-                _every(settings.history_flush_seconds, history.flush), name="history"
-            ),
             asyncio.create_task(_self_check(monitor, repository), name="self-check"),
             asyncio.create_task(
                 mesh.bus.bus.stay_connected(mesh.bus.on_connect), name="bus-connection"
@@ -120,9 +123,10 @@ def create_app(
         try:
             yield
         finally:
+            stopping.set()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(flusher, *tasks, return_exceptions=True)
             graphql.document_worker.shutdown(wait=False)
             await built.close()
 
@@ -231,10 +235,16 @@ async def _self_check(monitor: HeartbeatMonitor, repository: SqlRepository) -> N
         await _beat_self(monitor, repository)
 
 
-async def _every(seconds: float, work: Callable[[], Awaitable[None]]) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        await work()
+async def _every(
+    seconds: float, work: Callable[[], Awaitable[None]], stopping: asyncio.Event
+) -> None:
+    """Do `work` every `seconds` until `stopping` is set (a run under way finishes)."""
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await stopping.wait()
+        if not stopping.is_set():
+            await work()
 
 
 async def _seed_then_ready(

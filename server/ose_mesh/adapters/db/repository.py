@@ -6,11 +6,14 @@ answers with 503; nothing else in the server knows about SQLAlchemy.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 import sqlalchemy as sa
@@ -48,6 +51,38 @@ DEPENDENCIES: sa.Table = DependencyRow.__table__  # type: ignore[attr-defined]
 OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 _TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES, OUTBOX]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _finished(
+    write: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """A write runs to its end even when its caller is cancelled meanwhile (the lifespan
+    stopping the background tasks); the cancellation is raised once it has. A transaction
+    cut off halfway leaves aiosqlite's connection terminated but not closed, still holding
+    SQLite's write lock until it is garbage-collected: every later write waited 30 s for
+    the lock and failed, the last history flush at shutdown among them."""
+
+    @functools.wraps(write)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        task = asyncio.ensure_future(write(*args, **kwargs))
+        cancelled: asyncio.CancelledError | None = None
+        while True:
+            try:
+                result = await asyncio.shield(task)
+                break
+            except asyncio.CancelledError as exc:
+                if task.done():
+                    raise
+                cancelled = exc
+        if cancelled is not None:
+            raise cancelled
+        return result
+
+    return run
 
 
 class SqlRepository:
@@ -114,6 +149,7 @@ class SqlRepository:
 
     # -- services ------------------------------------------------------------------------
 
+    @_finished
     async def upsert_service(self, service: Service) -> None:
         async with self._connect() as conn:
             await self._upsert_service(conn, service)
@@ -127,6 +163,7 @@ class SqlRepository:
         )
         await conn.execute(statement)
 
+    @_finished
     async def delete_service(self, service_id: str) -> bool:
         async with self._connect() as conn:
             for table in (TRANSITIONS, ROLLUPS):
@@ -143,6 +180,7 @@ class SqlRepository:
 
     # -- dependencies --------------------------------------------------------------------
 
+    @_finished
     async def upsert_dependency(self, dependency: Dependency) -> None:
         async with self._connect() as conn:
             await self._upsert_dependency(conn, dependency)
@@ -156,6 +194,7 @@ class SqlRepository:
         )
         await conn.execute(statement)
 
+    @_finished
     async def delete_dependency(self, source: str, target: str) -> bool:
         d = DEPENDENCIES.c
         async with self._connect() as conn:
@@ -169,6 +208,7 @@ class SqlRepository:
             rows = (await conn.execute(sa.select(DEPENDENCIES))).mappings().all()
         return [DependencyRow.domain(row) for row in rows]
 
+    @_finished
     async def save_catalog(
         self, services: Sequence[Service], dependencies: Sequence[Dependency]
     ) -> None:
@@ -181,6 +221,7 @@ class SqlRepository:
 
     # -- event outbox --------------------------------------------------------------------
 
+    @_finished
     async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
         rows = [OutboxRow.values(e) for e in entries]
         async with self._connect() as conn:
@@ -192,6 +233,7 @@ class SqlRepository:
             rows = (await conn.execute(query)).mappings().all()
         return [OutboxRow.domain(row) for row in rows]
 
+    @_finished
     async def delete_outbox(self, ids: Sequence[int]) -> None:
         if not ids:
             return
@@ -205,6 +247,7 @@ class SqlRepository:
 
     # -- history -------------------------------------------------------------------------
 
+    @_finished
     async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
         rows = [TransitionRow.values(c) for c in changes]
         async with self._connect() as conn:
@@ -230,6 +273,7 @@ class SqlRepository:
             rows = (await conn.execute(query)).all()
         return {service_id: HealthStatus(current) for service_id, current in rows}
 
+    @_finished
     async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
         rows = [RollupRow.values(r) for r in rollups]
         statement = self._insert(ROLLUPS)
