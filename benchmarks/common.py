@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
 import os
 import socket
 import statistics
@@ -14,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 
@@ -44,6 +46,16 @@ def spawn(
         return subprocess.Popen(
             command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=log
         )
+
+
+def init_database(catalog: dict[str, object], folder: Path, name: str) -> str:
+    """A fresh SQLite database holding `catalog`, written by `ose-mesh init`; its URL."""
+    database = f"sqlite+aiosqlite:///{folder / f'{name}.db'}"
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(catalog))
+    command = ["init", "--catalog", str(path), "--database-url", database]
+    subprocess.run([python(), "-m", "ose_mesh.cli", *command], check=True, capture_output=True)
+    return database
 
 
 def wait_http(url: str, seconds: float = 30) -> None:

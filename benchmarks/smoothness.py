@@ -16,7 +16,6 @@ A line in the output says STALL when a figure is over its target.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import subprocess
 import tempfile
@@ -27,7 +26,16 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from benchmarks.common import free_port, median, percentile, pin_to_cpu, python, spawn, stop
+from benchmarks.common import (
+    free_port,
+    init_database,
+    median,
+    percentile,
+    pin_to_cpu,
+    python,
+    spawn,
+    stop,
+)
 
 SERVICES = 10_000
 INTERVAL = 5.0
@@ -98,24 +106,8 @@ def _catalog(mode: str, target: str) -> dict[str, object]:
 
 def _restore(workdir: str, mode: str, target: str) -> tuple[str, float]:
     """Write the catalog into a fresh database with `ose-mesh init`; the seconds it took."""
-    database = f"sqlite+aiosqlite:///{workdir}/{mode}.db"
-    path = Path(workdir, f"{mode}.json")
-    path.write_text(json.dumps(_catalog(mode, target)))
     started = time.monotonic()
-    subprocess.run(
-        [
-            python(),
-            "-m",
-            "ose_mesh.cli",
-            "init",
-            "--catalog",
-            str(path),
-            "--database-url",
-            database,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    database = init_database(_catalog(mode, target), Path(workdir), mode)
     return database, time.monotonic() - started
 
 

@@ -11,10 +11,8 @@ that takes long to draw lowers the figure. The server runs on CPU 0, Chromium an
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +22,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from benchmarks.common import free_port, spawn, stop, wait_http
+from benchmarks.common import free_port, init_database, spawn, stop, wait_http
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -87,23 +85,7 @@ class Server:
     """`ose-mesh serve` on CPU 0 over a database loaded with `ose-mesh init --catalog`."""
 
     def __init__(self, folder: Path, services: int, edges: int) -> None:
-        database = f"sqlite+aiosqlite:///{folder / f'web-{services}.db'}"
-        path = folder / f"catalog-{services}.json"
-        path.write_text(json.dumps(catalog(services, edges)))
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ose_mesh.cli",
-                "init",
-                "--catalog",
-                str(path),
-                "--database-url",
-                database,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        database = init_database(catalog(services, edges), folder, f"web-{services}")
         self.url = f"http://127.0.0.1:{free_port()}"
         port = self.url.rsplit(":", 1)[1]
         self.process = spawn(

@@ -134,6 +134,19 @@ async def test_each_minute_is_its_own_rollup(clock: ManualClock) -> None:
     assert per_minute[0][0] < per_minute[1][0]
 
 
+async def test_a_service_beaten_for_hours_keeps_only_its_current_minutes(
+    clock: ManualClock,
+) -> None:
+    history = HistoryRecorder(clock, Recording())
+    for _ in range(180):  # three hours, a beat every minute and a flush after each
+        beat(history, clock, "a")
+        await history.flush()
+        clock.advance(60)
+    beat(history, clock, "a")
+    assert len(history._rows["a"]) <= 2  # not one row per minute ever seen
+    assert history.uptime("a")["24h"] == 100.0
+
+
 async def test_uptime_counts_pending_written_and_reread_heartbeats_alike(
     clock: ManualClock,
 ) -> None:

@@ -44,6 +44,7 @@ class _MinuteRow:
     latency_sum_ms: float = 0.0
     latency_samples: int = 0
     latency_max_ms: float = 0.0
+    writing: bool = False  # taken by a flush that has not finished writing it
 
     def add(self, result: HeartbeatResult) -> None:
         self.count += 1
@@ -67,6 +68,7 @@ class _MinuteRow:
         )
         self.count = self.missed = self.latency_samples = 0
         self.latency_sum_ms = self.latency_max_ms = 0.0
+        self.writing = True
         return rollup
 
     def give_back(self, rollup: Rollup) -> None:
@@ -101,6 +103,9 @@ class HistoryRecorder:
             minutes = self._rows[result.service_id] = {}
         row = minutes.get(minute)
         if row is None:
+            # A new minute: the rows of minutes past that are written are done with.
+            for past in [m for m, r in minutes.items() if r.count == 0 and not r.writing]:
+                del minutes[past]
             row = minutes[minute] = _MinuteRow(result.service_id, minute)
         if row.count == 0:
             self._dirty.append(row)
@@ -176,6 +181,9 @@ class HistoryRecorder:
                     row.give_back(rollup)
                 self._dirty += [row for row in dirty[start + WRITE_BATCH :] if row.count]
                 raise
+            finally:
+                for row in rows:
+                    row.writing = False
             self._drop_past_minutes(rows)
 
     def _is_kept(self, row: _MinuteRow) -> bool:
