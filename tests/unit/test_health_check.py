@@ -1,5 +1,5 @@
 """/health's database check: one ping shared by the polls that arrive while it runs, its
-answer kept for a second, and a failure reported as soon as a ping sees it."""
+answer kept for a second, and an outage reported as soon as any operation sees it."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ class Database:
         self.pings = 0
         self.down = False
         self.slow: asyncio.Event | None = None
+        self.outages_seen = 0
 
     async def ping(self) -> None:
         self.pings += 1
         if self.slow is not None:
             await self.slow.wait()
         if self.down:
+            self.outages_seen += 1
             raise StorageUnavailable("away")
 
 
@@ -46,6 +48,19 @@ async def test_polls_share_one_ping_a_second() -> None:
     clock.now += 0.6
     database.down = True
     assert await check.answers() is False
+    assert database.pings == 2
+
+
+async def test_an_outage_seen_elsewhere_is_reported_at_once() -> None:
+    database, clock = Database(), Clock()
+    check = DatabaseCheck(database, max_age=1.0, clock=clock)  # type: ignore[arg-type]
+    assert await check.answers() is True
+    database.down = True
+    database.outages_seen += 1  # a registration just got a 503
+    assert await check.answers() is False
+    assert database.pings == 2
+    clock.now += 0.2
+    assert await check.answers() is False  # kept, like any answer
     assert database.pings == 2
 
 

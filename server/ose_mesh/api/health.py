@@ -2,9 +2,10 @@
 
 Load balancers and dashboards poll it, several a second. One ping of the database is
 shared by the requests that arrive while it runs, and its answer is kept for
-`DatabaseCheck.max_age` seconds: a ping is three trips to the database driver's thread,
-each waiting its turn on a busy event loop, and a poll must measure the loop, not queue
-behind other requests' database work.
+`DatabaseCheck.max_age` seconds, unless any other database operation has found the database
+unavailable since: a ping is three trips to the database driver's thread, each waiting its
+turn on a busy event loop, and a poll must measure the loop, not queue behind other
+requests' database work.
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ class DatabaseCheck:
         self._clock = clock
         self._answer = False
         self._answered_at = -float("inf")
+        self._outages_then = 0  # the repository's count of outages when the answer was given
         self._running: asyncio.Future[bool] | None = None
 
     async def answers(self) -> bool:
-        """Whether the database answered a ping in the last `max_age` seconds."""
-        if self._clock() - self._answered_at < self._max_age:
+        """Whether the database answered a ping in the last `max_age` seconds, and nothing
+        found it unavailable since."""
+        fresh = self._clock() - self._answered_at < self._max_age
+        if fresh and self._repository.outages_seen == self._outages_then:
             return self._answer
         if self._running is None:
             self._running = asyncio.ensure_future(self._ping())
@@ -54,6 +58,7 @@ class DatabaseCheck:
         except StorageUnavailable:
             answer = False
         self._answer, self._answered_at, self._running = answer, self._clock(), None
+        self._outages_then = self._repository.outages_seen
         return answer
 
 

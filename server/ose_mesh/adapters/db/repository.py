@@ -90,6 +90,7 @@ class SqlRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.outages_seen = 0  # operations that found the database unavailable (for /health)
 
     @classmethod
     def from_url(cls, url: str) -> SqlRepository:
@@ -326,6 +327,7 @@ class SqlRepository:
                     f"The database refused the data: {_refusal_kind(exc)}"
                 ) from exc
             log.warning("database error: %s", exc)
+            self.outages_seen += 1
             raise StorageUnavailable(
                 f"The database is unavailable ({type(exc).__name__}); try again shortly."
             ) from exc
