@@ -96,8 +96,8 @@ def create_app(
         await _register_self(registry, built.defaults)
         await _beat_self(monitor, repository)
         stopping = asyncio.Event()
-        # Stopped between two flushes, never in the middle of one: a write cancelled
-        # halfway can leave SQLite's write lock held until the connection is collected.
+        # Stopped between two flushes, never in the middle of one, so that the last flush
+        # (built.close) writes whatever is left in one go.
         flusher = asyncio.create_task(
             _every(settings.history_flush_seconds, history.flush, stopping), name="history"
         )
