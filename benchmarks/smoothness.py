@@ -20,6 +20,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,6 @@ class SmoothnessResult:
     fleet: dict[str, float]  # the target's arrival deviations, or the beater's round trips
     fleet_per_second: float
     recorded_p99_ms: float | None  # http only: from the mesh's latency histogram
-    restore_seconds: float
     dashboard: dict[str, float] | None = None  # the dashboard's load times, when one was open
 
     @property
@@ -104,13 +104,6 @@ def _catalog(mode: str, target: str) -> dict[str, object]:
     return {"services": services, "dependencies": dependencies}
 
 
-def _restore(workdir: str, mode: str, target: str) -> tuple[str, float]:
-    """Write the catalog into a fresh database with `ose-mesh init`; the seconds it took."""
-    started = time.monotonic()
-    database = init_database(_catalog(mode, target), Path(workdir), mode)
-    return database, time.monotonic() - started
-
-
 def _serve(port: int, database: str) -> subprocess.Popen[bytes]:
     args = [python(), "-m", "ose_mesh.cli", "serve", "--port", str(port), "--no-access-log"]
     return spawn([*args, "--database-url", database, "--log-level", "warning"], cpu=0)
@@ -121,11 +114,11 @@ def _get_json(url: str) -> dict[str, float]:
     return answer
 
 
-def _wait(predicate: str, check: object, seconds: float) -> None:
+def _wait(predicate: str, check: Callable[[], bool], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
         except httpx.HTTPError:
             pass
@@ -189,7 +182,7 @@ def measure(mode: str, seconds: float, *, dashboard: bool = False) -> Smoothness
     mesh = f"http://127.0.0.1:{mesh_port}"
     fleet = f"http://127.0.0.1:{fleet_port}"
     with tempfile.TemporaryDirectory() as workdir:
-        database, restore_seconds = _restore(workdir, mode, fleet)
+        database = init_database(_catalog(mode, fleet), Path(workdir), mode)
         children = []
         try:
             if mode == "http":
@@ -236,7 +229,6 @@ def measure(mode: str, seconds: float, *, dashboard: bool = False) -> Smoothness
         fleet=figures,
         fleet_per_second=figures["count"] / seconds,
         recorded_p99_ms=recorded,
-        restore_seconds=restore_seconds,
         dashboard=loads,
     )
 

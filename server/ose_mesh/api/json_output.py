@@ -68,13 +68,6 @@ async def _gathered(value: Any) -> AsyncIterator[bytes]:
         yield "".join(buffered).encode()
 
 
-def stream(
-    value: Any,
-    *,
-    status_code: int = 200,
-    media_type: str = "application/json",
-    headers: Mapping[str, str] | None = None,
-) -> StreamingResponse:
-    return StreamingResponse(
-        _gathered(value), status_code=status_code, media_type=media_type, headers=headers
-    )
+def stream(value: Any, *, headers: Mapping[str, str] | None = None) -> StreamingResponse:
+    """`value` as a JSON answer, encoded and sent a piece at a time."""
+    return StreamingResponse(_gathered(value), media_type="application/json", headers=headers)

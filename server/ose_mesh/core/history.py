@@ -103,7 +103,8 @@ class HistoryRecorder:
             minutes = self._rows[result.service_id] = {}
         row = minutes.get(minute)
         if row is None:
-            # A new minute: the rows of minutes past that are written are done with.
+            # A new minute: the rows of minutes past that are written are done with (one
+            # still pending or being written stays until its write is over).
             for past in [m for m, r in minutes.items() if r.count == 0 and not r.writing]:
                 del minutes[past]
             row = minutes[minute] = _MinuteRow(result.service_id, minute)
@@ -184,20 +185,10 @@ class HistoryRecorder:
             finally:
                 for row in rows:
                     row.writing = False
-            self._drop_past_minutes(rows)
 
     def _is_kept(self, row: _MinuteRow) -> bool:
         """The row still belongs to a watched service (it was not forgotten meanwhile)."""
         return self._rows.get(row.service_id, {}).get(row.minute) is row
-
-    def _drop_past_minutes(self, rows: Sequence[_MinuteRow]) -> None:
-        """Forget written rows of minutes that are over: no heartbeat will join them."""
-        current = self._current_minute()
-        for row in rows:
-            if row.minute < current and row.count == 0:
-                minutes = self._rows.get(row.service_id)
-                if minutes is not None and minutes.get(row.minute) is row:
-                    del minutes[row.minute]
 
     async def _write(
         self, write: Callable[[Sequence[Row]], Awaitable[None]], pending: list[Row]

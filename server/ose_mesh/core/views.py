@@ -78,7 +78,7 @@ class HealthQueries:
     def get(self, service_id: str) -> ServiceHealth:
         return self.view(self._monitor.state(service_id))
 
-    def choose(
+    def page(
         self,
         *,
         status: HealthStatus | None = None,

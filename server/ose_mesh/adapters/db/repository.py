@@ -57,7 +57,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _finished(
+def _runs_to_completion(
     write: Callable[P, Coroutine[Any, Any, R]],
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     """A write runs to its end even when its caller is cancelled meanwhile (the lifespan
@@ -150,7 +150,7 @@ class SqlRepository:
 
     # -- services ------------------------------------------------------------------------
 
-    @_finished
+    @_runs_to_completion
     async def upsert_service(self, service: Service) -> None:
         async with self._connect() as conn:
             await self._upsert_service(conn, service)
@@ -164,7 +164,7 @@ class SqlRepository:
         )
         await conn.execute(statement)
 
-    @_finished
+    @_runs_to_completion
     async def delete_service(self, service_id: str) -> bool:
         async with self._connect() as conn:
             for table in (TRANSITIONS, ROLLUPS):
@@ -181,7 +181,7 @@ class SqlRepository:
 
     # -- dependencies --------------------------------------------------------------------
 
-    @_finished
+    @_runs_to_completion
     async def upsert_dependency(self, dependency: Dependency) -> None:
         async with self._connect() as conn:
             await self._upsert_dependency(conn, dependency)
@@ -195,7 +195,7 @@ class SqlRepository:
         )
         await conn.execute(statement)
 
-    @_finished
+    @_runs_to_completion
     async def delete_dependency(self, source: str, target: str) -> bool:
         d = DEPENDENCIES.c
         async with self._connect() as conn:
@@ -209,7 +209,7 @@ class SqlRepository:
             rows = (await conn.execute(sa.select(DEPENDENCIES))).mappings().all()
         return [DependencyRow.domain(row) for row in rows]
 
-    @_finished
+    @_runs_to_completion
     async def save_catalog(
         self, services: Sequence[Service], dependencies: Sequence[Dependency]
     ) -> None:
@@ -222,7 +222,7 @@ class SqlRepository:
 
     # -- event outbox --------------------------------------------------------------------
 
-    @_finished
+    @_runs_to_completion
     async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
         rows = [OutboxRow.values(e) for e in entries]
         async with self._connect() as conn:
@@ -234,7 +234,7 @@ class SqlRepository:
             rows = (await conn.execute(query)).mappings().all()
         return [OutboxRow.domain(row) for row in rows]
 
-    @_finished
+    @_runs_to_completion
     async def delete_outbox(self, ids: Sequence[int]) -> None:
         if not ids:
             return
@@ -248,7 +248,7 @@ class SqlRepository:
 
     # -- history -------------------------------------------------------------------------
 
-    @_finished
+    @_runs_to_completion
     async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
         rows = [TransitionRow.values(c) for c in changes]
         async with self._connect() as conn:
@@ -274,7 +274,7 @@ class SqlRepository:
             rows = (await conn.execute(query)).all()
         return {service_id: HealthStatus(current) for service_id, current in rows}
 
-    @_finished
+    @_runs_to_completion
     async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
         rows = [RollupRow.values(r) for r in rollups]
         statement = self._insert(ROLLUPS)

@@ -93,7 +93,7 @@ class HealthQuery:
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
         queries = mesh_of(info).queries
-        states, _ = queries.choose(
+        states, _ = queries.page(
             status=status, cluster=cluster, search=search, limit=limit, offset=offset
         )
         # An async iterator, not a list: graphql-core completes each service's fields as it

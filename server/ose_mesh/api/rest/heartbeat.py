@@ -29,7 +29,7 @@ async def list_statuses(request: Request) -> Response:
     limit = whole_number_param(request, "limit", 0, 1, MAX_PAGE) or None  # default: all
     offset = whole_number_param(request, "offset", 0, 0, 1_000_000_000)
     mesh = _mesh(request)
-    states, total = mesh.queries.choose(
+    states, total = mesh.queries.page(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
         search=request.query_params.get("search"),
