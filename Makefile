@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed
 WEB_OUT := server/ose_mesh/api/web/static/app/main.js
 WEB_SRC := $(shell find web/src web/scripts -type f 2>/dev/null)
 
-.PHONY: help install run test lint typecheck schema migration bench clean
+.PHONY: help install run check test lint typecheck schema migration bench clean
 
 help:
 	@echo "make install   create .venv and install the server with its dev tools"
 	@echo "make run       start the server with the demo topology on http://127.0.0.1:8000"
+	@echo "make check     the quick loop (under 30 s): format, lint, layers, types, unit and contract"
+	@echo "               tests on the in-memory backends"
 	@echo "make test      lint, type check, schema check and the whole test suite (browser included)"
 	@echo "make bench     run the benchmarks and write BENCHMARKS.md"
 	@echo "make migration MESSAGE=\"…\"  write the Alembic revision for a change to the tables"
@@ -34,12 +36,16 @@ run: install
 lint: install
 	$(BIN)/ruff format --check server tests benchmarks
 	$(BIN)/ruff check server tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy
 
 schema: install
 	$(BIN)/ose-mesh export-schema --check
+
+check: lint typecheck
+	$(BIN)/pytest -q tests/unit tests/contract -m "not postgres and not rabbitmq"
 
 test: lint typecheck schema
 	$(BIN)/pytest

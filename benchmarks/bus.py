@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import aiormq
 
 from benchmarks.common import percentile
-from ose_mesh.adapters.bus import AmqpBroker, MemoryBroker, MemoryVirtualHost
-from ose_mesh.adapters.bus.amqp import _to_amqp
+from ose_mesh.adapters.broker import AmqpBroker, MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.broker.amqp import _to_amqp
 from ose_mesh.bus import EventMessage, MessageBus, ServiceEventBus
-from ose_mesh.bus.wire import encode
+from ose_mesh.core.wire import encode
 
 URL = os.environ.get("OSE_BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 MESSAGES = 20_000

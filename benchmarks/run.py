@@ -151,7 +151,7 @@ def main() -> int:
         f"with prefetch 200; medians of {bus.ROUNDS} rounds. The client, the server and "
         "RabbitMQ share the 2 cores. Our consumer holds the acks of handlers that finished "
         "in order for up to 2 ms and sends them as one `basic.ack` with `multiple` "
-        "(`ose_mesh.adapters.bus.acks`); the raw baseline acks every message.",
+        "(`ose_mesh.adapters.broker.acks`); the raw baseline acks every message.",
         "",
         "| what | ose-mesh | raw aiormq | ratio | target |",
         "| --- | ---: | ---: | ---: | --- |",

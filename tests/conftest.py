@@ -9,16 +9,19 @@ starts both servers (.ci/run); tests that need them fail, never skip, without th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from ose_mesh.adapters.db import SqlRepository
+from tests.fakes import MemoryRepository
 
 RUN = uuid.uuid4().hex[:10]
 TEST_DATABASE = f"ose_test_{RUN}"
@@ -75,9 +78,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return sqlite_url(tmp_path) if request.param == "sqlite" else POSTGRES_URL
 
 
-@pytest.fixture
-async def repository(database_url: str) -> AsyncIterator[SqlRepository]:
-    repo = SqlRepository.from_url(database_url)
+@contextlib.asynccontextmanager
+async def _fresh_schema(url: str) -> AsyncIterator[SqlRepository]:
+    repo = SqlRepository.from_url(url)
     await repo.drop_schema()
     await repo.create_schema()
     try:
@@ -85,3 +88,22 @@ async def repository(database_url: str) -> AsyncIterator[SqlRepository]:
     finally:
         await repo.drop_schema()
         await repo.close()
+
+
+@pytest.fixture
+async def sql_repository(database_url: str) -> AsyncIterator[SqlRepository]:
+    """SQLite, then PostgreSQL: for what only a SQL database does (migrations, refusals)."""
+    async with _fresh_schema(database_url) as repo:
+        yield repo
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def repository(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Each store the contract suite holds to the same assertions: the in-memory one the
+    unit tests use (tests/fakes.py), SQLite and PostgreSQL."""
+    if request.param == "memory":
+        yield MemoryRepository()
+        return
+    url = sqlite_url(tmp_path) if request.param == "sqlite" else POSTGRES_URL
+    async with _fresh_schema(url) as repo:
+        yield repo

@@ -1,13 +1,15 @@
-"""Test doubles for the core's ports that are not about I/O (clock, prober, history store)."""
+"""Test doubles for the core's ports: a scripted prober and stores kept in memory."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from ose_mesh.core import ProbeOutcome, Rollup
-from ose_mesh.domain import HealthStatus, Service, StatusChange
+from ose_mesh.core.ports import OutboxEntry
+from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 
 
 class ScriptedProber:
@@ -54,3 +56,93 @@ class MemoryHistory:
                 count, missed = totals.get(r.service_id, (0, 0))
                 totals[r.service_id] = (count + r.count, missed + r.missed)
         return totals
+
+
+class MemoryRepository(MemoryHistory):
+    """Every repository port kept in dicts and lists: services, dependencies, history and
+    the outbox. Run through the repository contract suite next to SQLite and PostgreSQL,
+    so the core's unit tests can trust it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.services: dict[str, Service] = {}
+        self.dependencies: dict[tuple[str, str], Dependency] = {}
+        self.outbox: dict[int, OutboxEntry] = {}
+        self._next_id = 1
+        self.outages_seen = 0
+        self.down = False  # set to make every operation raise StorageUnavailable
+
+    def _check(self) -> None:
+        if self.down:
+            self.outages_seen += 1
+            raise StorageUnavailable("The database cannot be reached (memory: down).")
+
+    async def ping(self) -> None:
+        self._check()
+
+    async def upsert_service(self, service: Service) -> None:
+        self._check()
+        known = self.services.get(service.service_id)
+        if known is not None:  # the first registration time is kept
+            service = replace(service, registered_at=known.registered_at)
+        self.services[service.service_id] = service
+
+    async def delete_service(self, service_id: str) -> bool:
+        self._check()
+        if self.services.pop(service_id, None) is None:
+            return False
+        self.transitions = [c for c in self.transitions if c.service_id != service_id]
+        self.rollups = [r for r in self.rollups if r.service_id != service_id]
+        return True
+
+    async def list_services(self) -> list[Service]:
+        self._check()
+        return list(self.services.values())
+
+    async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
+        self._check()
+        await super().add_transitions(changes)
+
+    async def add_rollups(self, rollups: Sequence[Rollup]) -> None:
+        self._check()
+        await super().add_rollups(rollups)
+
+    async def upsert_dependency(self, dependency: Dependency) -> None:
+        self._check()
+        self.dependencies[dependency.key] = dependency
+
+    async def delete_dependency(self, source: str, target: str) -> bool:
+        self._check()
+        return self.dependencies.pop((source, target), None) is not None
+
+    async def list_dependencies(self) -> list[Dependency]:
+        self._check()
+        return list(self.dependencies.values())
+
+    async def save_catalog(
+        self, services: Sequence[Service], dependencies: Sequence[Dependency]
+    ) -> None:
+        self._check()
+        for service in services:
+            await self.upsert_service(service)
+        for dependency in dependencies:
+            await self.upsert_dependency(dependency)
+
+    async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
+        self._check()
+        for entry in entries:
+            self.outbox[self._next_id] = replace(entry, id=self._next_id)
+            self._next_id += 1
+
+    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
+        self._check()
+        return [self.outbox[key] for key in sorted(self.outbox)[:limit]]
+
+    async def delete_outbox(self, ids: Sequence[int]) -> None:
+        self._check()
+        for key in ids:
+            self.outbox.pop(key, None)
+
+    async def outbox_backlog(self) -> int:
+        self._check()
+        return len(self.outbox)

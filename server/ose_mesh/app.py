@@ -1,8 +1,7 @@
-"""The ASGI app: routes over the parts `compose.build_mesh` builds, and the background work.
+"""The ASGI app: routes and middleware over the parts `bootstrap.build_mesh` builds.
 
-The lifespan creates the schema, restores services and dependencies, starts the monitor
-loop, the history flusher, the self-check, the bus connection, the outbox relay, the
-transition publisher (and webhooks, and the demo), and cancels them all on shutdown.
+The lifespan opens the mesh (schema, restored services and dependencies), runs its
+background jobs under their supervisor while the app serves, and closes it on shutdown.
 """
 
 from __future__ import annotations
@@ -10,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,36 +24,23 @@ from strawberry.subscriptions import (
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 
-from ose_mesh.adapters.bus import Broker
-from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.api.access import AccessControl, Tokens
 from ose_mesh.api.graphql import schema
 from ose_mesh.api.graphql.view import MeshGraphQL
-from ose_mesh.api.health import DatabaseCheck, health_endpoint
+from ose_mesh.api.health import HEALTH, health_endpoint
 from ose_mesh.api.limits import BodyLimitMiddleware
-from ose_mesh.api.metrics import MeshMetrics
-from ose_mesh.api.rest import (
-    EXCEPTION_HANDLERS,
-    dependency_routes,
-    heartbeat_routes,
-    messagebus_routes,
-)
+from ose_mesh.api.metrics import METRICS, MeshMetrics
+from ose_mesh.api.openapi import openapi_endpoint
+from ose_mesh.api.rest import EXCEPTION_HANDLERS, OPERATIONS
 from ose_mesh.api.rest.ratelimit import BeatLimiter
 from ose_mesh.api.site_guard import SiteGuard
 from ose_mesh.api.web import web_routes
-from ose_mesh.compose import build_mesh
+from ose_mesh.bootstrap import build_mesh, tokens
 from ose_mesh.config import Settings
-from ose_mesh.core import (
-    Clock,
-    HeartbeatMonitor,
-    Prober,
-    ServiceRegistry,
-    ServiceSpec,
-)
+from ose_mesh.core import Clock, Prober
+from ose_mesh.core.broker import Broker
 from ose_mesh.core.catalog import CatalogImporter
-from ose_mesh.core.events import forward_transitions, subscribe_transitions
-from ose_mesh.demo.simulator import SELF_ID, DemoSimulator
-from ose_mesh.domain import CheckConfig, CheckType, StorageUnavailable
+from ose_mesh.demo.simulator import DemoSimulator
 
 log = logging.getLogger("ose_mesh")
 # A page needs a handful of subscriptions; a client opening hundreds on one socket is broken.
@@ -69,73 +54,46 @@ def create_app(
     prober: Prober | None = None,
     broker: Broker | None = None,
 ) -> Starlette:
-    built = build_mesh(settings, clock=clock, prober=prober, broker=broker)
-    mesh, repository = built.services, built.repository
-    monitor, registry, history = mesh.monitor, mesh.registry, mesh.history
-    metrics = MeshMetrics(monitor, history)
-    monitor.add_observer(metrics.observe)
+    mesh = build_mesh(settings, clock=clock, prober=prober, broker=broker)
+    metrics = MeshMetrics(mesh.monitor, mesh.history, mesh.use_cases.jobs)
+    mesh.monitor.add_observer(metrics.observe)
+    ready = mesh.self_check.ready
     demo = (
         DemoSimulator(f"http://{_loopback(settings.host)}:{settings.port}")
         if settings.demo
         else None
     )
-
-    ready = asyncio.Event()  # start-up work done: /health answers 200 from then on
+    if demo is not None:
+        mesh.use_cases.jobs.add(
+            "demo", lambda: _seed_then_ready(demo, mesh.catalog, ready), vital=False, restart=False
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        transitions = subscribe_transitions(mesh.hub)
-        alerts = subscribe_transitions(mesh.hub) if mesh.webhooks.urls else None
-        restored, edges = await built.open()
+        restored, edges = await mesh.open()
         log.info(
             "restored %d services and %d dependencies from %s",
             restored,
             edges,
-            repository.safe_url,
+            mesh.repository.safe_url,
         )
-        await _register_self(registry, built.defaults)
-        await _beat_self(monitor, repository)
-        stopping = asyncio.Event()
-        # Stopped between two flushes, never in the middle of one, so that the last flush
-        # (built.close) writes whatever is left in one go.
-        flusher = asyncio.create_task(
-            _every(settings.history_flush_seconds, history.flush, stopping), name="history"
-        )
-        tasks = [
-            asyncio.create_task(monitor.run(), name="monitor"),
-            asyncio.create_task(_self_check(monitor, repository), name="self-check"),
-            asyncio.create_task(
-                mesh.bus.bus.stay_connected(mesh.bus.on_connect), name="bus-connection"
-            ),
-            asyncio.create_task(built.relay.run(), name="outbox-relay"),
-            asyncio.create_task(forward_transitions(transitions, mesh.events), name="transitions"),
-            asyncio.create_task(mesh.dependencies.keep_analysed(), name="graph-analysis"),
-        ]
-        if alerts is not None:
-            tasks.append(asyncio.create_task(mesh.webhooks.run(alerts), name="webhooks"))
-        log.info("event bus: %s (%s)", mesh.bus.backend, mesh.bus.settings.safe_url)
-        if demo is not None:
-            tasks.append(
-                asyncio.create_task(_seed_then_ready(demo, built.catalog, ready), name="demo")
-            )
-        else:
-            ready.set()
+        bus = mesh.use_cases.bus
+        log.info("event bus: %s (%s)", bus.backend, bus.broker_address)
         try:
-            yield
+            async with mesh.running():
+                if demo is None:
+                    ready.set()
+                yield
         finally:
-            stopping.set()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(flusher, *tasks, return_exceptions=True)
             graphql.document_worker.shutdown(wait=False)
-            await built.close()
+            await mesh.close()
 
     # Subscriptions over WebSocket (both protocols) and over HTTP as multipart/mixed, which is
     # what GraphiQL uses when its page has no WebSocket client of its own.
-    tokens = settings.tokens()
+    access_tokens = tokens(settings)
     graphql = MeshGraphQL(
         schema,
-        tokens=tokens,
+        tokens=access_tokens,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         connection_init_wait_timeout=timedelta(seconds=settings.websocket_init_timeout_seconds),
         subscription_protocols=[
@@ -145,15 +103,14 @@ def create_app(
         ],
     )
     routes: list[BaseRoute] = [
-        *heartbeat_routes,
-        *dependency_routes,
-        *messagebus_routes,
+        *(operation.route() for operation in OPERATIONS),
+        HEALTH.route(health_endpoint(mesh.self_check)),
+        METRICS.route(metrics.endpoint),
         Route(
-            "/health",
-            health_endpoint(DatabaseCheck(repository), monitor, ready),
+            "/api/openapi.json",
+            openapi_endpoint([*OPERATIONS, HEALTH, METRICS]),
             methods=["GET"],
         ),
-        Route("/metrics", metrics.endpoint, methods=["GET"]),
         *graphql_routes(graphql),
         *(demo.routes() if demo else []),
         *web_routes,
@@ -162,11 +119,12 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=_middleware(settings, tokens),
+        middleware=_middleware(settings, access_tokens),
     )
-    app.state.mesh = mesh
+    app.state.mesh = mesh.use_cases  # what routes and resolvers are given
+    app.state.parts = mesh  # everything built, for the tests and benchmarks that look behind
     app.state.settings = settings
-    app.state.tokens = tokens
+    app.state.tokens = access_tokens
     app.state.beat_limiter = BeatLimiter(settings.beats_per_second)
     return app
 
@@ -203,48 +161,6 @@ def graphql_routes(graphql: GraphQL[Any, Any]) -> list[BaseRoute]:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-
-
-async def _register_self(registry: ServiceRegistry, defaults: CheckConfig) -> None:
-    spec = ServiceSpec(
-        service_id=SELF_ID,
-        service_name="Service Mesh",
-        cluster="core",
-        check_type=CheckType.PUSH,
-        interval_seconds=defaults.interval_seconds,
-        timeout_seconds=defaults.timeout_seconds,
-    )
-    await registry.register(spec)
-
-
-async def _beat_self(monitor: HeartbeatMonitor, repository: SqlRepository) -> None:
-    """The mesh beats for itself: a beat succeeds when its database answers."""
-    started = time.perf_counter()
-    try:
-        await repository.ping()
-    except StorageUnavailable as exc:
-        monitor.record_beat(SELF_ID, ok=False, message=exc.message)
-        return
-    latency = (time.perf_counter() - started) * 1000
-    monitor.record_beat(SELF_ID, ok=True, latency_ms=round(latency, 3))
-
-
-async def _self_check(monitor: HeartbeatMonitor, repository: SqlRepository) -> None:
-    while True:
-        await asyncio.sleep(monitor.state(SELF_ID).service.check.interval_seconds)
-        await _beat_self(monitor, repository)
-
-
-async def _every(
-    seconds: float, work: Callable[[], Awaitable[None]], stopping: asyncio.Event
-) -> None:
-    """Do `work` every `seconds` until `stopping` is set (a run under way finishes)."""
-    while not stopping.is_set():
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await stopping.wait()
-        if not stopping.is_set():
-            await work()
 
 
 async def _seed_then_ready(

@@ -79,14 +79,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ose_mesh import serving
+    from ose_mesh import bootstrap, serving
     from ose_mesh.app import create_app
 
     try:
         settings = load_settings(
             host=args.host, port=args.port, demo=args.demo, database_url=args.database_url
         )
-        tokens = settings.tokens()
+        tokens = bootstrap.tokens(settings)
     except ConfigError as exc:
         print(f"ose-mesh: {exc}", file=sys.stderr)
         return 2
@@ -187,8 +187,10 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _beat_token(args: argparse.Namespace) -> int:
+    from ose_mesh import bootstrap
+
     try:
-        token = load_settings().tokens().beat_token(args.service_id)
+        token = bootstrap.tokens(load_settings()).beat_token(args.service_id)
     except ConfigError as exc:
         print(f"ose-mesh: {exc}", file=sys.stderr)
         return 2
@@ -204,7 +206,7 @@ def _import(args: argparse.Namespace) -> int:
     import asyncio
 
     from ose_mesh.adapters import catalog_files
-    from ose_mesh.compose import build_mesh
+    from ose_mesh.bootstrap import build_mesh
     from ose_mesh.domain import DomainError
 
     readers = {

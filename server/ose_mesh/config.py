@@ -1,21 +1,21 @@
 """Settings, read once from the environment (and CLI flags, which override it).
 
 Variable names follow the reference's Configuration section (RABBITMQ_*, HEARTBEAT_*,
-SERVICE_MESH_PORT) plus DATABASE_URL and a few OSE_MESH_* knobs.
+SERVICE_MESH_PORT) plus DATABASE_URL and a few OSE_MESH_* knobs. The RabbitMQ variables are
+declared once, in the SDK's BusSettings, which the server reads too. Settings only: what
+they mean for the parts (tokens, probe policy) is worked out in bootstrap.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ose_mesh.adapters.probes import NetworkPolicy
-from ose_mesh.api.access import TokenFileError, Tokens
-from ose_mesh.bus.config import BusSettings
+from ose_mesh.bus.settings import BusSettings
 from ose_mesh.domain.service import MAX_COUNT
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/ose-mesh.db"
@@ -33,13 +33,6 @@ class ConfigError(Exception):
     """A setting is invalid; the message names the variable."""
 
 
-def _short_token(which: str) -> str:
-    return (
-        f"{which} is shorter than {MIN_TOKEN_LENGTH} characters and could be guessed; make"
-        " one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
-    )
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
@@ -55,15 +48,6 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(10, ge=1, le=86_400)
     heartbeat_timeout: float = Field(30, gt=0)
     heartbeat_max_failures: int = Field(3, ge=1, le=MAX_COUNT)
-
-    ose_bus: Literal["memory", "amqp"] | None = None
-    rabbitmq_url: str | None = None
-    rabbitmq_management_url: str | None = None
-    rabbitmq_host: str | None = None
-    rabbitmq_port: int = Field(5672, ge=1, le=65535)
-    rabbitmq_user: str = "guest"
-    rabbitmq_pass: str = "guest"
-    rabbitmq_vhost: str = "/"
 
     webhook_urls: str = Field(
         "", validation_alias=AliasChoices("OSE_MESH_WEBHOOK_URLS", "webhook_urls")
@@ -126,48 +110,9 @@ class Settings(BaseSettings):
     )
 
     def bus(self) -> BusSettings:
-        """The event bus settings (backend and broker address) these settings imply."""
-        configured = self.rabbitmq_url or self.rabbitmq_host
-        return BusSettings(
-            # The embedded server uses its in-memory broker unless RabbitMQ is configured.
-            ose_bus=self.ose_bus or ("amqp" if configured else "memory"),
-            rabbitmq_url=self.rabbitmq_url,
-            rabbitmq_host=self.rabbitmq_host,
-            rabbitmq_port=self.rabbitmq_port,
-            rabbitmq_user=self.rabbitmq_user,
-            rabbitmq_pass=self.rabbitmq_pass,
-            rabbitmq_vhost=self.rabbitmq_vhost,
-        )
-
-    def tokens(self) -> Tokens:
-        """The access tokens: the two variables and the token file, if any. A token shorter
-        than MIN_TOKEN_LENGTH is refused: it could be guessed."""
-        for name, value in (
-            ("OSE_MESH_READ_TOKENS", self.read_tokens),
-            ("OSE_MESH_WRITE_TOKENS", self.write_tokens),
-        ):
-            for number, token in enumerate(value.split(","), 1):
-                if token.strip() and len(token.strip()) < MIN_TOKEN_LENGTH:
-                    raise ConfigError(_short_token(f"{name}: token {number}"))
-        try:
-            tokens = Tokens.from_values(
-                self.read_tokens.split(","), self.write_tokens.split(","), self.token_file
-            )
-        except TokenFileError as exc:
-            raise ConfigError(f"OSE_MESH_TOKEN_FILE: {exc}") from None
-        if any(len(token) < MIN_TOKEN_LENGTH for token in (*tokens.read, *tokens.write)):
-            raise ConfigError(_short_token("OSE_MESH_TOKEN_FILE: a token"))
-        return tokens
-
-    def probe_policy(self) -> NetworkPolicy:
-        """Where probes may go: never link-local or unspecified, nor a denied network; only
-        allowed ones when an allow list is given; and, when the server listens beyond
-        loopback, no loopback or private address that the allow list does not name."""
-        return NetworkPolicy.from_lists(
-            self.probe_deny.split(","),
-            self.probe_allow.split(","),
-            local_denied=not self.listens_on_loopback,
-        )
+        """The event bus settings: the embedded server keeps its in-memory broker unless
+        RabbitMQ is configured (OSE_BUS, RABBITMQ_URL or RABBITMQ_HOST)."""
+        return BusSettings().for_server()
 
     @property
     def listens_on_loopback(self) -> bool:

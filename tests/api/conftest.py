@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from tests.conftest import sqlite_url

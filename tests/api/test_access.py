@@ -12,7 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh import bootstrap
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.api.access import Access, TokenFileError, Tokens, bearer
 from ose_mesh.api.rest.ratelimit import BeatLimiter
 from ose_mesh.app import MAX_SUBSCRIPTIONS_PER_CONNECTION, create_app
@@ -225,7 +226,7 @@ def test_tokens_and_token_files(tmp_path: Path) -> None:
     with pytest.raises(TokenFileError, match=r"bad:2: expected"):
         Tokens.from_values([], [], bad)
     with pytest.raises(ConfigError, match="OSE_MESH_TOKEN_FILE"):
-        load_settings(token_file=str(bad)).tokens()
+        bootstrap.tokens(load_settings(token_file=str(bad)))
 
 
 @pytest.mark.parametrize(
@@ -237,8 +238,8 @@ def test_tokens_and_token_files(tmp_path: Path) -> None:
 )
 def test_short_tokens_are_refused_at_start(settings: dict[str, str], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="shorter than 16 characters"):
-        load_settings(**settings).tokens()
+        bootstrap.tokens(load_settings(**settings))
     short = tmp_path / "tokens"
     short.write_text("write abc\n")
     with pytest.raises(ConfigError, match="OSE_MESH_TOKEN_FILE: a token is shorter"):
-        load_settings(token_file=str(short)).tokens()
+        bootstrap.tokens(load_settings(token_file=str(short)))

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from ose_mesh.adapters.bus import BrokerUnavailable, MemoryBroker, MemoryVirtualHost, Properties
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.bus import EventMessage, MessageBus
 from ose_mesh.config import load_settings
+from ose_mesh.core.broker import BrokerUnavailable, Properties
 from tests.api.conftest import gql
 from tests.conftest import sqlite_url
 from tests.fakes import ScriptedProber

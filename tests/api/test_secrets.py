@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
-from ose_mesh.bus.config import BusSettings
+from ose_mesh.bus.settings import BusSettings
 from ose_mesh.config import load_settings
 from ose_mesh.domain.redaction import safe_url, scrub
 from tests.conftest import sqlite_url
@@ -47,7 +47,7 @@ async def test_planted_secrets_are_never_shown_or_logged(
     webhook = planted(f"127.0.0.1:{closed_port()}")
     settings = load_settings(database_url=sqlite_url(tmp_path), webhook_urls=webhook)
     app = create_app(settings, prober=ScriptedProber(), broker=MemoryBroker(MemoryVirtualHost()))
-    app.state.mesh.webhooks.first_backoff = 0.01
+    app.state.parts.webhooks.first_backoff = 0.01
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
@@ -56,7 +56,7 @@ async def test_planted_secrets_are_never_shown_or_logged(
             await client.post("/api/v1/heartbeat/register", json={"service_id": "push"})
             await client.post("/api/v1/heartbeat/push/beat", json={"ok": False})
             for _ in range(500):  # the webhook gives up after its retries
-                if app.state.mesh.webhooks.stats.failed:
+                if app.state.parts.webhooks.stats.failed:
                     break
                 await asyncio.sleep(0.01)
             status = await client.get("/api/v1/messagebus/status")

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.cli import main
 from ose_mesh.config import load_settings

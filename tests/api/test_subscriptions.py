@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from tests.conftest import sqlite_url

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from tests.conftest import sqlite_url
@@ -43,7 +43,7 @@ async def receiver(fail_first: int) -> tuple[web.AppRunner, str, list[dict[str, 
 async def serve(tmp_path: Path, urls: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = load_settings(database_url=sqlite_url(tmp_path), webhook_urls=urls)
     app = create_app(settings, prober=ScriptedProber(), broker=MemoryBroker(MemoryVirtualHost()))
-    app.state.mesh.webhooks.first_backoff = 0.01  # keep the retries quick in tests
+    app.state.parts.webhooks.first_backoff = 0.01  # keep the retries quick in tests
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
-from ose_mesh.adapters.bus import (
-    AmqpBroker,
+from ose_mesh.adapters.broker import AmqpBroker, MemoryBroker, MemoryVirtualHost
+from ose_mesh.core.broker import (
     Broker,
     Delivery,
     ExchangeType,
-    MemoryBroker,
-    MemoryVirtualHost,
     NotFound,
     PreconditionFailed,
     Properties,

@@ -21,7 +21,8 @@ def change(service_id: str, reason: str) -> StatusChange:
 
 # Text PostgreSQL cannot store; SQLite stores a NUL but no lone surrogate either.
 @pytest.mark.parametrize("bad", ["nul \x00 inside", "lone \ud800 surrogate"])
-async def test_a_refused_row_is_dropped_alone(repository: SqlRepository, bad: str) -> None:
+async def test_a_refused_row_is_dropped_alone(sql_repository: SqlRepository, bad: str) -> None:
+    repository = sql_repository
     history = HistoryRecorder(ManualClock(T0), repository)
     history.record_transition(change("before", "fine"))
     history.record_transition(change("bad", bad))
@@ -58,7 +59,8 @@ class AwayOnce:
         await self.repository.add_transitions(changes)
 
 
-async def test_rows_are_kept_while_the_database_is_away(repository: SqlRepository) -> None:
+async def test_rows_are_kept_while_the_database_is_away(sql_repository: SqlRepository) -> None:
+    repository = sql_repository
     history = HistoryRecorder(ManualClock(T0), AwayOnce(repository))  # type: ignore[arg-type]
     history.record_transition(change("svc", "kept"))
     await history.flush()

@@ -12,13 +12,7 @@ from typing import Any
 import pytest
 from cloudevents.core.bindings import amqp as ce_amqp
 
-from ose_mesh.adapters.bus import (
-    AmqpBroker,
-    Broker,
-    MemoryBroker,
-    MemoryVirtualHost,
-    Properties,
-)
+from ose_mesh.adapters.broker import AmqpBroker, MemoryBroker, MemoryVirtualHost
 from ose_mesh.bus import (
     DEAD_LETTERS,
     EVENTS,
@@ -29,6 +23,7 @@ from ose_mesh.bus import (
     RpcError,
     ServiceEventBus,
 )
+from ose_mesh.core.broker import Broker, Properties
 from tests.conftest import RABBITMQ_URL
 
 BACKENDS = ["memory", pytest.param("rabbitmq", marks=pytest.mark.rabbitmq)]
@@ -425,7 +420,7 @@ async def test_unroutable_events_are_counted_as_returned(buses: Callable[..., Me
 async def test_malformed_messages_are_dead_lettered_not_crashing(
     buses: Callable[..., MessageBus],
 ) -> None:
-    from ose_mesh.adapters.bus import Properties
+    from ose_mesh.core.broker import Properties
 
     bus = buses()
     await bus.connect()

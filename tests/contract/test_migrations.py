@@ -21,18 +21,18 @@ def differences(connection: sa.Connection) -> list[object]:
     return list(compare_metadata(context, SQLModel.metadata))
 
 
-async def test_migrations_build_the_schema_the_code_uses(repository: SqlRepository) -> None:
+async def test_migrations_build_the_schema_the_code_uses(sql_repository: SqlRepository) -> None:
     # the fixture created the schema through the migrations
-    assert await repository.schema_revision() == head_revision()
-    async with repository._engine.connect() as conn:
+    assert await sql_repository.schema_revision() == head_revision()
+    async with sql_repository._engine.connect() as conn:
         assert await conn.run_sync(differences) == []
 
 
-async def test_migrating_twice_changes_nothing(repository: SqlRepository) -> None:
-    await repository.upsert_service(service())
-    await repository.create_schema()
-    assert await repository.schema_revision() == head_revision()
-    assert await repository.list_services() == [service()]
+async def test_migrating_twice_changes_nothing(sql_repository: SqlRepository) -> None:
+    await sql_repository.upsert_service(service())
+    await sql_repository.create_schema()
+    assert await sql_repository.schema_revision() == head_revision()
+    assert await sql_repository.list_services() == [service()]
 
 
 async def test_a_database_from_before_migrations_is_upgraded_with_its_data(

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.core import Rollup
+from ose_mesh.core.ports import OutboxEntry
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
     Dependency,
     DependencyType,
+    EventMessage,
     HealthStatus,
     Relationship,
     Service,
@@ -135,3 +137,20 @@ async def test_transitions_keep_their_root_causes(repository: SqlRepository) -> 
     )
     await repository.add_transitions([change])
     assert await repository.list_transitions("web", 1) == [change]
+
+
+async def test_the_outbox_gives_back_what_it_took_oldest_first(repository: SqlRepository) -> None:
+    entries = [
+        OutboxEntry("ose.events", f"orders.{n}", EventMessage("order.placed", "shop", {"n": n}))
+        for n in range(5)
+    ]
+    await repository.add_outbox(entries[:3])
+    await repository.add_outbox(entries[3:])
+    assert await repository.outbox_backlog() == 5
+    pending = await repository.pending_outbox(3)
+    assert [e.routing_key for e in pending] == ["orders.0", "orders.1", "orders.2"]
+    assert pending[0].event == entries[0].event
+    await repository.delete_outbox([e.id for e in pending[:2] if e.id is not None])
+    rest = await repository.pending_outbox(10)
+    assert [e.routing_key for e in rest] == ["orders.2", "orders.3", "orders.4"]
+    assert await repository.outbox_backlog() == 3

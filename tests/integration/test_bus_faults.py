@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ose_mesh.adapters.bus import AmqpBroker
+from ose_mesh.adapters.broker import AmqpBroker
 from ose_mesh.bus import EventMessage, MessageBus
 from tests.conftest import sqlite_url
 from tests.integration.server import MeshProcess

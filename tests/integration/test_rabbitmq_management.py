@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ose_mesh.adapters.bus import AmqpBroker, Properties
+from ose_mesh.adapters.broker import AmqpBroker
+from ose_mesh.core.broker import Properties
 from tests.conftest import RABBITMQ_URL, RABBITMQ_VHOST, sqlite_url
 from tests.integration.server import MeshProcess
 

@@ -9,7 +9,7 @@ import aiormq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ose_mesh.adapters.bus.acks import ChannelSettler
+from ose_mesh.adapters.broker.acks import ChannelSettler
 
 
 class RecordingChannel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ose_mesh.bootstrap import probe_policy
 from ose_mesh.config import ConfigError, load_settings
 
 
@@ -15,7 +16,7 @@ def test_defaults_match_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (10, 30)
     assert settings.heartbeat_max_failures == 3
     assert settings.database_url == "sqlite+aiosqlite:///./data/ose-mesh.db"
-    assert settings.rabbitmq_vhost == "/"
+    assert settings.bus().rabbitmq_vhost == "/"
 
 
 def test_environment_is_read_and_flags_override_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,7 +27,7 @@ def test_environment_is_read_and_flags_override_it(monkeypatch: pytest.MonkeyPat
     settings = load_settings()
     assert settings.port == 9001
     assert settings.heartbeat_interval == 5
-    assert settings.rabbitmq_host == "broker"
+    assert settings.bus().rabbitmq_host == "broker"
     assert settings.database_url == "postgresql+asyncpg://postgres@db/mesh"
     assert load_settings(port=9100).port == 9100
 
@@ -53,15 +54,15 @@ def test_invalid_settings_name_the_variable(
 def test_listening_beyond_loopback_keeps_probes_off_local_networks() -> None:
     from ose_mesh.config import load_settings
 
-    local = load_settings(host="127.0.0.1").probe_policy()
+    local = probe_policy(load_settings(host="127.0.0.1"))
     assert local.permits("127.0.0.1")
     assert local.permits("10.0.0.5")
-    public = load_settings(host="0.0.0.0").probe_policy()
+    public = probe_policy(load_settings(host="0.0.0.0"))
     assert not public.permits("127.0.0.1")
     assert not public.permits("10.0.0.5")
     assert not public.permits("::ffff:192.168.1.1")
     assert public.permits("93.184.216.34")
-    allowed = load_settings(host="0.0.0.0", probe_allow="10.0.0.0/8").probe_policy()
+    allowed = probe_policy(load_settings(host="0.0.0.0", probe_allow="10.0.0.0/8"))
     assert allowed.permits("10.0.0.5")
     assert not allowed.permits("127.0.0.1")
     for host in ("0.0.0.0", "::", "192.168.1.10", "mesh.example.com"):
@@ -73,7 +74,7 @@ def test_listening_beyond_loopback_keeps_probes_off_local_networks() -> None:
 def test_the_sdk_reaches_rabbitmq_unless_memory_is_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ose_mesh.bus.config import BusSettings
+    from ose_mesh.bus.settings import BusSettings
     from ose_mesh.config import load_settings
 
     for name in ("OSE_BUS", "RABBITMQ_URL", "RABBITMQ_HOST"):

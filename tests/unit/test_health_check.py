@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ose_mesh.api.health import DatabaseCheck
+from ose_mesh.core.self_check import DatabaseCheck
 from ose_mesh.domain import StorageUnavailable
 
 

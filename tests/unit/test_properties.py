@@ -10,8 +10,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ose_mesh.adapters.bus import MemoryBroker, MemoryVirtualHost, Properties
-from ose_mesh.adapters.bus.model import ExchangeType
+from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
+from ose_mesh.core.broker import ExchangeType, Properties
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.domain import (
     CheckConfig,

@@ -7,74 +7,50 @@ the declared type kept in `declared_type`.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-from ose_mesh.core.graph import DependencyGraph
-from ose_mesh.domain import Dependency, HealthStatus
+from ose_mesh.api.rest import models
+from ose_mesh.core.graph_model import EdgeView, GraphView, NodeView
+from ose_mesh.domain import HealthStatus
 
 
-@dataclass(frozen=True, slots=True)
-class NodeView:
-    service_id: str
-    name: str
-    status: HealthStatus
-    cluster: str | None
-    monitored: bool
-
-
-def node_views(
-    graph: DependencyGraph, statuses: dict[str, HealthStatus], names: dict[str, str]
-) -> list[NodeView]:
-    return [
-        NodeView(
-            node.service_id,
-            names.get(node.service_id, node.service_id),
-            statuses.get(node.service_id, HealthStatus.UNKNOWN),
-            node.cluster,
-            node.monitored,
-        )
-        for node in graph.nodes()
-    ]
-
-
-def edge_json(graph: DependencyGraph, dependency: Dependency) -> dict[str, Any]:
+def edge_json(edge: EdgeView) -> models.Edge:
+    dependency = edge.dependency
     return {
         "source": dependency.source,
         "target": dependency.target,
-        "type": graph.edge_type(dependency),
-        "declared_type": dependency.type.value,
-        "relationship": dependency.relationship.value,
+        "type": edge.type,
+        "declared_type": dependency.type,
+        "relationship": dependency.relationship,
         "description": dependency.description,
     }
 
 
-def node_json(node: NodeView) -> dict[str, Any]:
+def node_json(node: NodeView) -> models.Node:
     return {
         "id": node.service_id,
         "name": node.name,
-        "status": node.status.value,
+        "status": node.status,
         "cluster": node.cluster,
         "monitored": node.monitored,
     }
 
 
-def cytoscape(graph: DependencyGraph, nodes: list[NodeView]) -> dict[str, Any]:
+def cytoscape(view: GraphView) -> dict[str, Any]:
     return {
         "elements": {
-            "nodes": [{"data": {**node_json(n), "label": n.name}} for n in nodes],
+            "nodes": [{"data": {**node_json(n), "label": n.name}} for n in view.nodes],
             "edges": [
-                {"data": {"id": f"{d.source}->{d.target}", **edge_json(graph, d)}}
-                for d in graph.dependencies()
+                {"data": {"id": f"{e.source}->{e.target}", **edge_json(e)}} for e in view.edges
             ],
         }
     }
 
 
-def d3(graph: DependencyGraph, nodes: list[NodeView]) -> dict[str, Any]:
+def d3(view: GraphView) -> dict[str, Any]:
     return {
-        "nodes": [{**node_json(n), "group": n.cluster or "ungrouped"} for n in nodes],
-        "links": [edge_json(graph, d) for d in graph.dependencies()],
+        "nodes": [{**node_json(n), "group": n.cluster or "ungrouped"} for n in view.nodes],
+        "links": [edge_json(e) for e in view.edges],
     }
 
 
@@ -121,20 +97,19 @@ def mermaid_label(text: str) -> str:
     return label
 
 
-def mermaid(graph: DependencyGraph, nodes: list[NodeView]) -> str:
+def mermaid(view: GraphView) -> str:
     """A flowchart: node ids are generated (`s0`, `s1`…), so no name can break the syntax;
     hard edges are thick, soft plain, optional dotted; status is a classDef."""
-    ids = {node.service_id: f"s{index}" for index, node in enumerate(nodes)}
+    ids = {node.service_id: f"s{index}" for index, node in enumerate(view.nodes)}
     lines = ["flowchart LR"]
     by_status: dict[HealthStatus, list[str]] = defaultdict(list)
-    for node in nodes:
+    for node in view.nodes:
         lines.append(f'    {ids[node.service_id]}["{mermaid_label(node.name)}"]')
         by_status[node.status].append(ids[node.service_id])
-    for dependency in graph.dependencies():
-        kind = graph.edge_type(dependency)
-        label = mermaid_label(f"{kind} {dependency.relationship.value}")
-        arrow = _ARROWS[kind]
-        lines.append(f'    {ids[dependency.source]} {arrow}|"{label}"| {ids[dependency.target]}')
+    for edge in view.edges:
+        label = mermaid_label(f"{edge.type} {edge.dependency.relationship.value}")
+        arrow = _ARROWS[edge.type]
+        lines.append(f'    {ids[edge.source]} {arrow}|"{label}"| {ids[edge.target]}')
     for status, style in _STATUS_STYLE.items():
         lines.append(f"    classDef {status.value} {style}")
     for status, members in by_status.items():

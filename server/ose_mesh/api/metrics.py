@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
 from ose_mesh.core.pacing import paced
+from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.domain import HealthStatus, HeartbeatResult
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -25,15 +27,26 @@ _STATUS_HEADER = (
     "# HELP ose_service_status 1 for the service's current status, 0 for the others.\n"
     "# TYPE ose_service_status gauge\n"
 )
+METRICS = Operation(
+    "GET",
+    "/metrics",
+    "getMetrics",
+    "Prometheus metrics",
+    "server",
+    (Answer(200, None, "Prometheus text format", media="text/plain"),),
+)
 _UP_HEADER = "# HELP ose_service_up 1 when the service is alive.\n# TYPE ose_service_up gauge\n"
 
 
 class MeshMetrics(Collector):
     """One registry per app, so several apps (tests) never share counters."""
 
-    def __init__(self, monitor: HeartbeatMonitor, history: HistoryRecorder) -> None:
+    def __init__(
+        self, monitor: HeartbeatMonitor, history: HistoryRecorder, jobs: Supervisor
+    ) -> None:
         self._monitor = monitor
         self._history = history
+        self._jobs = jobs
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "ose_heartbeat_latency_seconds",
@@ -47,7 +60,7 @@ class MeshMetrics(Collector):
         if result.ok and result.latency_ms is not None:
             self.latency.observe(result.latency_ms / 1000)
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         stats = self._monitor.stats
         probes = CounterMetricFamily("ose_probes", "Active probes by outcome.", labels=["outcome"])
         probes.add_metric(["started"], stats.probes_started)
@@ -67,6 +80,15 @@ class MeshMetrics(Collector):
             "History flushes that failed and were retried (database unreachable).",
             value=self._history.flush_failures,
         )
+        up = GaugeMetricFamily("ose_job_up", "1 while the background job runs.", labels=["job"])
+        crashes = CounterMetricFamily(
+            "ose_job_crashes", "Crashes of the background job (each logged).", labels=["job"]
+        )
+        for job in self._jobs.jobs():
+            up.add_metric([job.name], float(job.running))
+            crashes.add_metric([job.name], job.crashes)
+        yield up
+        yield crashes
 
     async def endpoint(self, request: Request) -> Response:
         states = tuple(self._monitor.states())

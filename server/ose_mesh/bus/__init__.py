@@ -5,8 +5,6 @@ The reference's samples run unchanged but for their import line. The backend is 
 it, amqp when RABBITMQ_HOST or RABBITMQ_URL is set, else memory.
 """
 
-from ose_mesh.adapters.bus import ExchangeType
-from ose_mesh.bus.config import BusSettings
 from ose_mesh.bus.message_bus import (
     BROADCAST,
     DEAD_LETTERS,
@@ -19,6 +17,8 @@ from ose_mesh.bus.message_bus import (
     RpcError,
 )
 from ose_mesh.bus.service_bus import ServiceEventBus
+from ose_mesh.bus.settings import BusSettings
+from ose_mesh.core.broker import ExchangeType
 from ose_mesh.domain import EventMessage, MessagePriority
 
 ExchangeTypes = ExchangeType  # the reference's name

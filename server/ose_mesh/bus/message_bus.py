@@ -16,31 +16,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ose_mesh.adapters.bus import (
-    AmqpBroker,
+from ose_mesh.bus.backends import broker_from_environment
+from ose_mesh.core.broker import (
+    BROADCAST,
+    DEAD_LETTERS,
+    EVENTS,
+    LOGS,
+    STANDARD_EXCHANGES,
+    TASKS,
     Broker,
     Delivery,
     ExchangeType,
-    MemoryBroker,
+    NotFound,
 )
-from ose_mesh.bus.config import BusSettings
-from ose_mesh.bus.wire import MalformedEvent, decode, encode
+from ose_mesh.core.wire import MalformedEvent, decode, encode
 from ose_mesh.domain import EventMessage
 
 log = logging.getLogger(__name__)
 
-EVENTS = "ose.events"
-TASKS = "ose.tasks"
-LOGS = "ose.logs"
-BROADCAST = "ose.broadcast"
-DEAD_LETTERS = "ose.dead-letters"
-STANDARD_EXCHANGES = {
-    EVENTS: ExchangeType.TOPIC,
-    TASKS: ExchangeType.DIRECT,
-    LOGS: ExchangeType.FANOUT,
-    BROADCAST: ExchangeType.FANOUT,
-    DEAD_LETTERS: ExchangeType.FANOUT,
-}
+__all__ = ["BROADCAST", "DEAD_LETTERS", "EVENTS", "LOGS", "STANDARD_EXCHANGES", "TASKS"]
 MAX_PRIORITY = 9
 SEEN_IDS = 10_000
 
@@ -92,12 +86,7 @@ class MessageBus:
     @property
     def broker(self) -> Broker:
         if self._broker is None:
-            settings = BusSettings()
-            if settings.backend == "amqp":
-                self._broker = AmqpBroker(settings.url)
-            else:
-                self._broker = MemoryBroker()
-            log.info("message bus backend: %s (%s)", settings.backend, settings.safe_url)
+            self._broker = broker_from_environment()
         return self._broker
 
     @property
@@ -195,6 +184,19 @@ class MessageBus:
             await self.broker.bind(queue, exchange, routing_key_or_headers)
 
     # -- publishing ----------------------------------------------------------------------
+
+    async def exchange_exists(self, name: str) -> bool:
+        """Whether `name` exists: the standard exchanges always; others by a passive
+        declare, so False while disconnected."""
+        if name in STANDARD_EXCHANGES or name == "":
+            return True
+        if not self.connected:
+            return False
+        try:
+            await self.broker.declare_exchange(name, ExchangeType.TOPIC, passive=True)
+        except NotFound:
+            return False
+        return True
 
     async def publish_event(
         self,

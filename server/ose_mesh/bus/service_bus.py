@@ -19,7 +19,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ose_mesh.adapters.bus import topic_matches
 from ose_mesh.bus.message_bus import (
     BROADCAST,
     EVENTS,
@@ -29,6 +28,7 @@ from ose_mesh.bus.message_bus import (
     RpcHandler,
 )
 from ose_mesh.domain import EventMessage, MessagePriority
+from ose_mesh.domain.routing import topic_matches
 
 H = TypeVar("H", bound=Callable[..., Any])
 

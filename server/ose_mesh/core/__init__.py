@@ -1,4 +1,5 @@
-"""Use cases: registry, heartbeat monitor, history, event hub. No framework imports here."""
+"""The use cases and their ports: registry, heartbeat monitor, history, dependencies, events.
+No framework imports here; adapters implement the ports (core/ports.py, core/broker.py)."""
 
 from ose_mesh.core.clock import ManualClock, SystemClock
 from ose_mesh.core.dependencies import DependencyService, GraphChange
@@ -7,12 +8,17 @@ from ose_mesh.core.graph_model import (
     DIRECTION_ALIASES,
     Cycle,
     Direction,
+    EdgeView,
     GraphSummary,
+    GraphView,
     Hub,
     Impact,
     ImpactEntry,
+    Neighbourhood,
     Node,
+    NodeView,
     Reached,
+    ReachedView,
 )
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
@@ -31,6 +37,7 @@ from ose_mesh.core.registry import RegistryEvent, ServiceRegistry, ServiceSpec
 from ose_mesh.core.views import (
     MAX_HISTORY,
     MAX_PAGE,
+    HealthPage,
     HealthQueries,
     HealthSummary,
     HeartbeatMetrics,
@@ -51,9 +58,12 @@ __all__ = [
     "DependencyRepository",
     "DependencyService",
     "Direction",
+    "EdgeView",
     "EventHub",
     "GraphChange",
     "GraphSummary",
+    "GraphView",
+    "HealthPage",
     "HealthQueries",
     "HealthState",
     "HealthSummary",
@@ -65,10 +75,13 @@ __all__ = [
     "Impact",
     "ImpactEntry",
     "ManualClock",
+    "Neighbourhood",
     "Node",
+    "NodeView",
     "ProbeOutcome",
     "Prober",
     "Reached",
+    "ReachedView",
     "RegistryEvent",
     "Rollup",
     "ServiceHealth",

@@ -1,4 +1,5 @@
-"""Declaring and removing dependencies: stored first, then applied to the in-memory graph."""
+"""The dependency use cases: declaring and removing edges (stored first, then applied to the
+in-memory graph), and every read of the graph joined with each service's name and status."""
 
 from __future__ import annotations
 
@@ -6,10 +7,21 @@ import asyncio
 from dataclasses import dataclass
 
 from ose_mesh.core.graph import DependencyGraph
+from ose_mesh.core.graph_model import (
+    Cycle,
+    Direction,
+    EdgeView,
+    GraphSummary,
+    GraphView,
+    Hub,
+    Impact,
+    Neighbourhood,
+    NodeView,
+    ReachedView,
+)
 from ose_mesh.core.hub import GRAPH, EventHub
-from ose_mesh.core.monitor import HeartbeatMonitor
-from ose_mesh.core.ports import DependencyRepository
-from ose_mesh.domain import Dependency
+from ose_mesh.core.ports import DependencyRepository, StatusReader
+from ose_mesh.domain import Dependency, HealthStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +39,12 @@ class DependencyService:
         self,
         repository: DependencyRepository,
         graph: DependencyGraph,
-        monitor: HeartbeatMonitor,
+        statuses: StatusReader,
         hub: EventHub,
     ) -> None:
         self._repository = repository
         self.graph = graph
-        self._monitor = monitor
+        self._statuses = statuses
         self._hub = hub
         self._analysing = asyncio.Lock()
         self._changed = asyncio.Event()
@@ -42,14 +54,17 @@ class DependencyService:
         self.graph.add_dependencies(dependencies)
         return len(dependencies)
 
-    async def add(self, dependency: Dependency) -> tuple[Dependency, bool]:
-        """Declare a dependency; declaring an existing edge again updates it."""
+    # -- changes -------------------------------------------------------------------------
+
+    async def add(self, dependency: Dependency) -> tuple[EdgeView, bool]:
+        """Declare a dependency; declaring an existing edge again updates it. Returns the
+        edge as shown and whether it is new."""
         dependency.validated()
         created = not self.graph.has_dependency(dependency.source, dependency.target)
         await self._repository.upsert_dependency(dependency)
         self.graph.add_dependency(dependency)
         self.announce("added" if created else "updated", dependency.source, dependency.target)
-        return dependency, created
+        return self.edge(dependency), created
 
     async def remove(self, source: str, target: str) -> Dependency:
         dependency = self.graph.dependency(source, target)
@@ -61,6 +76,8 @@ class DependencyService:
     def announce(self, action: str, source: str | None = None, target: str | None = None) -> None:
         self._hub.publish(GRAPH, GraphChange(action, self.graph.version, source, target))
         self._changed.set()
+
+    # -- analyses ------------------------------------------------------------------------
 
     async def keep_analysed(self, settle_seconds: float = 0.5) -> None:
         """Recompute the analyses in the background after changes (once a burst of changes
@@ -81,8 +98,70 @@ class DependencyService:
                 self.graph.adopt(snapshot)
         return self.graph
 
-    def root_causes(self) -> dict[str, list[str]]:
-        return self.graph.root_causes(self._monitor.statuses())
+    async def view(self) -> GraphView:
+        """The whole graph: summary, nodes with their status, edges, cycles."""
+        graph = await self.analysed()
+        return GraphView(
+            summary=graph.summary(),
+            nodes=self.nodes(),
+            edges=[self.edge(d) for d in graph.dependencies()],
+            cycles=graph.cycles(),
+        )
 
-    def root_causes_of(self, service_id: str) -> list[str]:
-        return self.graph.root_causes_of(service_id, self._monitor.status_view())
+    async def summary(self) -> GraphSummary:
+        return (await self.analysed()).summary()
+
+    async def cycles(self) -> list[Cycle]:
+        return (await self.analysed()).cycles()
+
+    async def critical_path(self) -> list[str]:
+        return (await self.analysed()).critical_path()
+
+    async def hubs(self) -> list[Hub]:
+        return (await self.analysed()).hubs()
+
+    # -- reads of the live graph ---------------------------------------------------------
+
+    def nodes(self) -> list[NodeView]:
+        statuses, names = self._statuses.statuses(), self._statuses.names()
+        return [
+            NodeView(
+                node.service_id,
+                names.get(node.service_id, node.service_id),
+                statuses.get(node.service_id, HealthStatus.UNKNOWN),
+                node.cluster,
+                node.monitored,
+            )
+            for node in self.graph.nodes()
+        ]
+
+    def edge(self, dependency: Dependency) -> EdgeView:
+        return EdgeView(dependency, self.graph.edge_type(dependency))
+
+    def neighbourhood(
+        self, service_id: str, direction: Direction, depth: int | None
+    ) -> Neighbourhood:
+        """The services reached from `service_id` within `depth` steps, on either side."""
+        self.graph.require(service_id)
+
+        def side(which: Direction) -> list[ReachedView] | None:
+            if direction not in (which, Direction.BOTH):
+                return None
+            return [
+                ReachedView(r.service_id, r.distance, self.edge(r.via))
+                for r in self.graph.neighbourhood(service_id, which, depth)
+            ]
+
+        return Neighbourhood(
+            service_id,
+            direction,
+            depth,
+            dependencies=side(Direction.DEPENDENCIES),
+            dependents=side(Direction.DEPENDENTS),
+        )
+
+    def impact(self, service_id: str) -> Impact:
+        return self.graph.impact(service_id)
+
+    def root_causes(self) -> dict[str, list[str]]:
+        return self.graph.root_causes(self._statuses.statuses())

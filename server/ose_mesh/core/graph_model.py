@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ose_mesh.domain import Dependency
+from ose_mesh.domain import Dependency, HealthStatus
 
 
 class Direction(StrEnum):
@@ -74,3 +74,55 @@ class Node:
     service_id: str
     cluster: str | None
     monitored: bool
+
+
+# -- what readers are given: the graph joined with each service's name and live status -----
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    service_id: str
+    name: str
+    status: HealthStatus
+    cluster: str | None
+    monitored: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeView:
+    """A dependency as shown: `type` is its declared type, or "circular" inside a cycle."""
+
+    dependency: Dependency
+    type: str
+
+    @property
+    def source(self) -> str:
+        return self.dependency.source
+
+    @property
+    def target(self) -> str:
+        return self.dependency.target
+
+
+@dataclass(frozen=True, slots=True)
+class ReachedView:
+    service_id: str
+    distance: int
+    via: EdgeView
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbourhood:
+    service_id: str
+    direction: Direction
+    depth: int | None  # None: all the way
+    dependencies: list[ReachedView] | None  # None when not asked for
+    dependents: list[ReachedView] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphView:
+    summary: GraphSummary
+    nodes: list[NodeView]
+    edges: list[EdgeView]
+    cycles: list[Cycle]

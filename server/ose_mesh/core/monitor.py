@@ -22,7 +22,7 @@ from typing import Any
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import HEARTBEAT, STATUS, EventHub
-from ose_mesh.core.ports import Clock, ProbeOutcome, Prober
+from ose_mesh.core.ports import Clock, ProbeOutcome, Prober, RootCauseReader
 from ose_mesh.domain import (
     CheckType,
     HealthStatus,
@@ -72,6 +72,7 @@ class HeartbeatMonitor:
         hub: EventHub,
         history: HistoryRecorder,
         *,
+        causes: RootCauseReader | None = None,
         max_concurrent_probes: int = 512,
         rng: random.Random | None = None,
         observers: Sequence[Callable[[HeartbeatResult], None]] = (),
@@ -83,7 +84,7 @@ class HeartbeatMonitor:
         self._semaphore = asyncio.Semaphore(max_concurrent_probes)
         self._rng = rng or random.Random()
         self._observers = tuple(observers)
-        self._root_causes: Callable[[str], list[str]] = lambda service_id: []
+        self._causes = causes
         self._states: dict[str, HealthState] = {}
         self._tokens: dict[str, int] = {}
         self._last_beat: dict[str, float] = {}
@@ -124,9 +125,13 @@ class HeartbeatMonitor:
         self._arm_deadline(state)
         return state
 
-    def set_root_cause_finder(self, find: Callable[[str], list[str]]) -> None:
-        """Who tells, for a status change, where the trouble starts (the dependency graph)."""
-        self._root_causes = find
+    def _root_causes_of(self, service_id: str) -> list[str]:
+        if self._causes is None:
+            return []
+        return self._causes.root_causes_of(service_id, self.status_view())
+
+    def names(self) -> dict[str, str]:
+        return {sid: state.service.service_name for sid, state in self._states.items()}
 
     def statuses(self) -> dict[str, HealthStatus]:
         return {sid: state.status for sid, state in self._states.items()}
@@ -330,7 +335,7 @@ class HeartbeatMonitor:
             current=state.status,
             at=self._clock.wall(),
             reason=describe_status(state),
-            root_causes=tuple(self._root_causes(state.service.service_id)),
+            root_causes=tuple(self._root_causes_of(state.service.service_id)),
         )
         log.info("%s: %s -> %s (%s)", change.service_id, previous, change.current, change.reason)
         self._history.record_transition(change)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -34,6 +34,29 @@ class Prober(Protocol):
     async def probe(self, service: Service) -> ProbeOutcome:
         """Check the service once (HTTP or TCP). Must not raise for a failing service."""
         ...
+
+
+class RootCauseReader(Protocol):
+    """Where a service's trouble starts, given every status (the dependency graph): what
+    the monitor writes into each transition, without depending on the dependency service."""
+
+    def root_causes_of(
+        self, service_id: str, statuses: Mapping[str, HealthStatus]
+    ) -> list[str]: ...
+
+    def root_causes(self, statuses: Mapping[str, HealthStatus]) -> dict[str, list[str]]:
+        """The same for every troubled service at once."""
+        ...
+
+
+class StatusReader(Protocol):
+    """Every watched service's live status and name (the heartbeat monitor)."""
+
+    def statuses(self) -> dict[str, HealthStatus]: ...
+
+    def status_view(self) -> Mapping[str, HealthStatus]: ...
+
+    def names(self) -> dict[str, str]: ...
 
 
 class ServiceRepository(Protocol):
@@ -115,11 +138,24 @@ class OutboxRepository(Protocol):
     async def outbox_backlog(self) -> int: ...
 
 
+class BusCounters(Protocol):
+    @property
+    def dead_lettered(self) -> int: ...
+
+
 class EventBus(Protocol):
     """What the outbox relay publishes through (the SDK's MessageBus)."""
 
     @property
     def connected(self) -> bool: ...
+
+    @property
+    def stats(self) -> BusCounters: ...
+
+    async def exchange_exists(self, name: str) -> bool:
+        """Whether a publish to `name` can be routed (False while disconnected, for any but
+        the standard exchanges, which every bus declares on connecting)."""
+        ...
 
     async def publish_event(
         self,
@@ -134,3 +170,24 @@ class EventBus(Protocol):
         """Publish with a confirm; False when no queue took it. Raises when the broker is
         unreachable or refuses the exchange."""
         ...
+
+
+class DeliveryCounters(Protocol):
+    @property
+    def delivered(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+
+class Notifier(Protocol):
+    """Where alerts about transitions go (the webhooks)."""
+
+    @property
+    def urls(self) -> list[str]: ...
+
+    @property
+    def stats(self) -> DeliveryCounters: ...

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ose_mesh.core.graph import DependencyGraph
+from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import REGISTRY, EventHub
 from ose_mesh.core.keyed_locks import KeyedLocks
@@ -123,6 +124,17 @@ class ServiceRegistry:
             self._graph.remove_service(service_id)
         self._hub.publish(REGISTRY, RegistryEvent("deregistered", service_id))
         return service
+
+    def beat(
+        self,
+        service_id: str,
+        *,
+        ok: bool = True,
+        latency_ms: float | None = None,
+        message: str | None = None,
+    ) -> HealthState:
+        """A beat pushed by the service itself; its state after it."""
+        return self._monitor.record_beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
 
     async def restore(self) -> int:
         """Watch every stored service again (at startup), spread over its interval."""

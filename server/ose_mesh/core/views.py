@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
-from ose_mesh.core.ports import Clock, HistoryRepository
+from ose_mesh.core.ports import Clock, HistoryRepository, RootCauseReader
 from ose_mesh.domain import HealthStatus, Service, StatusChange
 
 MAX_PAGE = 10_000
@@ -44,11 +44,22 @@ class ServiceHealth:
     status: HealthStatus
     status_since: datetime
     reason: str
+    root_causes: list[str]  # where its trouble starts in the dependency graph
     metrics: HeartbeatMetrics
 
     @property
     def is_alive(self) -> bool:
         return self.status.is_alive
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPage:
+    """One page of services (their states; `HealthQueries.view` makes each one's answer),
+    how many match in all, and the root causes of every troubled service."""
+
+    states: list[HealthState]
+    total: int
+    root_causes: dict[str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +77,20 @@ class HealthQueries:
         history: HistoryRecorder,
         history_repository: HistoryRepository,
         clock: Clock,
+        causes: RootCauseReader,
     ) -> None:
         self._monitor = monitor
+        self._causes = causes
         self._history = history
         self._history_repository = history_repository
         self._clock = clock
         # Monotonic readings become datetimes through one fixed origin, so the same moment
         # always prints the same way.
         self._origin = clock.wall() - timedelta(seconds=clock.monotonic())
+
+    def require(self, service_id: str) -> None:
+        """Raise ServiceNotFound unless the service is registered."""
+        self._monitor.state(service_id)
 
     def get(self, service_id: str) -> ServiceHealth:
         return self.view(self._monitor.state(service_id))
@@ -86,10 +103,10 @@ class HealthQueries:
         search: str | None = None,
         limit: int | None = MAX_PAGE,
         offset: int = 0,
-    ) -> tuple[list[HealthState], int]:
-        """One page of the services sorted by id and filtered (no limit: all from offset),
-        and how many services match in all. `view` makes each one's answer: a caller with
-        thousands builds them a step at a time (core/pacing.py)."""
+    ) -> HealthPage:
+        """One page of the services sorted by id and filtered (no limit: all from offset).
+        `view` makes each one's answer: a caller with thousands builds them a step at a
+        time (core/pacing.py)."""
         needle = search.casefold() if search else None
         chosen = [
             state
@@ -103,7 +120,8 @@ class HealthQueries:
             )
         ]
         end = None if limit is None else offset + limit
-        return chosen[offset:end], len(chosen)
+        causes = self._causes.root_causes(self._monitor.statuses())
+        return HealthPage(chosen[offset:end], len(chosen), causes)
 
     def summary(self) -> HealthSummary:
         states = list(self._monitor.states())
@@ -123,7 +141,11 @@ class HealthQueries:
         stored = await self._history_repository.list_transitions(service_id, limit)
         return (pending + stored)[:limit]
 
-    def view(self, state: HealthState) -> ServiceHealth:
+    def view(self, state: HealthState, root_causes: list[str] | None = None) -> ServiceHealth:
+        """The answer about one service; its root causes are looked up unless given."""
+        service_id = state.service.service_id
+        if root_causes is None:
+            root_causes = self._causes.root_causes_of(service_id, self._monitor.status_view())
         now = self._clock.monotonic()
         latency = state.latency()
         uptime = self._history.uptime(state.service.service_id)
@@ -157,6 +179,7 @@ class HealthQueries:
             status=state.status,
             status_since=at(state.status_since),
             reason=describe_status(state),
+            root_causes=root_causes,
             metrics=metrics,
         )
 

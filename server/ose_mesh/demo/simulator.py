@@ -32,7 +32,6 @@ from ose_mesh.domain import CheckType
 
 log = logging.getLogger(__name__)
 
-SELF_ID = "service-mesh"
 DEMO_INTERVAL = 5.0
 DEMO_TIMEOUT = 30.0
 DEMO_PROBE_TIMEOUT = 2.0

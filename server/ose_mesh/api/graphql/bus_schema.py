@@ -14,7 +14,7 @@ from ose_mesh import domain
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.types import InvalidFieldError, UnavailableError
 from ose_mesh.api.json_input import MAX_NESTING, too_deep
-from ose_mesh.core.events import EVENTS_TOPIC, LoggedEvent, matches
+from ose_mesh.core.event_log import EVENTS_TOPIC, LoggedEvent, matches
 
 MAX_EVENTS = 1000
 
@@ -144,18 +144,17 @@ def _check(value: PublishInput) -> None:
 class BusQuery:
     @strawberry.field
     async def bus_status(self, info: Info) -> BusStatus:
-        mesh = mesh_of(info)
-        stats = mesh.relay_stats
+        found = await mesh_of(info).bus.status()
         return BusStatus(
-            backend=mesh.bus.backend,
-            connected=mesh.bus.bus.connected,
-            broker=mesh.bus.settings.safe_url,
-            published=stats.published,
-            returned=stats.returned,
-            refused=stats.failed,
-            consumed=mesh.bus.seen,
-            dead_lettered=mesh.bus.bus.stats.dead_lettered,
-            outbox_backlog=await mesh.outbox.outbox_backlog(),
+            backend=found.backend,
+            connected=found.connected,
+            broker=found.broker,
+            published=found.published,
+            returned=found.returned,
+            refused=found.refused,
+            consumed=found.consumed,
+            dead_lettered=found.dead_lettered,
+            outbox_backlog=found.outbox_backlog,
         )
 
     @strawberry.field(description="Exchanges, a page at a time (pageSize at most 500).")
@@ -186,11 +185,8 @@ class BusQuery:
 class BusMutation:
     @strawberry.mutation(description="Publish an event (through the outbox).")
     async def publish_event(self, info: Info, input: PublishInput) -> PublishResult:
-        mesh = mesh_of(info)
         try:
             _check(input)
-            if not await mesh.bus.exchange_exists(input.exchange):
-                raise domain.UnknownExchange(input.exchange)
             event = domain.EventMessage(
                 event_type=input.event_type,
                 source_service=input.source_service,
@@ -199,8 +195,7 @@ class BusMutation:
                 correlation_id=input.correlation_id,
                 metadata=_object({} if input.metadata is None else input.metadata, "metadata"),
             )
-            key = input.routing_key or f"{event.source_service}.{event.event_type}"
-            receipt = await mesh.events.publish(input.exchange, key, event)
+            receipt = await mesh_of(info).events.publish(event, input.exchange, input.routing_key)
         except domain.UnknownExchange as exc:
             return UnknownExchangeError(message=exc.message, exchange=exc.exchange)
         except domain.InvalidField as exc:
@@ -208,7 +203,10 @@ class BusMutation:
         except domain.DomainError as exc:
             return UnavailableError(message=exc.message)
         return PublishReceipt(
-            event_id=receipt.event_id, status=receipt.state, routed=receipt.routed, routing_key=key
+            event_id=receipt.event_id,
+            status=receipt.state,
+            routed=receipt.routed,
+            routing_key=receipt.routing_key,
         )
 
 

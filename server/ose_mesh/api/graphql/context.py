@@ -1,4 +1,4 @@
-"""Reaching the core services from a resolver."""
+"""Reaching the use cases from a resolver."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 from strawberry.types import Info
 
-from ose_mesh.api.context import MeshServices
+from ose_mesh.core.use_cases import UseCases
 
 
-def mesh_of(info: Info[Any, Any]) -> MeshServices:
+def mesh_of(info: Info[Any, Any]) -> UseCases:
     request = info.context["request"]
-    mesh: MeshServices = request.app.state.mesh
+    mesh: UseCases = request.app.state.mesh
     return mesh

@@ -8,7 +8,6 @@ import strawberry
 from strawberry.types import Info
 
 from ose_mesh import core, domain
-from ose_mesh.api import exports
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.graph_types import (
     Cluster,
@@ -30,7 +29,7 @@ from ose_mesh.api.graphql.graph_types import (
     RootCause,
     ServiceDependencies,
 )
-from ose_mesh.api.graphql.types import error_result
+from ose_mesh.api.graphql.types import UnavailableError, invalid_or_unavailable
 
 
 @strawberry.input(description="A dependency to declare: source depends on target.")
@@ -46,10 +45,8 @@ class DependencyInput:
 class GraphQuery:
     @strawberry.field(description="The whole dependency graph and its analysis.")
     async def dependency_graph(self, info: Info) -> DependencyGraph:
-        mesh = mesh_of(info)
-        graph = await mesh.dependencies.analysed()
-        summary = graph.summary()
-        nodes = exports.node_views(graph, mesh.monitor.statuses(), mesh.names())
+        view = await mesh_of(info).dependencies.view()
+        summary = view.summary
         return DependencyGraph(
             total_services=summary.total_services,
             total_dependencies=summary.total_dependencies,
@@ -59,11 +56,9 @@ class GraphQuery:
             critical_path=summary.critical_path,
             clusters=[Cluster(name=n, services=s) for n, s in summary.clusters.items()],
             average_dependencies=summary.average_dependencies,
-            services=[GraphNode.from_view(n) for n in nodes],
-            dependencies=[Dependency.from_domain(graph, d) for d in graph.dependencies()],
-            cycles=[
-                Cycle(services=list(c.services), members=list(c.members)) for c in graph.cycles()
-            ],
+            services=[GraphNode.from_view(n) for n in view.nodes],
+            dependencies=[Dependency.from_view(e) for e in view.edges],
+            cycles=[Cycle(services=list(c.services), members=list(c.members)) for c in view.cycles],
         )
 
     @strawberry.field(description="Hub services with degree and betweenness.")
@@ -76,7 +71,7 @@ class GraphQuery:
                 out_degree=h.out_degree,
                 betweenness=h.betweenness,
             )
-            for h in (await mesh_of(info).dependencies.analysed()).hubs()
+            for h in await mesh_of(info).dependencies.hubs()
         ]
 
     @strawberry.field(description="What a service needs and what needs it; depth null = all.")
@@ -89,31 +84,28 @@ class GraphQuery:
     ) -> ServiceDependencies:
         if depth is not None and depth < 1:
             raise ValueError(f"depth must be a positive whole number or null (all), got {depth}")
-        graph = mesh_of(info).dependencies.graph
         chosen = core.DIRECTION_ALIASES.get(direction.value) or core.Direction(direction.value)
+        found = mesh_of(info).dependencies.neighbourhood(id, chosen, depth)
 
-        def walk(side: core.Direction) -> list[ReachedService] | None:
-            if chosen not in (side, core.Direction.BOTH):
+        def reached(side: list[core.ReachedView] | None) -> list[ReachedService] | None:
+            if side is None:
                 return None
             return [
                 ReachedService(
-                    service_id=r.service_id,
-                    distance=r.distance,
-                    via=Dependency.from_domain(graph, r.via),
+                    service_id=r.service_id, distance=r.distance, via=Dependency.from_view(r.via)
                 )
-                for r in graph.neighbourhood(id, side, depth)
+                for r in side
             ]
 
-        graph.require(id)
         return ServiceDependencies(
             service_id=id,
-            dependencies=walk(core.Direction.DEPENDENCIES),
-            dependents=walk(core.Direction.DEPENDENTS),
+            dependencies=reached(found.dependencies),
+            dependents=reached(found.dependents),
         )
 
     @strawberry.field(description="What a failure of this service does to the others.")
     def impact(self, info: Info, service_id: str) -> Impact:
-        return Impact.from_domain(mesh_of(info).dependencies.graph.impact(service_id))
+        return Impact.from_domain(mesh_of(info).dependencies.impact(service_id))
 
     @strawberry.field(description="For every non-healthy service, where its trouble starts.")
     def root_causes(self, info: Info) -> list[RootCause]:
@@ -125,16 +117,15 @@ class GraphQuery:
 class GraphMutation:
     @strawberry.mutation(description="Declare a dependency (again: update it).")
     async def add_dependency(self, info: Info, input: DependencyInput) -> DependencyResult:
-        mesh = mesh_of(info)
         try:
-            dependency, _ = await mesh.dependencies.add(
+            edge, _ = await mesh_of(info).dependencies.add(
                 domain.Dependency(
                     input.source, input.target, input.type, input.relationship, input.description
                 )
             )
         except domain.DomainError as exc:
-            return error_result(exc)  # type: ignore[return-value]
-        return Dependency.from_domain(mesh.dependencies.graph, dependency)
+            return invalid_or_unavailable(exc)
+        return Dependency.from_view(edge)
 
     @strawberry.mutation(description="Remove a dependency.")
     async def remove_dependency(
@@ -146,8 +137,8 @@ class GraphMutation:
             return DependencyNotFoundError(message=exc.message, source=source, target=target)
         except domain.ServiceNotFound as exc:
             return DependencyNotFoundError(message=exc.message, source=source, target=target)
-        except domain.DomainError as exc:
-            return error_result(exc)  # type: ignore[return-value]
+        except domain.Unavailable as exc:
+            return UnavailableError(message=exc.message)
         return RemovedDependency(source=removed.source, target=removed.target)
 
 

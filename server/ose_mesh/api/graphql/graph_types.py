@@ -8,7 +8,6 @@ from typing import Annotated
 import strawberry
 
 from ose_mesh import core, domain
-from ose_mesh.api.exports import NodeView
 from ose_mesh.api.graphql.types import HealthStatus, InvalidFieldError, UnavailableError
 
 strawberry.enum(domain.DependencyType, description="Declared strength of a dependency.")
@@ -44,11 +43,12 @@ class Dependency:
     description: str | None
 
     @classmethod
-    def from_domain(cls, graph: core.DependencyGraph, dependency: domain.Dependency) -> Dependency:
+    def from_view(cls, edge: core.EdgeView) -> Dependency:
+        dependency = edge.dependency
         return cls(
             source=dependency.source,
             target=dependency.target,
-            type=EdgeType(graph.edge_type(dependency)),
+            type=EdgeType(edge.type),
             declared_type=dependency.type,
             relationship=dependency.relationship,
             description=dependency.description,
@@ -64,7 +64,7 @@ class GraphNode:
     monitored: bool = strawberry.field(description="False for services only named by edges.")
 
     @classmethod
-    def from_view(cls, node: NodeView) -> GraphNode:
+    def from_view(cls, node: core.NodeView) -> GraphNode:
         return cls(
             id=node.service_id,
             name=node.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from datetime import timedelta
+from typing import cast
 
 import strawberry
 from graphql import GraphQLError
@@ -30,6 +31,7 @@ from ose_mesh.api.graphql.types import (
     ServiceResult,
     StatusChange,
     error_result,
+    not_found_or_unavailable,
 )
 from ose_mesh.core.pacing import paced
 
@@ -92,26 +94,32 @@ class HealthQuery:
             raise ValueError(f"limit must be from 1 to {core.MAX_PAGE}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must not be negative, got {offset}")
-        queries = mesh_of(info).queries
-        states, _ = queries.page(
+        health = mesh_of(info).health
+        found = health.page(
             status=status, cluster=cluster, search=search, limit=limit, offset=offset
         )
+        causes = found.root_causes
         # An async iterator, not a list: graphql-core completes each service's fields as it
-        # comes, so thousands of them are answered a step at a time (core/pacing.py).
-        return (  # type: ignore[return-value]
-            Service.from_domain(queries.view(state)) async for state in paced(states)
+        # comes, so thousands of them are answered a step at a time (core/pacing.py). The
+        # schema still says a list, which is what the client receives.
+        return cast(
+            "list[Service]",
+            (
+                Service.from_domain(health.view(s, causes.get(s.service.service_id, [])))
+                async for s in paced(found.states)
+            ),
         )
 
     @strawberry.field(description="One service, or null when no service has this id.")
     def service(self, info: Info, id: str) -> Service | None:
         try:
-            return Service.from_domain(mesh_of(info).queries.get(id))
+            return Service.from_domain(mesh_of(info).health.get(id))
         except domain.ServiceNotFound:
             return None
 
     @strawberry.field(description="Counts of services per status and the overall status.")
     def heartbeat_summary(self, info: Info) -> HealthSummary:
-        return HealthSummary.from_domain(mesh_of(info).queries.summary())
+        return HealthSummary.from_domain(mesh_of(info).health.summary())
 
 
 @strawberry.type
@@ -123,7 +131,7 @@ class HealthMutation:
             service, _ = await mesh.registry.register(input.to_spec())
         except domain.DomainError as exc:
             return error_result(exc)
-        return Service.from_domain(mesh.queries.get(service.service_id))
+        return Service.from_domain(mesh.health.get(service.service_id))
 
     @strawberry.mutation(description="Change a registered service.")
     async def update_service(self, info: Info, input: ServiceInput) -> ServiceResult:
@@ -132,14 +140,14 @@ class HealthMutation:
             service = await mesh.registry.update(input.to_spec())
         except domain.DomainError as exc:
             return error_result(exc)
-        return Service.from_domain(mesh.queries.get(service.service_id))
+        return Service.from_domain(mesh.health.get(service.service_id))
 
     @strawberry.mutation(description="Stop monitoring a service and delete its history.")
     async def deregister_service(self, info: Info, id: str) -> DeregisterResult:
         try:
             service = await mesh_of(info).registry.deregister(id)
         except domain.DomainError as exc:
-            return error_result(exc)  # type: ignore[return-value]
+            return not_found_or_unavailable(exc)
         return Deregistered(id=service.service_id)
 
     @strawberry.mutation(description="Record a heartbeat pushed by the service itself.")
@@ -157,10 +165,10 @@ class HealthMutation:
         if message is not None and len(message) > 1000:
             return error_result(domain.InvalidField("message", "must be at most 1000 characters"))
         try:
-            mesh.monitor.record_beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
+            mesh.registry.beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
         except domain.DomainError as exc:
             return error_result(exc)
-        return Service.from_domain(mesh.queries.get(service_id))
+        return Service.from_domain(mesh.health.get(service_id))
 
 
 @strawberry.type
@@ -191,7 +199,7 @@ class HealthSubscription:
     @strawberry.subscription(description="Every heartbeat of one service as it happens.")
     async def heartbeats(self, info: Info, service_id: str) -> AsyncGenerator[Heartbeat, None]:
         mesh = mesh_of(info)
-        mesh.monitor.state(service_id)  # unknown id: an error, not a silent stream
+        mesh.health.require(service_id)  # unknown id: an error, not a silent stream
         subscription = mesh.hub.subscribe(
             core.HEARTBEAT, accept=lambda result: result.service_id == service_id
         )

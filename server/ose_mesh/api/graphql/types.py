@@ -84,12 +84,9 @@ class Health:
     since: datetime
     reason: str
     metrics: HeartbeatMetrics
-
-    @strawberry.field(
+    root_causes: list[str] = strawberry.field(
         description="Non-healthy services this one depends on where the trouble starts."
     )
-    def root_causes(self, info: Info) -> list[str]:
-        return mesh_of(info).dependencies.root_causes_of(self.service_id)
 
 
 @strawberry.type(description="A status transition.")
@@ -127,7 +124,7 @@ class Service:
     async def history(self, info: Info, limit: int = 100) -> list[StatusChange]:
         if not 1 <= limit <= core.MAX_HISTORY:
             raise ValueError(f"limit must be from 1 to {core.MAX_HISTORY}")
-        changes = await mesh_of(info).queries.history(self.id, limit)
+        changes = await mesh_of(info).health.history(self.id, limit)
         return [StatusChange.from_domain(change) for change in changes]
 
     @classmethod
@@ -146,6 +143,7 @@ class Service:
                 is_alive=view.is_alive,
                 since=view.status_since,
                 reason=view.reason,
+                root_causes=view.root_causes,
                 metrics=HeartbeatMetrics.from_domain(view.metrics),
             ),
         )
@@ -216,11 +214,31 @@ DeregisterResult = Annotated[
 ]
 
 
+# Each union lists every error its mutation can meet; an error outside it is a bug, raised
+# to the view, which logs it with its traceback and masks it for the client.
+
+
 def error_result(exc: domain.DomainError) -> NotFoundError | InvalidFieldError | UnavailableError:
+    if isinstance(exc, domain.ServiceNotFound):
+        return NotFoundError(message=exc.message, service_id=exc.service_id)
+    return invalid_or_unavailable(exc)
+
+
+def invalid_or_unavailable(exc: domain.DomainError) -> InvalidFieldError | UnavailableError:
+    match exc:
+        case domain.InvalidField():
+            return InvalidFieldError(message=exc.message, field=exc.field)
+        case domain.StorageRefused():  # the database refused a value the caller sent
+            return InvalidFieldError(message=exc.message, field="input")
+        case domain.Unavailable():
+            return UnavailableError(message=exc.message)
+    raise exc
+
+
+def not_found_or_unavailable(exc: domain.DomainError) -> NotFoundError | UnavailableError:
     match exc:
         case domain.ServiceNotFound():
             return NotFoundError(message=exc.message, service_id=exc.service_id)
-        case domain.InvalidField():
-            return InvalidFieldError(message=exc.message, field=exc.field)
-        case _:
+        case domain.Unavailable():
             return UnavailableError(message=exc.message)
+    raise exc

@@ -1,8 +1,10 @@
-"""REST compatibility routes: thin handlers over the same core services as GraphQL."""
+"""REST compatibility routes: thin handlers over the same use cases as GraphQL. Each module
+has its table of operations (api/operations.py), from which its routes and the OpenAPI
+document are made."""
 
-from ose_mesh.api.rest.dependencies import routes as dependency_routes
+from ose_mesh.api.rest import dependencies, heartbeat, messagebus
 from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
-from ose_mesh.api.rest.heartbeat import routes as heartbeat_routes
-from ose_mesh.api.rest.messagebus import routes as messagebus_routes
 
-__all__ = ["EXCEPTION_HANDLERS", "dependency_routes", "heartbeat_routes", "messagebus_routes"]
+OPERATIONS = (*heartbeat.operations, *dependencies.operations, *messagebus.operations)
+
+__all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]

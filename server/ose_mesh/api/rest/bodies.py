@@ -1,57 +1,18 @@
-"""Request bodies of the REST routes: parsed from JSON or form data, then validated."""
+"""Reading REST requests: bodies from JSON or form data (then validated by the models of
+models.py), and whole-number query parameters."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.requests import Request
 
 from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.core import ServiceSpec
-from ose_mesh.domain import CheckType
-from ose_mesh.domain.service import MAX_COUNT, SERVICE_ID_PATTERN
 
 Model = TypeVar("Model", bound=BaseModel)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-class RegisterBody(BaseModel):
-    """Fields of POST /api/v1/heartbeat/register (the reference's, plus check details)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # The constraints repeat the domain's rules so the OpenAPI document shows them; the
-    # domain (CheckConfig.validated) stays the authority, with the cross-field rules.
-    service_id: Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
-    service_name: Annotated[str | None, Field(max_length=200)] = None
-    check_type: Literal["http", "tcp", "push"] | None = None
-    interval_seconds: Annotated[float | None, Field(ge=1, le=86_400)] = None
-    timeout_seconds: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
-    max_failures: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
-    probe_timeout_seconds: Annotated[float | None, Field(gt=0, le=300)] = None
-    recovery_successes: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
-    latency_threshold_ms: Annotated[float | None, Field(gt=0, le=3_600_000)] = None
-    health_url: Annotated[str | None, Field(max_length=2048)] = None
-    host: Annotated[str | None, Field(max_length=255)] = None
-    port: Annotated[int | None, Field(ge=1, le=65535)] = None
-    cluster: Annotated[str | None, Field(max_length=200)] = None
-
-    def to_spec(self) -> ServiceSpec:
-        values = self.model_dump()
-        check_type = values.pop("check_type")
-        return ServiceSpec(check_type=CheckType(check_type) if check_type else None, **values)
-
-
-class BeatBody(BaseModel):
-    """Fields of POST /api/v1/heartbeat/{service_id}/beat; all optional."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ok: bool = True
-    latency_ms: Annotated[float | None, Field(ge=0, le=3_600_000)] = None
-    message: Annotated[str | None, Field(max_length=1000)] = None
 
 
 def whole_number(raw: str) -> int | None:

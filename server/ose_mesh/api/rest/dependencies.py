@@ -3,54 +3,24 @@ root causes)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from ose_mesh.api import exports
-from ose_mesh.api.context import MeshServices
+from ose_mesh.api.operations import Answer, Operation, Param
+from ose_mesh.api.rest import models
 from ose_mesh.api.rest.bodies import read_body, whole_number
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.core import DIRECTION_ALIASES, Direction, Impact, ImpactEntry, Reached
-from ose_mesh.domain import (
-    Dependency,
-    DependencyType,
-    InvalidField,
-    Relationship,
-    parse_dependency_type,
-    parse_relationship,
-)
-from ose_mesh.domain.service import SERVICE_ID_PATTERN
+from ose_mesh.core import DIRECTION_ALIASES, Direction, Impact, ImpactEntry
+from ose_mesh.core.graph_model import ReachedView
+from ose_mesh.core.use_cases import UseCases
+from ose_mesh.domain import InvalidField
 
 
-class DependencyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # The enums are shown in the OpenAPI document; parsing stays ours, so a wrong value gets
-    # a message listing the allowed ones.
-    source: Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
-    target: Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
-    type: Annotated[str, Field(json_schema_extra={"enum": [t.value for t in DependencyType]})] = (
-        DependencyType.HARD.value
-    )
-    relationship: Annotated[str, Field(json_schema_extra={"enum": [r.value for r in Relationship]})]
-    description: str | None = Field(default=None, max_length=1000)
-
-    def to_domain(self) -> Dependency:
-        return Dependency(
-            source=self.source,
-            target=self.target,
-            type=parse_dependency_type(self.type),
-            relationship=parse_relationship(self.relationship),
-            description=self.description,
-        )
-
-
-def _mesh(request: Request) -> MeshServices:
-    mesh: MeshServices = request.app.state.mesh
+def _mesh(request: Request) -> UseCases:
+    mesh: UseCases = request.app.state.mesh
     return mesh
 
 
@@ -83,16 +53,16 @@ def parse_depth(raw: str | None) -> int | None:
     return depth
 
 
-def reached_json(reached: Reached, mesh: MeshServices) -> dict[str, Any]:
+def reached_json(reached: ReachedView) -> models.Reached:
     return {
         "service_id": reached.service_id,
         "distance": reached.distance,
-        "via": exports.edge_json(mesh.dependencies.graph, reached.via),
+        "via": exports.edge_json(reached.via),
     }
 
 
-def impact_json(impact: Impact) -> dict[str, Any]:
-    def entries(items: list[ImpactEntry]) -> list[dict[str, Any]]:
+def impact_json(impact: Impact) -> models.Impact:
+    def entries(items: list[ImpactEntry]) -> list[models.ImpactEntry]:
         return [{"service_id": e.service_id, "path": list(e.path)} for e in items]
 
     return {
@@ -103,131 +73,228 @@ def impact_json(impact: Impact) -> dict[str, Any]:
     }
 
 
-def _nodes(mesh: MeshServices) -> list[exports.NodeView]:
-    return exports.node_views(mesh.dependencies.graph, mesh.monitor.statuses(), mesh.names())
-
-
 async def add_dependency(request: Request) -> JSONResponse:
-    body = await read_body(request, DependencyBody)
-    mesh = _mesh(request)
-    dependency, created = await mesh.dependencies.add(body.to_domain())
-    edge = exports.edge_json(mesh.dependencies.graph, dependency)
-    return JSONResponse(edge, status_code=201 if created else 200)
+    body = await read_body(request, models.DependencyBody)
+    edge, created = await _mesh(request).dependencies.add(body.to_domain())
+    return JSONResponse(exports.edge_json(edge), status_code=201 if created else 200)
 
 
 async def remove_dependency(request: Request) -> JSONResponse:
-    mesh = _mesh(request)
     source, target = request.path_params["source"], request.path_params["target"]
-    removed = await mesh.dependencies.remove(source, target)
-    return JSONResponse({"removed": {"source": removed.source, "target": removed.target}})
+    removed = await _mesh(request).dependencies.remove(source, target)
+    answer: models.Removed = {"removed": {"source": removed.source, "target": removed.target}}
+    return JSONResponse(answer)
 
 
 async def get_graph(request: Request) -> JSONResponse:
-    mesh = _mesh(request)
-    graph = await mesh.dependencies.analysed()
-    summary = graph.summary()
-    nodes = _nodes(mesh)
-    return JSONResponse(
-        {
-            "total_services": summary.total_services,
-            "total_dependencies": summary.total_dependencies,
-            "hub_services": summary.hub_services,
-            "isolated_services": summary.isolated_services,
-            "circular_dependencies": summary.circular_dependencies,
-            "critical_path": summary.critical_path,
-            "clusters": summary.clusters,
-            "average_dependencies": summary.average_dependencies,
-            "services": [exports.node_json(n) for n in nodes],
-            "dependencies": [exports.edge_json(graph, d) for d in graph.dependencies()],
-        }
-    )
+    view = await _mesh(request).dependencies.view()
+    summary = view.summary
+    answer: models.Graph = {
+        "total_services": summary.total_services,
+        "total_dependencies": summary.total_dependencies,
+        "hub_services": summary.hub_services,
+        "isolated_services": summary.isolated_services,
+        "circular_dependencies": summary.circular_dependencies,
+        "critical_path": summary.critical_path,
+        "clusters": summary.clusters,
+        "average_dependencies": summary.average_dependencies,
+        "services": [exports.node_json(n) for n in view.nodes],
+        "dependencies": [exports.edge_json(e) for e in view.edges],
+    }
+    return JSONResponse(answer)
 
 
 async def get_service_dependencies(request: Request) -> JSONResponse:
-    mesh = _mesh(request)
-    service_id = request.path_params["service_id"]
     direction = parse_direction(request.query_params.get("direction"))
     depth = parse_depth(request.query_params.get("depth"))
-    graph = mesh.dependencies.graph
-    graph.require(service_id)
-    answer: dict[str, Any] = {
-        "service_id": service_id,
-        "direction": direction.value,
-        "depth": "all" if depth is None else depth,
+    found = _mesh(request).dependencies.neighbourhood(
+        request.path_params["service_id"], direction, depth
+    )
+    answer: models.ServiceDependencies = {
+        "service_id": found.service_id,
+        "direction": found.direction.value,
+        "depth": "all" if found.depth is None else found.depth,
     }
-    for side in (Direction.DEPENDENCIES, Direction.DEPENDENTS):
-        if direction in (side, Direction.BOTH):
-            found = graph.neighbourhood(service_id, side, depth)
-            answer[side.value] = [reached_json(r, mesh) for r in found]
+    if found.dependencies is not None:
+        answer["dependencies"] = [reached_json(r) for r in found.dependencies]
+    if found.dependents is not None:
+        answer["dependents"] = [reached_json(r) for r in found.dependents]
     return JSONResponse(answer)
 
 
 async def visualize(request: Request) -> Response:
-    mesh = _mesh(request)
-    graph, nodes = await mesh.dependencies.analysed(), _nodes(mesh)
+    view = await _mesh(request).dependencies.view()
     match request.path_params["format"]:
         case "cytoscape":
-            return JSONResponse(exports.cytoscape(graph, nodes))
+            return JSONResponse(exports.cytoscape(view))
         case "d3":
-            return JSONResponse(exports.d3(graph, nodes))
+            return JSONResponse(exports.d3(view))
         case "mermaid":
-            return PlainTextResponse(exports.mermaid(graph, nodes))
+            return PlainTextResponse(exports.mermaid(view))
     raise BadRequest("format: must be one of cytoscape, d3, mermaid")
 
 
 async def circular(request: Request) -> JSONResponse:
-    cycles = (await _mesh(request).dependencies.analysed()).cycles()
-    return JSONResponse(
-        {
-            "count": len(cycles),
-            "circular_dependencies": [
-                {"services": list(c.services), "members": list(c.members)} for c in cycles
-            ],
-        }
-    )
+    cycles = await _mesh(request).dependencies.cycles()
+    answer: models.Cycles = {
+        "count": len(cycles),
+        "circular_dependencies": [
+            {"services": list(c.services), "members": list(c.members)} for c in cycles
+        ],
+    }
+    return JSONResponse(answer)
 
 
 async def critical_path(request: Request) -> JSONResponse:
-    path = (await _mesh(request).dependencies.analysed()).critical_path()
-    return JSONResponse({"critical_path": path, "length": len(path)})
+    path = await _mesh(request).dependencies.critical_path()
+    answer: models.CriticalPath = {"critical_path": path, "length": len(path)}
+    return JSONResponse(answer)
 
 
 async def hubs(request: Request) -> JSONResponse:
-    found = (await _mesh(request).dependencies.analysed()).hubs()
-    return JSONResponse(
-        {
-            "hub_services": [
-                {
-                    "service_id": h.service_id,
-                    "degree": h.degree,
-                    "in_degree": h.in_degree,
-                    "out_degree": h.out_degree,
-                    "betweenness": h.betweenness,
-                }
-                for h in found
-            ]
-        }
-    )
+    found = await _mesh(request).dependencies.hubs()
+    answer: models.Hubs = {
+        "hub_services": [
+            {
+                "service_id": h.service_id,
+                "degree": h.degree,
+                "in_degree": h.in_degree,
+                "out_degree": h.out_degree,
+                "betweenness": h.betweenness,
+            }
+            for h in found
+        ]
+    }
+    return JSONResponse(answer)
 
 
 async def impact(request: Request) -> JSONResponse:
-    result = _mesh(request).dependencies.graph.impact(request.path_params["service_id"])
+    result = _mesh(request).dependencies.impact(request.path_params["service_id"])
     return JSONResponse(impact_json(result))
 
 
 async def root_causes(request: Request) -> JSONResponse:
-    return JSONResponse({"root_causes": _mesh(request).dependencies.root_causes()})
+    answer: models.RootCauses = {"root_causes": _mesh(request).dependencies.root_causes()}
+    return JSONResponse(answer)
 
 
-routes = [
-    Route("/api/v1/dependencies", add_dependency, methods=["POST"]),
-    Route("/api/v1/dependencies/graph", get_graph, methods=["GET"]),
-    Route("/api/v1/dependencies/service/{service_id}", get_service_dependencies, methods=["GET"]),
-    Route("/api/v1/dependencies/visualize/{format}", visualize, methods=["GET"]),
-    Route("/api/v1/dependencies/analysis/circular", circular, methods=["GET"]),
-    Route("/api/v1/dependencies/analysis/critical-path", critical_path, methods=["GET"]),
-    Route("/api/v1/dependencies/analysis/hubs", hubs, methods=["GET"]),
-    Route("/api/v1/dependencies/analysis/impact/{service_id}", impact, methods=["GET"]),
-    Route("/api/v1/dependencies/analysis/root-causes", root_causes, methods=["GET"]),
-    Route("/api/v1/dependencies/{source}/{target}", remove_dependency, methods=["DELETE"]),
-]
+SERVICE = Param("service_id", "path", models.ServiceId, "The service's id")
+TAG = "dependencies"
+ANALYSED = "Analysis (cached until the graph changes)"
+operations = (
+    Operation(
+        "POST",
+        "/api/v1/dependencies",
+        "declareDependency",
+        "Declare a dependency (source depends on target); again: update it",
+        TAG,
+        (Answer(200, models.Edge, "Updated"), Answer(201, models.Edge, "Declared")),
+        errors=(400, 413, 422, 503),
+        body=models.DependencyBody,
+        endpoint=add_dependency,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/graph",
+        "getDependencyGraph",
+        "The whole graph with its analysis",
+        TAG,
+        (Answer(200, models.Graph, "Graph"),),
+        endpoint=get_graph,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/service/{service_id}",
+        "getServiceDependencies",
+        "What a service needs and what needs it",
+        TAG,
+        (Answer(200, models.ServiceDependencies, "Neighbourhood"),),
+        errors=(404, 422),
+        params=(
+            SERVICE,
+            Param(
+                "direction",
+                "query",
+                Literal["dependencies", "dependents", "both", "upstream", "downstream"],
+                "upstream = dependencies, downstream = dependents (as in Envoy)",
+            ),
+            Param("depth", "query", models.Depth, "How far (default 1), or all"),
+        ),
+        endpoint=get_service_dependencies,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/visualize/{format}",
+        "exportDependencyGraph",
+        "The graph for Cytoscape.js, D3 or Mermaid",
+        TAG,
+        (
+            Answer(200, dict[str, Any], "JSON for cytoscape and d3, Mermaid flowchart text"),
+            Answer(200, None, "Mermaid flowchart text", media="text/plain"),
+        ),
+        errors=(400,),
+        params=(Param("format", "path", Literal["cytoscape", "d3", "mermaid"], "The format"),),
+        endpoint=visualize,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/analysis/circular",
+        "findCircularDependencies",
+        "Cycles: each strongly connected component with one cycle through it",
+        TAG,
+        (Answer(200, models.Cycles, ANALYSED),),
+        endpoint=circular,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/analysis/critical-path",
+        "getCriticalPath",
+        "The longest chain of hard dependencies",
+        TAG,
+        (Answer(200, models.CriticalPath, ANALYSED),),
+        endpoint=critical_path,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/analysis/hubs",
+        "findHubs",
+        "Services whose degree stands out, with betweenness",
+        TAG,
+        (Answer(200, models.Hubs, ANALYSED),),
+        endpoint=hubs,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/analysis/impact/{service_id}",
+        "getFailureImpact",
+        "What a failure of this service does to the others",
+        TAG,
+        (Answer(200, models.Impact, "Impact"),),
+        errors=(404,),
+        params=(SERVICE,),
+        endpoint=impact,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/dependencies/analysis/root-causes",
+        "findRootCauses",
+        "For every non-healthy service, where its trouble starts",
+        TAG,
+        (Answer(200, models.RootCauses, "Root causes by service id"),),
+        endpoint=root_causes,
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/dependencies/{source}/{target}",
+        "removeDependency",
+        "Remove a dependency",
+        TAG,
+        (Answer(200, models.Removed, "Removed"),),
+        errors=(404, 503),
+        params=(
+            Param("source", "path", models.ServiceId, "The dependent"),
+            Param("target", "path", models.ServiceId, "The dependency"),
+        ),
+        endpoint=remove_dependency,
+    ),
+)

@@ -2,23 +2,88 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from ose_mesh.api import json_output
-from ose_mesh.api.context import MeshServices
-from ose_mesh.api.rest.bodies import BeatBody, RegisterBody, read_body, whole_number_param
+from ose_mesh.api.operations import Answer, Operation, Param
+from ose_mesh.api.rest import models
+from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest, error_response
-from ose_mesh.api.rest.serialize import change_json, health_json, summary_json
-from ose_mesh.core import MAX_HISTORY, MAX_PAGE
+from ose_mesh.core import MAX_HISTORY, MAX_PAGE, ServiceHealth
 from ose_mesh.core.pacing import paced
-from ose_mesh.domain import HealthStatus
+from ose_mesh.core.use_cases import UseCases
+from ose_mesh.domain import HealthStatus, StatusChange
+from ose_mesh.domain.redaction import safe_url
+
+MAX_OFFSET = 1_000_000_000
 
 
-def _mesh(request: Request) -> MeshServices:
-    mesh: MeshServices = request.app.state.mesh
+def _mesh(request: Request) -> UseCases:
+    mesh: UseCases = request.app.state.mesh
     return mesh
+
+
+def health_json(view: ServiceHealth) -> models.ServiceHealth:
+    service, metrics, check = view.service, view.metrics, view.service.check
+    return {
+        "service_id": service.service_id,
+        "service_name": service.service_name,
+        "status": view.status,
+        "is_alive": view.is_alive,
+        "status_since": view.status_since.isoformat(),
+        "reason": view.reason,
+        "root_causes": view.root_causes,
+        "cluster": service.cluster,
+        "demo": service.demo,
+        "metrics": {
+            "heartbeat_count": metrics.heartbeat_count,
+            "missed_heartbeats": metrics.missed_heartbeats,
+            "consecutive_failures": metrics.consecutive_failures,
+            "average_latency_ms": metrics.average_latency_ms,
+            "max_latency_ms": metrics.max_latency_ms,
+            "min_latency_ms": metrics.min_latency_ms,
+            "p50_latency_ms": metrics.p50_latency_ms,
+            "p95_latency_ms": metrics.p95_latency_ms,
+            "p99_latency_ms": metrics.p99_latency_ms,
+            "uptime_seconds": metrics.uptime_seconds,
+            "uptime_percentage": metrics.uptime_percentage,
+            "uptime_24h": metrics.uptime_24h,
+            "uptime_7d": metrics.uptime_7d,
+            "uptime_30d": metrics.uptime_30d,
+            "last_heartbeat": None
+            if metrics.last_heartbeat is None
+            else metrics.last_heartbeat.isoformat(),
+            "seconds_since_last": metrics.seconds_since_last,
+            "flap_count": metrics.flap_count,
+        },
+        "config": {
+            "interval_seconds": check.interval_seconds,
+            "timeout_seconds": check.timeout_seconds,
+            "max_failures": check.max_failures,
+            "check_type": check.check_type,
+            "probe_timeout_seconds": check.probe_timeout_seconds,
+            "recovery_successes": check.recovery_successes,
+            "latency_threshold_ms": check.latency_threshold_ms,
+            "health_url": safe_url(check.health_url),
+            "host": check.host,
+            "port": check.port,
+        },
+    }
+
+
+def change_json(change: StatusChange) -> models.StatusChange:
+    return {
+        "service_id": change.service_id,
+        "previous": change.previous,
+        "current": change.current,
+        "at": change.at.isoformat(),
+        "reason": change.reason,
+        "root_causes": list(change.root_causes),
+    }
 
 
 async def list_statuses(request: Request) -> Response:
@@ -27,48 +92,53 @@ async def list_statuses(request: Request) -> Response:
         allowed = ", ".join(s.value for s in HealthStatus)
         raise BadRequest(f"status: must be one of {allowed}, got {status!r}")
     limit = whole_number_param(request, "limit", 0, 1, MAX_PAGE) or None  # default: all
-    offset = whole_number_param(request, "offset", 0, 0, 1_000_000_000)
-    mesh = _mesh(request)
-    states, total = mesh.queries.page(
+    offset = whole_number_param(request, "offset", 0, 0, MAX_OFFSET)
+    health = _mesh(request).health
+    found = health.page(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
         search=request.query_params.get("search"),
         limit=limit,
         offset=offset,
     )
-    causes = mesh.dependencies.root_causes()
-    answer = {}
-    async for state in paced(states):
+    answer: dict[str, models.ServiceHealth] = {}
+    async for state in paced(found.states):
         service_id = state.service.service_id
-        answer[service_id] = health_json(mesh.queries.view(state), causes.get(service_id, []))
-    return json_output.stream(answer, headers={"X-Total-Count": str(total)})
-
-
-def _health_of(mesh: MeshServices, service_id: str) -> JSONResponse:
-    view = mesh.queries.get(service_id)
-    return JSONResponse(health_json(view, mesh.dependencies.root_causes_of(service_id)))
+        view = health.view(state, found.root_causes.get(service_id, []))
+        answer[service_id] = health_json(view)
+    return json_output.stream(answer, headers={"X-Total-Count": str(found.total)})
 
 
 async def get_status(request: Request) -> JSONResponse:
-    return _health_of(_mesh(request), request.path_params["service_id"])
+    return JSONResponse(health_json(_mesh(request).health.get(request.path_params["service_id"])))
 
 
 async def get_history(request: Request) -> JSONResponse:
     limit = whole_number_param(request, "limit", 100, 1, MAX_HISTORY)
-    changes = await _mesh(request).queries.history(request.path_params["service_id"], limit)
+    changes = await _mesh(request).health.history(request.path_params["service_id"], limit)
     return JSONResponse([change_json(change) for change in changes])
 
 
 async def get_summary(request: Request) -> JSONResponse:
-    return JSONResponse(summary_json(_mesh(request).queries.summary()))
+    summary = _mesh(request).health.summary()
+    answer: models.Summary = {
+        "total": summary.total,
+        "unknown": summary.counts[HealthStatus.UNKNOWN],
+        "healthy": summary.counts[HealthStatus.HEALTHY],
+        "degraded": summary.counts[HealthStatus.DEGRADED],
+        "critical": summary.counts[HealthStatus.CRITICAL],
+        "dead": summary.counts[HealthStatus.DEAD],
+        "overall_status": summary.overall_status,
+        "average_uptime": summary.average_uptime,
+    }
+    return JSONResponse(answer)
 
 
 async def register(request: Request) -> JSONResponse:
-    body = await read_body(request, RegisterBody)
+    body = await read_body(request, models.RegisterBody)
     mesh = _mesh(request)
     service, created = await mesh.registry.register(body.to_spec())
-    view = mesh.queries.get(service.service_id)
-    answer = health_json(view, mesh.dependencies.root_causes_of(service.service_id))
+    answer = health_json(mesh.health.get(service.service_id))
     beat_token = request.app.state.tokens.beat_token(service.service_id)
     if beat_token is not None:  # tokens are on: the service may beat with this one
         answer["beat_token"] = beat_token
@@ -78,13 +148,14 @@ async def register(request: Request) -> JSONResponse:
 async def deregister(request: Request) -> JSONResponse:
     service = await _mesh(request).registry.deregister(request.path_params["service_id"])
     request.app.state.beat_limiter.forget(service.service_id)
-    return JSONResponse({"deregistered": service.service_id})
+    answer: models.Deregistered = {"deregistered": service.service_id}
+    return JSONResponse(answer)
 
 
 async def beat(request: Request) -> JSONResponse:
     mesh = _mesh(request)
     service_id = request.path_params["service_id"]
-    mesh.monitor.state(service_id)  # 404 before reading a body for an unknown service
+    mesh.health.require(service_id)  # 404 before reading a body for an unknown service
     wait = request.app.state.beat_limiter.retry_after(service_id)
     if wait is not None:
         return error_response(
@@ -93,28 +164,126 @@ async def beat(request: Request) -> JSONResponse:
             f"{service_id} beats too often; try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
-    body = await read_body(request, BeatBody)
-    state = mesh.monitor.record_beat(
+    body = await read_body(request, models.BeatBody)
+    state = mesh.registry.beat(
         service_id, ok=body.ok, latency_ms=body.latency_ms, message=body.message
     )
     # A short answer: beats are the hot path (GET the status route for the full object).
-    return JSONResponse(
-        {
-            "service_id": service_id,
-            "status": state.status.value,
-            "is_alive": state.status.is_alive,
-            "heartbeat_count": state.heartbeat_count,
-        }
-    )
+    answer: models.Beat = {
+        "service_id": service_id,
+        "status": state.status,
+        "is_alive": state.status.is_alive,
+        "heartbeat_count": state.heartbeat_count,
+    }
+    return JSONResponse(answer)
 
 
-routes = [
+SERVICE = Param("service_id", "path", models.ServiceId, "The service's id")
+TAG = "heartbeat"
+operations = (
     # Beats are the busiest route: first, so routing tries one pattern for them.
-    Route("/api/v1/heartbeat/{service_id}/beat", beat, methods=["POST"]),
-    Route("/api/v1/heartbeat/status", list_statuses, methods=["GET"]),
-    Route("/api/v1/heartbeat/status/{service_id}", get_status, methods=["GET"]),
-    Route("/api/v1/heartbeat/status/{service_id}/history", get_history, methods=["GET"]),
-    Route("/api/v1/heartbeat/summary", get_summary, methods=["GET"]),
-    Route("/api/v1/heartbeat/register", register, methods=["POST"]),
-    Route("/api/v1/heartbeat/register/{service_id}", deregister, methods=["DELETE"]),
-]
+    Operation(
+        "POST",
+        "/api/v1/heartbeat/{service_id}/beat",
+        "recordBeat",
+        "Record a heartbeat pushed by the service (body optional)",
+        TAG,
+        (Answer(200, models.Beat, "Recorded"),),
+        errors=(400, 404, 413, 422, 429),
+        params=(SERVICE,),
+        body=models.BeatBody,
+        body_required=False,
+        endpoint=beat,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/heartbeat/status",
+        "listServiceStatuses",
+        "Every service's health, keyed by id",
+        TAG,
+        (Answer(200, dict[str, models.ServiceHealth], "Health by service id"),),
+        errors=(400,),
+        params=(
+            Param("status", "query", HealthStatus, "Only services with this status"),
+            Param("cluster", "query", str, "Only services of this cluster"),
+            Param("search", "query", str, "Id or name contains this text"),
+            Param(
+                "limit",
+                "query",
+                Annotated[int, Field(ge=1, le=MAX_PAGE)],
+                "At most this many services, by id (default: all)",
+            ),
+            Param(
+                "offset",
+                "query",
+                Annotated[int, Field(ge=0, le=MAX_OFFSET)],
+                "Skip this many services first (X-Total-Count says how many match)",
+            ),
+        ),
+        endpoint=list_statuses,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/heartbeat/status/{service_id}",
+        "getServiceStatus",
+        "One service's health",
+        TAG,
+        (Answer(200, models.ServiceHealth, "Health"),),
+        errors=(404,),
+        params=(SERVICE,),
+        endpoint=get_status,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/heartbeat/status/{service_id}/history",
+        "getServiceHistory",
+        "Status transitions, newest first",
+        TAG,
+        (Answer(200, list[models.StatusChange], "History"),),
+        errors=(400, 404, 503),
+        params=(
+            SERVICE,
+            Param(
+                "limit",
+                "query",
+                Annotated[int, Field(ge=1, le=MAX_HISTORY)],
+                "How many (default 100)",
+            ),
+        ),
+        endpoint=get_history,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/heartbeat/summary",
+        "getHeartbeatSummary",
+        "Counts per status and the overall status",
+        TAG,
+        (Answer(200, models.Summary, "Summary"),),
+        endpoint=get_summary,
+    ),
+    Operation(
+        "POST",
+        "/api/v1/heartbeat/register",
+        "registerService",
+        "Register a service, or update it (same id)",
+        TAG,
+        (
+            Answer(200, models.ServiceHealth, "Updated"),
+            Answer(201, models.ServiceHealth, "Registered"),
+        ),
+        errors=(400, 413, 422, 503),
+        body=models.RegisterBody,
+        endpoint=register,
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/heartbeat/register/{service_id}",
+        "deregisterService",
+        "Stop monitoring a service and delete its history",
+        TAG,
+        (Answer(200, models.Deregistered, "Deregistered"),),
+        errors=(404, 503),
+        params=(SERVICE,),
+        endpoint=deregister,
+    ),
+)

@@ -5,63 +5,31 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from ose_mesh.adapters.server_bus import Listing
-from ose_mesh.api.context import MeshServices
 from ose_mesh.api.json_input import JsonRefused, parse_json
+from ose_mesh.api.operations import Answer, Operation, Param
+from ose_mesh.api.rest import models
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.domain import EventMessage, InvalidField, UnknownExchange, exact_priority
+from ose_mesh.core.use_cases import UseCases
+from ose_mesh.domain import EventMessage, InvalidField
 
 MAX_PAGE_SIZE = 500
-NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+MAX_PAGES = 1_000_000
 
 
-class PublishBody(BaseModel):
-    """The reference's publish body, plus correlation_id and metadata."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    exchange: Annotated[str, StringConstraints(max_length=255)] = "ose.events"
-    event_type: NonEmpty
-    source_service: NonEmpty
-    payload: dict[str, Any] = Field(default_factory=dict)
-    routing_key: str | None = None
-    priority: int = Field(default=5, ge=0, le=9)
-    correlation_id: Annotated[str, StringConstraints(max_length=255)] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("routing_key")
-    @classmethod
-    def _short_enough(cls, value: str | None) -> str | None:
-        if value is not None and len(value.encode()) > 255:
-            raise ValueError("must be at most 255 bytes (AMQP's limit)")
-        return value
-
-    def to_event(self) -> EventMessage:
-        return EventMessage(
-            event_type=self.event_type,
-            source_service=self.source_service,
-            payload=self.payload,
-            priority=exact_priority(self.priority),
-            correlation_id=self.correlation_id,
-            metadata=self.metadata,
-        )
-
-
-def _mesh(request: Request) -> MeshServices:
-    mesh: MeshServices = request.app.state.mesh
+def _mesh(request: Request) -> UseCases:
+    mesh: UseCases = request.app.state.mesh
     return mesh
 
 
-async def _structured_cloud_event(request: Request) -> tuple[PublishBody, EventMessage]:
+async def _structured_cloud_event(request: Request) -> tuple[models.PublishBody, EventMessage]:
     """`application/cloudevents+json`: a structured CloudEvent becomes the same publish,
     keeping its own `id` (the dedupe and tracing key) and `time`."""
     try:
@@ -73,7 +41,7 @@ async def _structured_cloud_event(request: Request) -> tuple[PublishBody, EventM
     if data.get("specversion") != "1.0":
         raise BadRequest("specversion: must be '1.0'")
     source = data.get("source", "")
-    body = PublishBody.model_validate(
+    body = models.PublishBody.model_validate(
         {
             "exchange": data.get("exchange", "ose.events"),
             "event_type": data.get("type", ""),
@@ -119,83 +87,131 @@ async def publish(request: Request) -> JSONResponse:
     if content_type == "application/cloudevents+json":
         body, event = await _structured_cloud_event(request)
     else:
-        body = await read_body(request, PublishBody)
+        body = await read_body(request, models.PublishBody)
         event = body.to_event()
-    mesh = _mesh(request)
-    if not await mesh.bus.exchange_exists(body.exchange):
-        raise UnknownExchange(body.exchange)
-    routing_key = body.routing_key or f"{event.source_service}.{event.event_type}"
-    receipt = await mesh.events.publish(body.exchange, routing_key, event)
-    answer = {
+    receipt = await _mesh(request).events.publish(event, body.exchange, body.routing_key)
+    answer: models.Receipt = {
         "event_id": receipt.event_id,
         "status": receipt.state,
         "routed": receipt.routed,
-        "exchange": body.exchange,
-        "routing_key": routing_key,
+        "exchange": receipt.exchange,
+        "routing_key": receipt.routing_key,
     }
     return JSONResponse(answer, status_code=200 if receipt.state == "confirmed" else 202)
 
 
 async def status(request: Request) -> JSONResponse:
-    mesh = _mesh(request)
-    bus, relay = mesh.bus, mesh.relay_stats
-    return JSONResponse(
-        {
-            "backend": bus.backend,
-            "connected": bus.bus.connected,
-            "broker": bus.settings.safe_url,
-            "published": relay.published,
-            "returned": relay.returned,
-            "refused": relay.failed,
-            "consumed": bus.seen,
-            "dead_lettered": bus.bus.stats.dead_lettered,
-            "outbox_backlog": await mesh.outbox.outbox_backlog(),
-            "webhooks": {
-                "urls": len(mesh.webhooks.urls),
-                "delivered": mesh.webhooks.stats.delivered,
-                "failed": mesh.webhooks.stats.failed,
-                "last_error": mesh.webhooks.stats.last_error,
-            },
-        }
-    )
+    found = await _mesh(request).bus.status()
+    answer: models.BusStatus = {
+        "backend": found.backend,
+        "connected": found.connected,
+        "broker": found.broker,
+        "published": found.published,
+        "returned": found.returned,
+        "refused": found.refused,
+        "consumed": found.consumed,
+        "dead_lettered": found.dead_lettered,
+        "outbox_backlog": found.outbox_backlog,
+        "webhooks": {
+            "urls": found.webhooks.urls,
+            "delivered": found.webhooks.delivered,
+            "failed": found.webhooks.failed,
+            "last_error": found.webhooks.last_error,
+        },
+    }
+    return JSONResponse(answer)
 
 
 def _paging(request: Request) -> tuple[int, int]:
-    page = whole_number_param(request, "page", 1, 1, 1_000_000)
+    page = whole_number_param(request, "page", 1, 1, MAX_PAGES)
     return page, whole_number_param(request, "page_size", 100, 1, MAX_PAGE_SIZE)
-
-
-def _listing(key: str, listing: Listing[Any], items: list[dict[str, Any]]) -> JSONResponse:
-    return JSONResponse(
-        {
-            key: items,
-            "page": listing.page,
-            "page_size": listing.page_size,
-            "page_count": listing.page_count,
-            "total": listing.total,
-            "source": listing.source,
-        }
-    )
 
 
 async def exchanges(request: Request) -> JSONResponse:
     found = await _mesh(request).bus.exchanges(*_paging(request))
-    items = [{"name": e.name, "type": e.type, "durable": e.durable} for e in found.items]
-    return _listing("exchanges", found, items)
+    answer: models.Exchanges = {
+        "exchanges": [{"name": e.name, "type": e.type, "durable": e.durable} for e in found.items],
+        "page": found.page,
+        "page_size": found.page_size,
+        "page_count": found.page_count,
+        "total": found.total,
+        "source": found.source,
+    }
+    return JSONResponse(answer)
 
 
 async def queues(request: Request) -> JSONResponse:
     found = await _mesh(request).bus.queues(*_paging(request))
-    items = [
-        {"name": q.name, "messages": q.message_count, "consumers": q.consumer_count}
-        for q in found.items
-    ]
-    return _listing("queues", found, items)
+    answer: models.Queues = {
+        "queues": [
+            {"name": q.name, "messages": q.message_count, "consumers": q.consumer_count}
+            for q in found.items
+        ],
+        "page": found.page,
+        "page_size": found.page_size,
+        "page_count": found.page_count,
+        "total": found.total,
+        "source": found.source,
+    }
+    return JSONResponse(answer)
 
 
-routes = [
-    Route("/api/v1/messagebus/status", status, methods=["GET"]),
-    Route("/api/v1/messagebus/publish", publish, methods=["POST"]),
-    Route("/api/v1/messagebus/exchanges", exchanges, methods=["GET"]),
-    Route("/api/v1/messagebus/queues", queues, methods=["GET"]),
-]
+TAG = "message bus"
+PAGING = (
+    Param("page", "query", Annotated[int, Field(ge=1, le=MAX_PAGES)], "Page, from 1"),
+    Param(
+        "page_size",
+        "query",
+        Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)],
+        f"At most {MAX_PAGE_SIZE}",
+    ),
+)
+operations = (
+    Operation(
+        "GET",
+        "/api/v1/messagebus/status",
+        "getBusStatus",
+        "Bus connection, counters, outbox backlog",
+        TAG,
+        (Answer(200, models.BusStatus, "Status"),),
+        endpoint=status,
+    ),
+    Operation(
+        "POST",
+        "/api/v1/messagebus/publish",
+        "publishEvent",
+        "Publish an event (through the outbox); also takes a structured CloudEvent",
+        TAG,
+        (
+            Answer(200, models.Receipt, "Confirmed by the broker"),
+            Answer(202, models.Receipt, "Queued: the broker is away, it goes out later"),
+        ),
+        errors=(400, 404, 413, 422, 503),
+        body=models.PublishBody,
+        form=False,
+        any_object_bodies=("application/cloudevents+json",),
+        endpoint=publish,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/messagebus/exchanges",
+        "listExchanges",
+        "Exchanges, a page at a time",
+        TAG,
+        (Answer(200, models.Exchanges, "A page"),),
+        errors=(400,),
+        params=PAGING,
+        endpoint=exchanges,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/messagebus/queues",
+        "listQueues",
+        "Queues with their counts, a page at a time",
+        TAG,
+        (Answer(200, models.Queues, "A page"),),
+        errors=(400,),
+        params=PAGING,
+        endpoint=queues,
+    ),
+)

@@ -1,5 +1,6 @@
 """The web pages: the client built from web/ (one HTML shell for every page), Swagger UI over
-the OpenAPI document, and the static files. Nothing is loaded from outside the server."""
+the OpenAPI document (served by api/openapi.py), and the static files. Nothing is loaded
+from outside the server."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-
-from ose_mesh.api.openapi import openapi_json
 
 STATIC = Path(__file__).parent / "static"
 PAGES = ("/", "/heartbeat-dashboard", "/dependencies", "/events")
@@ -56,7 +55,6 @@ async def api_docs(request: Request) -> HTMLResponse:
 web_routes: list[BaseRoute] = [
     *(Route(path, page, methods=["GET"]) for path in PAGES),
     Route("/api/docs", api_docs, methods=["GET"]),
-    Route("/api/openapi.json", openapi_json, methods=["GET"]),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]
 

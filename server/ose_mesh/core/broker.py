@@ -1,4 +1,8 @@
-"""What both broker backends speak: exchanges, queues, messages, deliveries, errors."""
+"""The broker port: what the SDK and the server speak to a message broker (RabbitMQ or its
+in-memory twin), and what they ask an administrator of one (its topology).
+
+Adapters (`adapters/broker`) implement it and turn the broker's own refusals into the errors
+below, so neither the SDK nor the core ever looks at a reply code of a driver."""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from ose_mesh.domain.errors import DomainError, Unavailable
 
 
 class ExchangeType(StrEnum):
@@ -16,12 +22,33 @@ class ExchangeType(StrEnum):
     HEADERS = "headers"
 
 
-class BrokerError(Exception):
+# The mesh's standard topology, declared by every bus that connects.
+EVENTS = "ose.events"
+TASKS = "ose.tasks"
+LOGS = "ose.logs"
+BROADCAST = "ose.broadcast"
+DEAD_LETTERS = "ose.dead-letters"
+STANDARD_EXCHANGES = {
+    EVENTS: ExchangeType.TOPIC,
+    TASKS: ExchangeType.DIRECT,
+    LOGS: ExchangeType.FANOUT,
+    BROADCAST: ExchangeType.FANOUT,
+    DEAD_LETTERS: ExchangeType.FANOUT,
+}
+
+
+class BrokerError(DomainError):
     """The broker refused an operation; `code` is the AMQP reply code (404, 406…)."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+    @property
+    def refused(self) -> bool:
+        """The broker said "no" to this request itself (a 4xx reply): sending the same again
+        fails again. Otherwise (a nack, a channel closed for another reason) it may pass."""
+        return 400 <= self.code < 500
 
 
 class NotFound(BrokerError):
@@ -34,8 +61,11 @@ class PreconditionFailed(BrokerError):
         super().__init__(406, message)
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailable(Unavailable):
     """No connection to the broker right now."""
+
+    def __init__(self, message: str = "The message broker is unreachable.") -> None:
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +177,43 @@ class Broker(Protocol):
     async def get(self, queue: str) -> Delivery | None:
         """One message, or None when the queue is empty (basic.get, manual ack)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeInfo:
+    name: str
+    type: str
+    durable: bool
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[T]):
+    """One page of a topology listing."""
+
+    items: list[T]
+    page: int
+    page_size: int
+    page_count: int
+    total: int
+    source: Literal["management", "declared"]  # the whole vhost, or what this server declared
+
+    @classmethod
+    def of(
+        cls, every: list[T], page: int, page_size: int, source: Literal["management", "declared"]
+    ) -> Listing[T]:
+        """The page of `every` (already sorted) that `page` and `page_size` name."""
+        start = (page - 1) * page_size
+        count = max(1, -(-len(every) // page_size))
+        return cls(every[start : start + page_size], page, page_size, count, len(every), source)
+
+
+class BrokerAdmin(Protocol):
+    """The broker's topology, as far as the backend can tell: the management API lists the
+    whole vhost, AMQP alone only what this server declared, the in-memory twin everything."""
+
+    async def exchanges(self, page: int, page_size: int) -> Listing[ExchangeInfo]: ...
+
+    async def queues(self, page: int, page_size: int) -> Listing[QueueInfo]: ...

@@ -17,8 +17,8 @@ import aiormq
 from aiormq.abc import AbstractChannel, AbstractConnection, DeliveredMessage
 from pamqp.commands import Basic
 
-from ose_mesh.adapters.bus.acks import ChannelSettler, Settle, settle_alone
-from ose_mesh.adapters.bus.model import (
+from ose_mesh.adapters.broker.acks import ChannelSettler, Settle, settle_alone
+from ose_mesh.core.broker import (
     BrokerError,
     BrokerUnavailable,
     Delivery,

@@ -1,4 +1,4 @@
-"""Where the SDK's bus connects: read once from the environment, as the server does."""
+"""Where a bus connects: the RabbitMQ variables, declared once for the SDK and the server."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class BusSettings(BaseSettings):
     rabbitmq_user: str = "guest"
     rabbitmq_pass: str = "guest"
     rabbitmq_vhost: str = "/"
+    rabbitmq_management_url: str | None = None  # the server lists the vhost's topology with it
 
     @property
     def backend(self) -> Literal["memory", "amqp"]:
@@ -27,6 +28,13 @@ class BusSettings(BaseSettings):
         script beside the server must reach the server's broker, never an in-process one
         it would publish into unheard. The in-memory broker is only had by asking."""
         return self.ose_bus or "amqp"
+
+    def for_server(self) -> BusSettings:
+        """As the embedded server reads them: its own in-memory broker unless RabbitMQ is
+        configured (OSE_BUS, RABBITMQ_URL or RABBITMQ_HOST)."""
+        configured = self.rabbitmq_url or self.rabbitmq_host
+        backend = self.ose_bus or ("amqp" if configured else "memory")
+        return self.model_copy(update={"ose_bus": backend})
 
     @property
     def url(self) -> str:

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ose_mesh.adapters.bus import Delivery, Properties
+from ose_mesh.core.broker import Delivery, Properties
 from ose_mesh.domain import EventMessage, exact_priority
 
 PERSISTENT = 2

@@ -5,22 +5,21 @@ or more words, headers exchanges honour every x-match mode, competing consumers 
 within their prefetch, unroutable mandatory messages are returned, rejected and expired
 messages are dead-lettered with an `x-death` history, priorities apply only to queues
 declared with `x-max-priority`, and requeued messages come back marked redelivered in their
-original position.
+original position. Time (message expiry, x-death times) comes from the virtual host's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import logging
-import time
 import uuid
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
 
-from ose_mesh.adapters.bus.model import (
+from ose_mesh.adapters.broker.memory.queues import Consumer, Message, Queue, ttl_ms
+from ose_mesh.adapters.broker.memory.routing import Binding, Exchange
+from ose_mesh.core.broker import (
     Delivery,
     ExchangeType,
     Handler,
@@ -29,114 +28,30 @@ from ose_mesh.adapters.bus.model import (
     Properties,
     QueueInfo,
 )
-from ose_mesh.domain.routing import headers_match, topic_matches
+from ose_mesh.core.clock import SystemClock
+from ose_mesh.core.ports import Clock
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _Message:
-    body: bytes
-    exchange: str
-    routing_key: str
-    properties: Properties
-    seq: int
-    expires_at: float | None = None
-    redelivered: bool = False
-
-
-@dataclass(slots=True)
-class _Binding:
-    queue: str
-    routing_key: str
-    arguments: dict[str, Any]
-
-
-@dataclass(slots=True)
-class _Exchange:
-    name: str
-    type: ExchangeType
-    durable: bool
-    bindings: list[_Binding] = field(default_factory=list)
-
-
-@dataclass(eq=False, slots=True)
-class _Consumer:
-    tag: str
-    queue: str
-    handler: Handler
-    prefetch: int
-    owner: MemoryBroker
-    inbox: asyncio.Queue[Delivery] = field(default_factory=asyncio.Queue)
-    unacked: int = 0
-    worker: asyncio.Task[None] | None = None
-
-
-class _Queue:
-    def __init__(self, name: str, durable: bool, exclusive: bool, auto_delete: bool,
-                 arguments: dict[str, Any], owner: MemoryBroker | None) -> None:  # fmt: skip
-        self.name = name
-        self.durable = durable
-        self.exclusive = exclusive
-        self.auto_delete = auto_delete
-        self.arguments = arguments
-        self.owner = owner
-        self.max_priority: int | None = arguments.get("x-max-priority")
-        self.message_ttl: int | None = arguments.get("x-message-ttl")
-        self.heap: list[tuple[int, int, _Message]] = []
-        self.consumers: list[_Consumer] = []
-        self.turn = 0
-
-    def push(self, message: _Message) -> None:
-        priority = 0
-        if self.max_priority is not None:
-            priority = min(message.properties.priority or 0, self.max_priority)
-        heapq.heappush(self.heap, (-priority, message.seq, message))
-
-    def next_consumer(self) -> _Consumer | None:
-        """Round robin among consumers with room under their prefetch."""
-        for step in range(len(self.consumers)):
-            consumer = self.consumers[(self.turn + step) % len(self.consumers)]
-            if consumer.prefetch == 0 or consumer.unacked < consumer.prefetch:
-                self.turn = (self.turn + step + 1) % len(self.consumers)
-                return consumer
-        return None
 
 
 class MemoryVirtualHost:
     """Exchanges and queues shared by every MemoryBroker connected to it."""
 
-    def __init__(self) -> None:
-        self.exchanges: dict[str, _Exchange] = {"": _Exchange("", ExchangeType.DIRECT, True)}
-        self.queues: dict[str, _Queue] = {}
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.exchanges: dict[str, Exchange] = {"": Exchange("", ExchangeType.DIRECT, True)}
+        self.queues: dict[str, Queue] = {}
         self._seq = itertools.count()
 
     def next_seq(self) -> int:
         return next(self._seq)
 
-    def route(self, exchange: _Exchange, routing_key: str, headers: dict[str, Any]) -> list[_Queue]:
+    def route(self, exchange: Exchange, routing_key: str, headers: dict[str, Any]) -> list[Queue]:
         if exchange.name == "":
             queue = self.queues.get(routing_key)
             return [queue] if queue else []
-        names: dict[str, None] = {}
-        for binding in exchange.bindings:
-            if _binding_matches(exchange.type, binding, routing_key, headers):
-                names[binding.queue] = None
+        names = exchange.bound_queues(routing_key, headers)
         return [self.queues[name] for name in names if name in self.queues]
-
-
-def _binding_matches(
-    kind: ExchangeType, binding: _Binding, key: str, headers: dict[str, Any]
-) -> bool:
-    match kind:
-        case ExchangeType.DIRECT:
-            return binding.routing_key == key
-        case ExchangeType.FANOUT:
-            return True
-        case ExchangeType.TOPIC:
-            return topic_matches(binding.routing_key, key)
-        case ExchangeType.HEADERS:
-            return headers_match(binding.arguments, headers)
 
 
 _shared: MemoryVirtualHost | None = None
@@ -158,8 +73,8 @@ class MemoryBroker:
         self.vhost = vhost or shared_virtual_host()
         self._connected = False
         self._tags = itertools.count(1)
-        self._unacked: dict[int, tuple[_Queue, _Message, _Consumer | None]] = {}
-        self._consumers: dict[str, _Consumer] = {}
+        self._unacked: dict[int, tuple[Queue, Message, Consumer | None]] = {}
+        self._consumers: dict[str, Consumer] = {}
 
     @property
     def connected(self) -> bool:
@@ -203,7 +118,7 @@ class MemoryBroker:
                     f"in vhost '/': received '{type}' but current is '{existing.type}'"
                 )
             return
-        self.vhost.exchanges[name] = _Exchange(name, type, durable)
+        self.vhost.exchanges[name] = Exchange(name, type, durable)
 
     async def declare_queue(
         self,
@@ -228,9 +143,7 @@ class MemoryBroker:
                 )
             return self._info(existing)
         name = name or f"amq.gen-{uuid.uuid4().hex[:22]}"
-        queue = _Queue(
-            name, durable, exclusive, auto_delete, arguments, self if exclusive else None
-        )
+        queue = Queue(name, durable, exclusive, auto_delete, arguments, self if exclusive else None)
         self.vhost.queues[name] = queue
         return self._info(queue)
 
@@ -246,7 +159,7 @@ class MemoryBroker:
         target = self.vhost.exchanges.get(exchange)
         if target is None or exchange == "":
             raise NotFound(f"NOT_FOUND - no exchange '{exchange}' in vhost '/'")
-        binding = _Binding(queue, routing_key, dict(arguments or {}))
+        binding = Binding(queue, routing_key, dict(arguments or {}))
         if binding not in target.bindings:
             target.bindings.append(binding)
 
@@ -273,7 +186,7 @@ class MemoryBroker:
         for exchange in self.vhost.exchanges.values():
             exchange.bindings = [b for b in exchange.bindings if b.queue != name]
 
-    def _info(self, queue: _Queue) -> QueueInfo:
+    def _info(self, queue: Queue) -> QueueInfo:
         self._expire(queue)
         return QueueInfo(queue.name, len(queue.heap), len(queue.consumers))
 
@@ -298,11 +211,11 @@ class MemoryBroker:
         return bool(queues) or not mandatory
 
     def _enqueue(
-        self, queue: _Queue, body: bytes, exchange: str, routing_key: str, properties: Properties
+        self, queue: Queue, body: bytes, exchange: str, routing_key: str, properties: Properties
     ) -> None:
-        ttl = _ttl_ms(properties.expiration, queue.message_ttl)
-        expires_at = None if ttl is None else time.monotonic() + ttl / 1000
-        message = _Message(
+        ttl = ttl_ms(properties.expiration, queue.message_ttl)
+        expires_at = None if ttl is None else self.vhost.clock.monotonic() + ttl / 1000
+        message = Message(
             body, exchange, routing_key, properties, self.vhost.next_seq(), expires_at
         )
         queue.push(message)
@@ -316,17 +229,16 @@ class MemoryBroker:
             self._expire(queue)
             self._dispatch(queue)
 
-    def _expire(self, queue: _Queue) -> None:
+    def _expire(self, queue: Queue) -> None:
         """Messages expire when they reach the head of their queue (as in RabbitMQ)."""
-        now = time.monotonic()
-        while queue.heap:
-            message = queue.heap[0][2]
+        now = self.vhost.clock.monotonic()
+        while (message := queue.head()) is not None:
             if message.expires_at is None or message.expires_at > now:
                 return
-            heapq.heappop(queue.heap)
+            queue.pop()
             self._dead_letter(queue, message, "expired")
 
-    def _dead_letter(self, queue: _Queue, message: _Message, reason: str) -> None:
+    def _dead_letter(self, queue: Queue, message: Message, reason: str) -> None:
         if "x-dead-letter-exchange" not in queue.arguments:
             return
         target = self.vhost.exchanges.get(queue.arguments["x-dead-letter-exchange"])
@@ -350,7 +262,7 @@ class MemoryBroker:
         else:
             deaths.remove(entry)
         entry["count"] += 1
-        entry["time"] = datetime.now(UTC).replace(microsecond=0)
+        entry["time"] = self.vhost.clock.wall().replace(microsecond=0)
         headers["x-death"] = [entry, *deaths]
         headers.setdefault("x-first-death-exchange", message.exchange)
         headers.setdefault("x-first-death-queue", queue.name)
@@ -366,7 +278,7 @@ class MemoryBroker:
         source = self.vhost.queues.get(queue)
         if source is None:
             raise NotFound(f"NOT_FOUND - no queue '{queue}' in vhost '/'")
-        consumer = _Consumer(f"ctag-{uuid.uuid4().hex[:12]}", queue, handler, prefetch, self)
+        consumer = Consumer(f"ctag-{uuid.uuid4().hex[:12]}", queue, handler, prefetch, self)
         consumer.worker = asyncio.get_running_loop().create_task(self._work(consumer))
         source.consumers.append(consumer)
         self._consumers[consumer.tag] = consumer
@@ -392,10 +304,10 @@ class MemoryBroker:
         self._expire(source)
         if not source.heap:
             return None
-        message = heapq.heappop(source.heap)[2]
+        message = source.pop()
         return self._deliver(source, message, None)
 
-    async def _work(self, consumer: _Consumer) -> None:
+    async def _work(self, consumer: Consumer) -> None:
         while True:
             delivery = await consumer.inbox.get()
             try:
@@ -403,7 +315,7 @@ class MemoryBroker:
             except Exception:
                 log.exception("consumer %s failed on a message", consumer.tag)
 
-    def _dispatch(self, queue: _Queue) -> None:
+    def _dispatch(self, queue: Queue) -> None:
         while True:
             self._expire(queue)
             if not queue.heap:
@@ -411,11 +323,11 @@ class MemoryBroker:
             consumer = queue.next_consumer()
             if consumer is None:
                 return
-            message = heapq.heappop(queue.heap)[2]
+            message = queue.pop()
             owner = consumer.owner
             consumer.inbox.put_nowait(owner._deliver(queue, message, consumer))
 
-    def _deliver(self, queue: _Queue, message: _Message, consumer: _Consumer | None) -> Delivery:
+    def _deliver(self, queue: Queue, message: Message, consumer: Consumer | None) -> Delivery:
         tag = next(self._tags)
         self._unacked[tag] = (queue, message, consumer)
         if consumer is not None:
@@ -449,8 +361,3 @@ class MemoryBroker:
                 self._dead_letter(queue, message, "rejected")
         if queue.name in self.vhost.queues:
             self._dispatch(queue)
-
-
-def _ttl_ms(expiration: str | None, queue_ttl: int | None) -> int | None:
-    values = [int(v) for v in (expiration, queue_ttl) if v is not None]
-    return min(values) if values else None

@@ -1,0 +1,415 @@
+"""Every REST shape, written once: request bodies as pydantic models (they validate what
+comes in), answers as typed dicts (mypy checks every route builds them exactly; building
+one costs nothing, which matters for 10,000 services in one answer). The OpenAPI document
+is generated from these (api/openapi.py), so it cannot drift from what the routes answer;
+tests/api/test_openapi.py validates real answers against it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+from typing_extensions import TypedDict
+
+from ose_mesh.core import ServiceSpec
+from ose_mesh.domain import (
+    CheckType,
+    Dependency,
+    DependencyType,
+    EventMessage,
+    HealthStatus,
+    Relationship,
+    exact_priority,
+    parse_dependency_type,
+    parse_relationship,
+)
+from ose_mesh.domain.service import MAX_COUNT, SERVICE_ID_PATTERN
+
+ServiceId = Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+# The type shown for an edge: its declared type, or "circular" inside a cycle.
+EdgeType = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "enum": [*(t.value for t in DependencyType), "circular"]}),
+]
+
+# -- requests ------------------------------------------------------------------------------
+
+
+class RegisterBody(BaseModel):
+    """Fields of POST /api/v1/heartbeat/register (the reference's, plus check details)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The constraints repeat the domain's rules so the OpenAPI document shows them; the
+    # domain (CheckConfig.validated) stays the authority, with the cross-field rules.
+    service_id: ServiceId
+    service_name: Annotated[str | None, Field(max_length=200)] = None
+    check_type: Literal["http", "tcp", "push"] | None = None
+    interval_seconds: Annotated[float | None, Field(ge=1, le=86_400)] = None
+    timeout_seconds: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
+    max_failures: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
+    probe_timeout_seconds: Annotated[float | None, Field(gt=0, le=300)] = None
+    recovery_successes: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
+    latency_threshold_ms: Annotated[float | None, Field(gt=0, le=3_600_000)] = None
+    health_url: Annotated[str | None, Field(max_length=2048)] = None
+    host: Annotated[str | None, Field(max_length=255)] = None
+    port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    cluster: Annotated[str | None, Field(max_length=200)] = None
+
+    def to_spec(self) -> ServiceSpec:
+        values = self.model_dump()
+        check_type = values.pop("check_type")
+        return ServiceSpec(check_type=CheckType(check_type) if check_type else None, **values)
+
+
+class BeatBody(BaseModel):
+    """Fields of POST /api/v1/heartbeat/{service_id}/beat; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool = True
+    latency_ms: Annotated[float | None, Field(ge=0, le=3_600_000)] = None
+    message: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class DependencyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The enums are shown in the OpenAPI document; parsing stays ours, so a wrong value gets
+    # a message listing the allowed ones.
+    source: ServiceId
+    target: ServiceId
+    type: Annotated[str, Field(json_schema_extra={"enum": [t.value for t in DependencyType]})] = (
+        DependencyType.HARD.value
+    )
+    relationship: Annotated[str, Field(json_schema_extra={"enum": [r.value for r in Relationship]})]
+    description: str | None = Field(default=None, max_length=1000)
+
+    def to_domain(self) -> Dependency:
+        return Dependency(
+            source=self.source,
+            target=self.target,
+            type=parse_dependency_type(self.type),
+            relationship=parse_relationship(self.relationship),
+            description=self.description,
+        )
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class PublishBody(BaseModel):
+    """The reference's publish body, plus correlation_id and metadata."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exchange: Annotated[str, StringConstraints(max_length=255)] = "ose.events"
+    event_type: NonEmpty
+    source_service: NonEmpty
+    payload: dict[str, Any] = Field(default_factory=dict)
+    routing_key: str | None = None
+    priority: int = Field(default=5, ge=0, le=9)
+    correlation_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("routing_key")
+    @classmethod
+    def _short_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) > 255:
+            raise ValueError("must be at most 255 bytes (AMQP's limit)")
+        return value
+
+    def to_event(self) -> EventMessage:
+        return EventMessage(
+            event_type=self.event_type,
+            source_service=self.source_service,
+            payload=self.payload,
+            priority=exact_priority(self.priority),
+            correlation_id=self.correlation_id,
+            metadata=self.metadata,
+        )
+
+
+# -- answers: heartbeat ---------------------------------------------------------------------
+
+
+class Error(TypedDict):
+    error: str
+    detail: str
+    field: NotRequired[str]
+    service_id: NotRequired[str]
+    exchange: NotRequired[str]
+    problems: NotRequired[list[dict[str, Any]]]
+
+
+class Metrics(TypedDict):
+    heartbeat_count: int
+    missed_heartbeats: int
+    consecutive_failures: int
+    average_latency_ms: float | None
+    max_latency_ms: float | None
+    min_latency_ms: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    p99_latency_ms: float | None
+    uptime_seconds: float
+    uptime_percentage: float
+    uptime_24h: float | None
+    uptime_7d: float | None
+    uptime_30d: float | None
+    last_heartbeat: Timestamp | None
+    seconds_since_last: float | None
+    flap_count: int
+
+
+class CheckConfig(TypedDict):
+    interval_seconds: float
+    timeout_seconds: float
+    max_failures: int
+    check_type: CheckType
+    probe_timeout_seconds: float
+    recovery_successes: int
+    latency_threshold_ms: float | None
+    health_url: str | None
+    host: str | None
+    port: int | None
+
+
+class ServiceHealth(TypedDict):
+    service_id: str
+    service_name: str
+    status: HealthStatus
+    is_alive: bool
+    status_since: Timestamp | None
+    reason: str
+    root_causes: list[str]
+    cluster: str | None
+    demo: bool
+    metrics: Metrics
+    config: CheckConfig
+    beat_token: NotRequired[
+        Annotated[
+            str,
+            Field(
+                description="In the answer to a registration when tokens are on: the service "
+                "may push its beats with it instead of a write token."
+            ),
+        ]
+    ]
+
+
+class StatusChange(TypedDict):
+    service_id: str
+    previous: HealthStatus
+    current: HealthStatus
+    at: Timestamp
+    reason: str
+    root_causes: list[str]
+
+
+class Beat(TypedDict):
+    service_id: str
+    status: HealthStatus
+    is_alive: bool
+    heartbeat_count: int
+
+
+class Summary(TypedDict):
+    total: int
+    unknown: int
+    healthy: int
+    degraded: int
+    critical: int
+    dead: int
+    overall_status: HealthStatus
+    average_uptime: float | None
+
+
+class Deregistered(TypedDict):
+    deregistered: str
+
+
+# -- answers: dependencies -----------------------------------------------------------------
+
+
+class Edge(TypedDict):
+    source: str
+    target: str
+    type: EdgeType
+    declared_type: DependencyType
+    relationship: Relationship
+    description: str | None
+
+
+class Node(TypedDict):
+    id: str
+    name: str
+    status: HealthStatus
+    cluster: str | None
+    monitored: bool
+
+
+class Graph(TypedDict):
+    total_services: int
+    total_dependencies: int
+    hub_services: list[str]
+    isolated_services: list[str]
+    circular_dependencies: list[list[str]]
+    critical_path: list[str]
+    clusters: dict[str, list[str]]
+    average_dependencies: float
+    services: list[Node]
+    dependencies: list[Edge]
+
+
+class Reached(TypedDict):
+    service_id: str
+    distance: int
+    via: Edge
+
+
+Depth = Annotated[int, Field(ge=1, le=10_000)] | Literal["all"]
+
+
+class ServiceDependencies(TypedDict):
+    service_id: str
+    direction: Literal["dependencies", "dependents", "both"]
+    depth: Depth
+    dependencies: NotRequired[list[Reached]]
+    dependents: NotRequired[list[Reached]]
+
+
+class ImpactEntry(TypedDict):
+    service_id: str
+    path: list[str]
+
+
+class Impact(TypedDict):
+    service_id: str
+    failed: list[ImpactEntry]
+    degraded: list[ImpactEntry]
+    unaffected: list[ImpactEntry]
+
+
+class Pair(TypedDict):
+    source: str
+    target: str
+
+
+class Removed(TypedDict):
+    removed: Pair
+
+
+class CircularDependency(TypedDict):
+    services: list[str]
+    members: list[str]
+
+
+class Cycles(TypedDict):
+    count: int
+    circular_dependencies: list[CircularDependency]
+
+
+class CriticalPath(TypedDict):
+    critical_path: list[str]
+    length: int
+
+
+class HubService(TypedDict):
+    service_id: str
+    degree: int
+    in_degree: int
+    out_degree: int
+    betweenness: float
+
+
+class Hubs(TypedDict):
+    hub_services: list[HubService]
+
+
+class RootCauses(TypedDict):
+    root_causes: dict[str, list[str]]
+
+
+# -- answers: message bus and the server ---------------------------------------------------
+
+
+class Receipt(TypedDict):
+    event_id: str
+    status: Literal["confirmed", "queued"]
+    routed: bool | None
+    exchange: str
+    routing_key: str
+
+
+class Webhooks(TypedDict):
+    urls: int
+    delivered: int
+    failed: int
+    last_error: str | None
+
+
+class BusStatus(TypedDict):
+    backend: Literal["memory", "amqp"]
+    connected: bool
+    broker: str
+    published: int
+    returned: int
+    refused: int
+    consumed: int
+    dead_lettered: int
+    outbox_backlog: int
+    webhooks: Webhooks
+
+
+class ExchangeItem(TypedDict):
+    name: str
+    type: str
+    durable: bool
+
+
+class QueueItem(TypedDict):
+    name: str
+    messages: int
+    consumers: int
+
+
+Source = Literal["management", "declared"]
+
+
+class Exchanges(TypedDict):
+    exchanges: list[ExchangeItem]
+    page: int
+    page_size: int
+    page_count: int
+    total: int
+    source: Source
+
+
+class Queues(TypedDict):
+    queues: list[QueueItem]
+    page: int
+    page_size: int
+    page_count: int
+    total: int
+    source: Source
+
+
+class Health(TypedDict):
+    status: Literal["ok", "degraded", "starting", "failing"]
+    service: str
+    version: str
+    database: Literal["ok", "unavailable"]
+    services: int
+    jobs_down: NotRequired[
+        Annotated[list[str], Field(description="Vital background jobs not running now.")]
+    ]

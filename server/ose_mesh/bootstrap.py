@@ -1,0 +1,248 @@
+"""The composition root: builds every part from Settings, once, for the app and the CLI.
+
+`build_mesh` wires the adapters (database, prober, broker, webhooks) into the core's use
+cases and registers the background jobs with the supervisor. Transports are handed
+`Mesh.use_cases` and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from ose_mesh.adapters.broker import (
+    AmqpBroker,
+    DeclaredTopology,
+    ManagementClient,
+    ManagementTopology,
+    MemoryBroker,
+    MemoryTopology,
+)
+from ose_mesh.adapters.db import SqlRepository
+from ose_mesh.adapters.probes import NetworkPolicy, NetworkProber
+from ose_mesh.adapters.webhooks import HttpWebhooks
+from ose_mesh.api.access import TokenFileError, Tokens
+from ose_mesh.bus import MessageBus
+from ose_mesh.bus.settings import BusSettings
+from ose_mesh.config import MIN_TOKEN_LENGTH, ConfigError, Settings
+from ose_mesh.core import (
+    Clock,
+    DependencyGraph,
+    DependencyService,
+    EventHub,
+    HealthQueries,
+    HeartbeatMonitor,
+    HistoryRecorder,
+    Prober,
+    ServiceRegistry,
+    SystemClock,
+)
+from ose_mesh.core.alerts import AlertNotifier
+from ose_mesh.core.broker import Broker, BrokerAdmin
+from ose_mesh.core.bus_status import BusQueries
+from ose_mesh.core.catalog import CatalogImporter
+from ose_mesh.core.event_log import EventLog, EventTap
+from ose_mesh.core.outbox import EventService, OutboxRelay
+from ose_mesh.core.self_check import SelfCheck
+from ose_mesh.core.supervisor import Supervisor
+from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
+from ose_mesh.core.use_cases import UseCases
+from ose_mesh.domain import CheckConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Mesh:
+    use_cases: UseCases
+    monitor: HeartbeatMonitor
+    history: HistoryRecorder
+    repository: SqlRepository
+    catalog: CatalogImporter
+    defaults: CheckConfig
+    self_check: SelfCheck
+    message_bus: MessageBus
+    webhooks: AlertNotifier
+    network_prober: NetworkProber | None
+
+    async def open(self) -> tuple[int, int]:
+        """Create the schema and restore services and dependencies; returns their counts."""
+        await self.repository.create_schema()
+        restored = await self.use_cases.registry.restore()
+        edges = await self.use_cases.dependencies.restore()
+        return restored, edges
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Register the mesh itself, run the background jobs while the block runs."""
+        await self.self_check.register(self.defaults)
+        async with self.use_cases.jobs.running():
+            yield
+
+    async def close(self) -> None:
+        await self.message_bus.close()
+        await self.history.flush()
+        if self.network_prober is not None:
+            await self.network_prober.close()
+        await self.repository.close()
+
+
+def tokens(settings: Settings) -> Tokens:
+    """The access tokens: the two variables and the token file, if any. A token shorter
+    than MIN_TOKEN_LENGTH is refused: it could be guessed."""
+    for name, value in (
+        ("OSE_MESH_READ_TOKENS", settings.read_tokens),
+        ("OSE_MESH_WRITE_TOKENS", settings.write_tokens),
+    ):
+        for number, token in enumerate(value.split(","), 1):
+            if token.strip() and len(token.strip()) < MIN_TOKEN_LENGTH:
+                raise ConfigError(_short_token(f"{name}: token {number}"))
+    try:
+        found = Tokens.from_values(
+            settings.read_tokens.split(","), settings.write_tokens.split(","), settings.token_file
+        )
+    except TokenFileError as exc:
+        raise ConfigError(f"OSE_MESH_TOKEN_FILE: {exc}") from None
+    if any(len(token) < MIN_TOKEN_LENGTH for token in (*found.read, *found.write)):
+        raise ConfigError(_short_token("OSE_MESH_TOKEN_FILE: a token"))
+    return found
+
+
+def _short_token(which: str) -> str:
+    return (
+        f"{which} is shorter than {MIN_TOKEN_LENGTH} characters and could be guessed; make"
+        " one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+
+
+def probe_policy(settings: Settings) -> NetworkPolicy:
+    """Where probes may go: never link-local or unspecified, nor a denied network; only
+    allowed ones when an allow list is given; and, when the server listens beyond loopback,
+    no loopback or private address that the allow list does not name."""
+    return NetworkPolicy.from_lists(
+        settings.probe_deny.split(","),
+        settings.probe_allow.split(","),
+        local_denied=not settings.listens_on_loopback,
+    )
+
+
+def _topology(bus: BusSettings, broker: Broker, tap: EventTap) -> BrokerAdmin:
+    if bus.rabbitmq_management_url:
+        client = ManagementClient(
+            bus.rabbitmq_management_url, bus.rabbitmq_user, bus.rabbitmq_pass, bus.rabbitmq_vhost
+        )
+        return ManagementTopology(client)
+    if isinstance(broker, MemoryBroker):
+        return MemoryTopology(broker)
+    return DeclaredTopology(broker, tap.own_queues)
+
+
+def build_mesh(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    prober: Prober | None = None,
+    broker: Broker | None = None,
+) -> Mesh:
+    clock = clock or SystemClock()
+    repository = SqlRepository.from_url(settings.database_url)
+    network_prober = None
+    if prober is None:
+        prober = network_prober = NetworkProber(policy=probe_policy(settings))
+    hub = EventHub()
+    history = HistoryRecorder(clock, repository)
+    graph = DependencyGraph()
+    monitor = HeartbeatMonitor(
+        clock,
+        prober,
+        hub,
+        history,
+        causes=graph,
+        max_concurrent_probes=settings.max_concurrent_probes,
+    )
+    defaults = CheckConfig(
+        interval_seconds=settings.heartbeat_interval,
+        timeout_seconds=settings.heartbeat_timeout,
+        max_failures=settings.heartbeat_max_failures,
+    )
+    registry = ServiceRegistry(
+        repository, repository, monitor, history, hub, clock, defaults, graph
+    )
+    dependencies = DependencyService(repository, graph, monitor, hub)
+    bus_settings = settings.bus()
+    if broker is None:
+        broker = AmqpBroker(bus_settings.url) if bus_settings.backend == "amqp" else MemoryBroker()
+    message_bus = MessageBus(broker, name="service-mesh")
+    event_log = EventLog(hub)
+    tap = EventTap(broker, event_log)
+    relay = OutboxRelay(repository, message_bus)
+    events = EventService(repository, relay, message_bus)
+    webhooks = AlertNotifier(settings.webhooks, HttpWebhooks())
+    jobs = Supervisor()
+    use_cases = UseCases(
+        registry=registry,
+        health=HealthQueries(monitor, history, repository, clock, graph),
+        dependencies=dependencies,
+        events=events,
+        event_log=event_log,
+        bus=BusQueries(
+            backend=bus_settings.backend,
+            broker_address=bus_settings.safe_url,
+            bus=message_bus,
+            relay=relay.stats,
+            tap=tap,
+            outbox=repository,
+            admin=_topology(bus_settings, broker, tap),
+            notifier=webhooks,
+        ),
+        hub=hub,
+        clock=clock,
+        jobs=jobs,
+    )
+    self_check = SelfCheck(monitor, registry, repository, jobs)
+    # Subscribed now, before anything can change, so that no transition is missed.
+    transitions = subscribe_transitions(hub)
+    alerts = subscribe_transitions(hub) if webhooks.urls else None
+    jobs.add("monitor", monitor.run)
+    jobs.add(
+        "history",
+        _every(settings.history_flush_seconds, history.flush, jobs.stopping),
+        graceful=True,  # stopped between two flushes; Mesh.close writes the rest
+    )
+    jobs.add("self-check", self_check.run)
+    jobs.add("bus-connection", lambda: message_bus.stay_connected(tap.attach))
+    jobs.add("outbox-relay", relay.run)
+    jobs.add("transitions", lambda: forward_transitions(transitions, events))
+    jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
+    if alerts is not None:
+        jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)
+    catalog = CatalogImporter(registry, dependencies, repository)
+    return Mesh(
+        use_cases,
+        monitor,
+        history,
+        repository,
+        catalog,
+        defaults,
+        self_check,
+        message_bus,
+        webhooks,
+        network_prober,
+    )
+
+
+def _every(
+    seconds: float, work: Callable[[], Awaitable[None]], stopping: asyncio.Event
+) -> Callable[[], Awaitable[None]]:
+    """A job that does `work` every `seconds` until `stopping` is set (a run under way
+    finishes: it is never cut in the middle)."""
+
+    async def job() -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await stopping.wait()
+            if not stopping.is_set():
+                await work()
+
+    return job

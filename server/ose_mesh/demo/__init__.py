@@ -1,0 +1,1 @@
+"""The demo topology and its simulated services (`ose-mesh serve --demo`)."""
