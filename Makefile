@@ -37,6 +37,7 @@ lint: install
 	$(BIN)/ruff format --check server tests benchmarks
 	$(BIN)/ruff check server tests benchmarks
 	$(BIN)/lint-imports --no-cache
+	cd web && npm run --silent lint
 
 typecheck: install
 	$(BIN)/mypy

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 DEPS = "/api/v1/dependencies"
 
@@ -146,7 +146,9 @@ async def test_critical_path_hubs_and_impact(client: httpx.AsyncClient) -> None:
     assert impact["unaffected"] == [{"service_id": "service-mesh", "path": []}]
 
 
-async def test_root_causes_in_status_and_analysis(client: httpx.AsyncClient) -> None:
+async def test_root_causes_in_status_and_analysis(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
     await register(client, "web", "api", "db")
     await add(client, "web", "api")
     await add(client, "api", "db")
@@ -163,7 +165,7 @@ async def test_root_causes_in_status_and_analysis(client: httpx.AsyncClient) -> 
     history = (await client.get("/api/v1/heartbeat/status/web/history")).json()
     assert history[0]["current"] == "degraded"
     assert history[0]["root_causes"] == ["db"]
-    await asyncio.sleep(0.5)  # written by the history flusher: root causes are kept
+    await app.state.parts.history.flush()  # written: the root causes are kept
     stored = (await client.get("/api/v1/heartbeat/status/web/history")).json()
     assert stored == history
 

@@ -3,7 +3,6 @@ outbox, status transitions as events, the recent-events log, and bad input."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from ose_mesh.config import load_settings
 from ose_mesh.core.broker import BrokerUnavailable, Properties
 from tests.api.conftest import gql
 from tests.conftest import sqlite_url
+from tests.eventually import eventually
 from tests.fakes import ScriptedProber
 
 PUBLISH = "/api/v1/messagebus/publish"
@@ -71,12 +71,7 @@ async def app(tmp_path: Path, broker: SwitchableBroker) -> AsyncIterator[Starlet
         # The mesh watches itself: its first beat makes a transition event. Tests start once
         # that event went out, so the outbox holds only what a test puts there.
         mesh = application.state.mesh
-        for _ in range(500):
-            if mesh.event_log.recent(1, None, "service-mesh.#"):
-                break
-            await asyncio.sleep(0.01)
-        else:
-            raise AssertionError("the mesh's own first transition was never published")
+        await eventually(lambda: mesh.event_log.recent(1, None, "service-mesh.#"))
         yield application
 
 
@@ -95,20 +90,12 @@ async def listener(vhost: MemoryVirtualHost, pattern: str) -> tuple[MessageBus, 
     return bus, received
 
 
-async def eventually(check: Any, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 async def drained(client: httpx.AsyncClient) -> None:
-    for _ in range(250):
-        if (await client.get("/api/v1/messagebus/status")).json()["outbox_backlog"] == 0:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the outbox did not drain")
+    async def backlog_empty() -> bool:
+        status = (await client.get("/api/v1/messagebus/status")).json()
+        return bool(status["outbox_backlog"] == 0)
+
+    await eventually(backlog_empty)
 
 
 async def test_publish_as_in_the_reference(
@@ -312,11 +299,7 @@ async def test_a_tapped_event_from_elsewhere_shows_in_the_log(
             "data"
         ]["events"]
 
-    for _ in range(100):
-        if await seen():
-            break
-        await asyncio.sleep(0.02)
-    assert await seen() == [{"eventType": "log.line"}]
+    assert await eventually(seen) == [{"eventType": "log.line"}]
 
 
 async def test_listings_are_paged(client: httpx.AsyncClient) -> None:

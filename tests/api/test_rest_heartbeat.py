@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
+from tests.eventually import eventually
 from tests.fakes import ScriptedProber
 
 PUSH = {"service_id": "my-service", "service_name": "My Service", "interval_seconds": 10,
@@ -77,7 +79,9 @@ async def test_pushed_beats_make_a_service_healthy(client: httpx.AsyncClient) ->
     assert empty_body.status_code == 200
 
 
-async def test_failed_beats_degrade_and_history_records_it(client: httpx.AsyncClient) -> None:
+async def test_failed_beats_degrade_and_history_records_it(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
     await client.post("/api/v1/heartbeat/register", json=PUSH)
     await client.post("/api/v1/heartbeat/my-service/beat")
     await client.post("/api/v1/heartbeat/my-service/beat", json={"ok": False, "message": "disk"})
@@ -89,7 +93,7 @@ async def test_failed_beats_degrade_and_history_records_it(client: httpx.AsyncCl
         ("healthy", "degraded"),
         ("unknown", "healthy"),
     ]
-    await asyncio.sleep(0.5)  # the history flusher writes them; still the same answer
+    await app.state.parts.history.flush()  # written now: still the same answer
     stored = (await client.get("/api/v1/heartbeat/status/my-service/history")).json()
     assert stored == history
 
@@ -100,11 +104,12 @@ async def test_http_checks_are_probed(client: httpx.AsyncClient, prober: Scripte
         "/api/v1/heartbeat/register",
         json={"service_id": "web", "health_url": "http://127.0.0.1:9/health"},
     )
-    for _ in range(50):
-        status = (await client.get("/api/v1/heartbeat/status/web")).json()
-        if status["status"] != "unknown":
-            break
-        await asyncio.sleep(0.02)
+
+    async def probed() -> dict[str, Any] | None:
+        status: dict[str, Any] = (await client.get("/api/v1/heartbeat/status/web")).json()
+        return status if status["status"] != "unknown" else None
+
+    status = await eventually(probed)
     assert status["config"]["check_type"] == "http"
     assert status["status"] == "degraded"
     assert status["metrics"]["missed_heartbeats"] == 1

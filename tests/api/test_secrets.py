@@ -3,7 +3,6 @@ up in what it answers (status, services, events, metrics) or in what it logs."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from pathlib import Path
@@ -17,6 +16,7 @@ from ose_mesh.bus.settings import BusSettings
 from ose_mesh.config import load_settings
 from ose_mesh.domain.redaction import safe_url, scrub
 from tests.conftest import sqlite_url
+from tests.eventually import eventually
 from tests.fakes import ScriptedProber
 
 PASSWORD, PATH_KEY, QUERY_VALUE = "pw-Planted1", "Xk9s8d7f6g5h4j3k2l1Planted", "qv-Planted3"
@@ -55,10 +55,7 @@ async def test_planted_secrets_are_never_shown_or_logged(
             assert (await client.post("/api/v1/heartbeat/register", json=register)).is_success
             await client.post("/api/v1/heartbeat/register", json={"service_id": "push"})
             await client.post("/api/v1/heartbeat/push/beat", json={"ok": False})
-            for _ in range(500):  # the webhook gives up after its retries
-                if app.state.parts.webhooks.stats.failed:
-                    break
-                await asyncio.sleep(0.01)
+            await eventually(lambda: app.state.parts.webhooks.stats.failed)  # gave up
             status = await client.get("/api/v1/messagebus/status")
             assert status.json()["webhooks"]["last_error"]
             shown = [

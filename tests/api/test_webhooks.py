@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from tests.conftest import sqlite_url
+from tests.eventually import eventually
 from tests.fakes import ScriptedProber
 
 
@@ -56,10 +56,7 @@ async def test_transitions_reach_the_webhook_after_retries(tmp_path: Path) -> No
         async for client in serve(tmp_path, url):
             await client.post("/api/v1/heartbeat/register", json={"service_id": "api"})
             await client.post("/api/v1/heartbeat/api/beat")
-            for _ in range(200):
-                if any(r.get("service_id") == "api" for r in received):
-                    break
-                await asyncio.sleep(0.02)
+            await eventually(lambda: any(r.get("service_id") == "api" for r in received))
             alert = next(r for r in received if r.get("service_id") == "api")
             assert alert["event_type"] == "service.health.healthy"
             assert (alert["previous"], alert["current"]) == ("unknown", "healthy")
@@ -74,13 +71,16 @@ async def test_a_broken_receiver_is_visible_in_the_status(tmp_path: Path) -> Non
     async for client in serve(tmp_path, "http://127.0.0.1:9/nowhere"):
         await client.post("/api/v1/heartbeat/register", json={"service_id": "api"})
         await client.post("/api/v1/heartbeat/api/beat")
-        for _ in range(300):
-            hooks = (await client.get("/api/v1/messagebus/status")).json()["webhooks"]
-            if hooks["failed"]:
-                break
-            await asyncio.sleep(0.02)
+
+        hooks = await eventually(lambda c=client: _failed_webhooks(c))
         assert hooks["failed"] >= 1
         assert "127.0.0.1:9" in hooks["last_error"]
+
+
+async def _failed_webhooks(client: httpx.AsyncClient) -> dict[str, Any] | None:
+    status = (await client.get("/api/v1/messagebus/status")).json()
+    hooks: dict[str, Any] = status["webhooks"]
+    return hooks if hooks["failed"] else None
 
 
 def test_webhook_urls_must_be_http() -> None:

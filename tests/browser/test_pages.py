@@ -14,6 +14,10 @@ from playwright.sync_api import Browser, expect
 from tests.browser.conftest import Watched
 from tests.integration.server import MeshProcess
 
+# The explorer's Cytoscape instance, as Cytoscape registers it on its container (the page
+# keeps no test hook of its own).
+CY = "document.querySelector('[data-testid=graph-2d]')?._cyreg?.cy"
+
 pytestmark = pytest.mark.browser
 
 PAGES = {
@@ -48,7 +52,7 @@ def beat(api: httpx.Client, service_id: str, ok: bool = True) -> str:
 
 
 def wait_for_graph(watched: Watched) -> None:
-    watched.page.wait_for_function("window.oseMesh && window.oseMesh.cy.nodes().length > 0")
+    watched.page.wait_for_function(f"{CY} && {CY}.nodes().length > 0")
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -88,7 +92,7 @@ def test_the_dashboard_and_the_graph_follow_the_api_without_reload(
     ).is_success
     page.goto("/dependencies")
     wait_for_graph(watched)
-    colour = f"window.oseMesh.cy.getElementById({json.dumps(service_id)}).style('background-color')"
+    colour = f"{CY}.getElementById({json.dumps(service_id)}).style('background-color')"
     critical = page.evaluate(colour)
     assert beat(api, service_id) == "healthy"
     page.wait_for_function(f"{colour} !== {json.dumps(critical)}", timeout=2000)
@@ -105,13 +109,13 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     page.goto("/dependencies")
     wait_for_graph(watched)
     total = api.get("/api/v1/dependencies/graph").json()["total_services"]
-    assert page.evaluate("window.oseMesh.cy.nodes().length") == total
+    assert page.evaluate(f"{CY}.nodes().length") == total
     expect(page.get_by_test_id("graph-counts")).to_contain_text(f"{total} services")
 
     # clicking a node opens its details
     box = page.get_by_test_id("graph-2d").bounding_box()
     assert box is not None
-    where = page.evaluate(f"window.oseMesh.cy.getElementById('{first}').renderedPosition()")
+    where = page.evaluate(f"{CY}.getElementById('{first}').renderedPosition()")
     page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
     graph = page.get_by_test_id("graph-2d")
     details = page.get_by_test_id("details")
@@ -128,13 +132,11 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     # Physics off: dragging a service moves it alone. On: a live simulation, its
     # dependency follows.
     def position(service_id: str) -> dict[str, float]:
-        found: dict[str, float] = page.evaluate(
-            f"window.oseMesh.cy.getElementById('{service_id}').position()"
-        )
+        found: dict[str, float] = page.evaluate(f"{CY}.getElementById('{service_id}').position()")
         return found
 
     def drag(service_id: str, dx: float) -> None:
-        at = page.evaluate(f"window.oseMesh.cy.getElementById('{service_id}').renderedPosition()")
+        at = page.evaluate(f"{CY}.getElementById('{service_id}').renderedPosition()")
         page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
         page.mouse.down()
         for step in range(1, 11):

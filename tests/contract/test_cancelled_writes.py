@@ -22,16 +22,16 @@ def rollups(count: int) -> list[Rollup]:
 
 @pytest.mark.parametrize("turns", [0, 1, 2, 5])
 async def test_a_cancelled_write_finishes_and_frees_the_database(
-    repository: SqlRepository, turns: int
+    sql_repository: SqlRepository, turns: int
 ) -> None:
-    writing = asyncio.create_task(repository.add_rollups(rollups(2000)))
+    writing = asyncio.create_task(sql_repository.add_rollups(rollups(2000)))
     for _ in range(turns):  # cancel at different points of the write
         await asyncio.sleep(0)
     writing.cancel()
     with pytest.raises(asyncio.CancelledError):
         await writing
     change = StatusChange("after", HealthStatus.UNKNOWN, HealthStatus.HEALTHY, MINUTE, "ok")
-    await repository.add_transitions([change])  # would wait for the lock, then fail
-    assert [c.reason for c in await repository.list_transitions("after", 5)] == ["ok"]
-    stored = await repository.uptime_since(MINUTE)
+    await sql_repository.add_transitions([change])  # would wait for the lock, then fail
+    assert [c.reason for c in await sql_repository.list_transitions("after", 5)] == ["ok"]
+    stored = await sql_repository.uptime_since(MINUTE)
     assert len(stored) in (0, 2000)  # finished, or never started: never half done

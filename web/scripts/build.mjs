@@ -4,6 +4,7 @@ import { build } from "esbuild";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { schemaEnums } from "./schema-enums.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, "..", "..", "server", "ose_mesh", "api", "web", "static", "app");
@@ -23,5 +24,6 @@ await build({
   entryNames: "[name]",
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
+  plugins: [schemaEnums],
 });
 console.log(`built the web client into ${outdir}`);

@@ -1,9 +1,11 @@
 // Small pieces shared by the pages. Every text goes through Preact, which escapes it: a
 // service named <img onerror=…> is shown as those characters, never parsed as HTML.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { HealthStatus } from "schema-enums";
 import { connection, needsToken, saveToken } from "./client.js";
 
-export const STATUSES = ["healthy", "degraded", "critical", "dead", "unknown"];
+/** Every status, as the schema lists them, "unknown" last (it says least). */
+export const STATUSES = [...HealthStatus.filter((s) => s !== "unknown"), "unknown"];
 
 export function StatusBadge({ status }) {
   const name = String(status).toLowerCase();

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from graphql import DocumentNode, GraphQLError, parse, validate
 from starlette.responses import Response
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from ose_mesh.api.access import Access
@@ -172,6 +172,29 @@ def _too_big(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
+def caused_by_caller(error: GraphQLError) -> bool:
+    """A refused document, a bad argument, an unknown id: the caller's mistake."""
+    cause = error.original_error
+    return cause is None or isinstance(cause, ValueError | DomainError)
+
+
+class MaskUnexpected(MaskErrors):
+    """An error the server did not expect shows the client only that it happened (its
+    message could carry internals); MeshSchema.process_errors logged it, traceback and all,
+    before this runs."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            should_mask_error=lambda error: not caused_by_caller(error),
+            error_message="Unexpected error; the server has logged it.",
+        )
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+
 class ErrorCodes(SchemaExtension):
     """`extensions.code` on every error: BAD_USER_INPUT for what the caller sent (a bad
     argument, an unknown id), INTERNAL_SERVER_ERROR for anything else (then logged)."""
@@ -182,12 +205,11 @@ class ErrorCodes(SchemaExtension):
         for error in (result.errors or []) if result else []:
             if error.extensions and "code" in error.extensions:
                 continue
-            cause = error.original_error
-            caller = cause is None or isinstance(cause, ValueError | DomainError)
-            code = "BAD_USER_INPUT" if caller else "INTERNAL_SERVER_ERROR"
+            code = "BAD_USER_INPUT" if caused_by_caller(error) else "INTERNAL_SERVER_ERROR"
             error.extensions = {**(error.extensions or {}), "code": code}
 
 
 def guards() -> list[Callable[[], SchemaExtension]]:
-    """A fresh set of guards for each operation."""
-    return [ErrorCodes, OperationGuard]
+    """A fresh set of guards for each operation. MaskUnexpected comes first so that it runs
+    last, after ErrorCodes has seen the original errors."""
+    return [MaskUnexpected, ErrorCodes, OperationGuard]

@@ -17,7 +17,7 @@ from ose_mesh.api.graphql.bus_schema import BusMutation, BusQuery, BusSubscripti
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.descriptions import describe
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
-from ose_mesh.api.graphql.permissions import guards
+from ose_mesh.api.graphql.permissions import caused_by_caller, guards
 from ose_mesh.api.graphql.types import (
     CheckType,
     Deregistered,
@@ -239,8 +239,7 @@ class MeshSchema(strawberry.Schema):
         """A caller's mistake (a refused document, a bad argument) is logged at INFO in one
         line; anything else at ERROR with its traceback."""
         for error in errors:
-            cause = error.original_error
-            if cause is None or isinstance(cause, ValueError | domain.DomainError):
+            if caused_by_caller(error):
                 log.info("GraphQL request refused: %s", error.message)
             else:
                 StrawberryLogger.error(error, execution_context)

@@ -1,0 +1,137 @@
+// The hooks behind the dependency explorer: the graph from the server (kept current), and a
+// Cytoscape instance drawing it (recoloured live, laid out again only when it changes).
+import { effect } from "@preact/signals";
+import cytoscape from "cytoscape";
+import cola from "cytoscape-cola";
+import fcose from "cytoscape-fcose";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { request, subscribe } from "../lib/client.js";
+import { GRAPH, GRAPH_CHANGED } from "../lib/documents.js";
+import { services } from "../lib/stores.js";
+import { elementsOf } from "./elements.js";
+import { graphStyle, statusColours } from "./graphStyle.js";
+
+cytoscape.use(fcose);
+cytoscape.use(cola);
+
+const SMALL = 300; // below this many services: nicer curves and an animated layout
+
+/** The dependency graph: a snapshot, then again after every change (a burst loads once). */
+export function useDependencyGraph() {
+  const [graph, setGraph] = useState(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    let timer = null;
+    const load = () =>
+      request(GRAPH)
+        .then((data) => {
+          setGraph(data.dependencyGraph);
+          setError("");
+        })
+        .catch((e) => setError(e.message));
+    load();
+    const stop = subscribe(GRAPH_CHANGED, {}, () => {
+      clearTimeout(timer);
+      timer = setTimeout(load, 300);
+    });
+    return () => {
+      stop();
+      clearTimeout(timer);
+    };
+  }, []);
+  return { graph, error, setError };
+}
+
+/** Cytoscape in `box`, drawing `graph`; `on` gets select(id | null) and hover(tip | null). */
+export function useCytoscape(box, graph, on) {
+  const cyRef = useRef(null);
+
+  useEffect(() => {
+    if (!graph || !box.current) return;
+    const old = cyRef.current;
+    const positions = old ? Object.fromEntries(old.nodes().map((n) => [n.id(), n.position()])) : {};
+    old?.destroy();
+    const small = graph.services.length < SMALL;
+    const style = graphStyle(statusColours());
+    if (small) style.push({ selector: "edge", style: { "curve-style": "bezier" } });
+    const cy = cytoscape({
+      container: box.current,
+      elements: elementsOf(graph),
+      style,
+      wheelSensitivity: 0.3,
+      textureOnViewport: !small, // pan and zoom move a picture of the graph: fluid at 2,000
+      hideEdgesOnViewport: graph.dependencies.length > 5000,
+      pixelRatio: 1,
+    });
+    cyRef.current = cy;
+    const known = Object.keys(positions).length && cy.nodes().every((n) => positions[n.id()]);
+    cy.layout(
+      known
+        ? { name: "preset", positions }
+        : { name: "fcose", quality: small ? "default" : "draft", animate: false, randomize: true,
+            nodeDimensionsIncludeLabels: small, packComponents: true },
+    ).run();
+    cy.on("tap", "node", (event) => on.select(event.target.id()));
+    cy.on("tap", (event) => event.target === cy && on.select(null));
+    cy.on("mouseover", "node", (event) => {
+      const { x, y } = event.target.renderedPosition();
+      on.hover({ id: event.target.id(), x, y });
+    });
+    cy.on("mouseout", "node", () => on.hover(null));
+    cy.on("viewport drag", () => on.hover(null));
+  }, [graph]);
+
+  useEffect(() => () => cyRef.current?.destroy(), []);
+
+  // Live status: recolour nodes as services change, without redrawing the graph.
+  useEffect(
+    () =>
+      effect(() => {
+        const all = services.value;
+        const cy = cyRef.current;
+        if (!cy) return;
+        cy.batch(() => {
+          for (const node of cy.nodes()) {
+            const status = all.get(node.id())?.health.status;
+            if (status && node.data("status") !== status) node.data("status", status);
+          }
+        });
+      }),
+    [graph],
+  );
+
+  return cyRef;
+}
+
+/** While `on`, a force layout keeps running on the drawn graph. */
+export function usePhysics(cyRef, on, graph) {
+  useEffect(() => {
+    const cy = cyRef.current;
+    if (!cy || !on) return undefined;
+    const layout = cy.layout({ name: "cola", infinite: true, fit: false, animate: true,
+      nodeSpacing: 8, edgeLength: 80, randomize: false });
+    layout.run();
+    return () => layout.stop();
+  }, [on, graph]);
+}
+
+/** The 3D view (three.js, loaded only when switched on), recoloured live. */
+export function useGraph3D(box, graph, shown, physics) {
+  const view = useRef(null);
+  useEffect(() => {
+    if (!shown || !graph) return undefined;
+    let disposed = false;
+    import("./graph3d.js").then(({ Graph3D }) => {
+      if (disposed) return;
+      view.current = new Graph3D(box.current, graph, services.value, physics);
+    });
+    return () => {
+      disposed = true;
+      view.current?.dispose();
+      view.current = null;
+    };
+  }, [shown, graph]);
+  useEffect(() => view.current?.setPhysics(physics), [physics]);
+  useEffect(() => effect(() => view.current?.recolour(services.value)), [graph]);
+  return view;
+}
