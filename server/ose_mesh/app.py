@@ -55,7 +55,7 @@ def create_app(
     broker: Broker | None = None,
 ) -> Starlette:
     mesh = build_mesh(settings, clock=clock, prober=prober, broker=broker)
-    metrics = MeshMetrics(mesh.monitor, mesh.history, mesh.use_cases.jobs)
+    metrics = MeshMetrics(mesh.monitor, mesh.history, mesh.jobs)
     mesh.monitor.add_observer(metrics.observe)
     ready = mesh.self_check.ready
     demo = (
@@ -64,7 +64,7 @@ def create_app(
         else None
     )
     if demo is not None:
-        mesh.use_cases.jobs.add(
+        mesh.jobs.add(
             "demo", lambda: _seed_then_ready(demo, mesh.catalog, ready), vital=False, restart=False
         )
 

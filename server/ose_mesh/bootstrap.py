@@ -55,6 +55,7 @@ from ose_mesh.domain import CheckConfig
 @dataclass(frozen=True, slots=True)
 class Mesh:
     use_cases: UseCases
+    jobs: Supervisor
     monitor: HeartbeatMonitor
     history: HistoryRecorder
     repository: SqlRepository
@@ -76,7 +77,7 @@ class Mesh:
     async def running(self) -> AsyncIterator[None]:
         """Register the mesh itself, run the background jobs while the block runs."""
         await self.self_check.register(self.defaults)
-        async with self.use_cases.jobs.running():
+        async with self.jobs.running():
             yield
 
     async def close(self) -> None:
@@ -196,8 +197,6 @@ def build_mesh(
             notifier=webhooks,
         ),
         hub=hub,
-        clock=clock,
-        jobs=jobs,
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.
@@ -219,6 +218,7 @@ def build_mesh(
     catalog = CatalogImporter(registry, dependencies, repository)
     return Mesh(
         use_cases,
+        jobs,
         monitor,
         history,
         repository,

@@ -43,3 +43,31 @@ async def test_a_callers_mistake_is_told_and_logged_in_one_line(
     refused = [r for r in caplog.records if "limit must be from 1" in r.getMessage()]
     assert refused
     assert all(r.levelno == logging.INFO and not r.exc_info for r in refused)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "told"),
+    [
+        ("query ($n: Int!) { services(limit: $n) { id } }", {"n": "ten"}, "Int cannot represent"),
+        (
+            'mutation ($t: DependencyType!) { addDependency(input: {source: "a", '
+            'target: "b", type: $t}) { __typename } }',
+            {"t": "CIRCULAR"},
+            "CIRCULAR",
+        ),
+    ],
+    ids=["wrong-type", "unknown-enum-value"],
+)
+async def test_a_bad_variable_is_the_callers_mistake(
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    query: str,
+    variables: dict[str, object],
+    told: str,
+) -> None:
+    with caplog.at_level(logging.INFO):
+        result = await gql(client, query, **variables)
+    [error] = result["errors"]
+    assert told in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -23,7 +23,7 @@ async def test_a_dead_vital_job_makes_health_fail(
 ) -> None:
     settings = load_settings(database_url=sqlite_url(tmp_path))
     app = create_app(settings, prober=ScriptedProber(), broker=MemoryBroker(MemoryVirtualHost()))
-    jobs = app.state.parts.use_cases.jobs
+    jobs = app.state.parts.jobs
     crash = asyncio.Event()
 
     async def fragile() -> None:

@@ -13,9 +13,7 @@ from ose_mesh.core.dependencies import DependencyService
 from ose_mesh.core.event_log import EventLog
 from ose_mesh.core.hub import EventHub
 from ose_mesh.core.outbox import EventService
-from ose_mesh.core.ports import Clock
 from ose_mesh.core.registry import ServiceRegistry
-from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.core.views import HealthQueries
 
 
@@ -28,5 +26,3 @@ class UseCases:
     event_log: EventLog  # recent events
     bus: BusQueries  # the bus's status and topology
     hub: EventHub  # live changes, for subscriptions
-    clock: Clock
-    jobs: Supervisor  # the background jobs and whether each is running

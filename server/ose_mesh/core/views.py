@@ -88,6 +88,10 @@ class HealthQueries:
         # always prints the same way.
         self._origin = clock.wall() - timedelta(seconds=clock.monotonic())
 
+    def wall_time(self, moment: float) -> datetime:
+        """A reading of the monotonic clock (when a heartbeat came) as the time users read."""
+        return self._origin + timedelta(seconds=moment)
+
     def require(self, service_id: str) -> None:
         """Raise ServiceNotFound unless the service is registered."""
         self._monitor.state(service_id)
@@ -151,9 +155,6 @@ class HealthQueries:
         uptime = self._history.uptime(state.service.service_id)
         last = state.last_success_at
 
-        def at(moment: float) -> datetime:
-            return self._origin + timedelta(seconds=moment)
-
         metrics = HeartbeatMetrics(
             heartbeat_count=state.heartbeat_count,
             missed_heartbeats=state.missed_heartbeats,
@@ -169,7 +170,7 @@ class HealthQueries:
             uptime_24h=uptime["24h"],
             uptime_7d=uptime["7d"],
             uptime_30d=uptime["30d"],
-            last_heartbeat=None if last is None else at(last),
+            last_heartbeat=None if last is None else self.wall_time(last),
             seconds_since_last=None if last is None else round(now - last, 3),
             flap_count=state.flap_count(now),
             recent_latencies_ms=[round(v, 3) for v in state.recent_latencies()],
@@ -177,7 +178,7 @@ class HealthQueries:
         return ServiceHealth(
             service=state.service,
             status=state.status,
-            status_since=at(state.status_since),
+            status_since=self.wall_time(state.status_since),
             reason=describe_status(state),
             root_causes=root_causes,
             metrics=metrics,

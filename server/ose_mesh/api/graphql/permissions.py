@@ -173,9 +173,10 @@ def _too_big(message: str) -> GraphQLError:
 
 
 def caused_by_caller(error: GraphQLError) -> bool:
-    """A refused document, a bad argument, an unknown id: the caller's mistake."""
+    """A refused document, a bad argument or variable (graphql-core's own coercion errors
+    are GraphQLErrors), an unknown id: the caller's mistake."""
     cause = error.original_error
-    return cause is None or isinstance(cause, ValueError | DomainError)
+    return cause is None or isinstance(cause, ValueError | DomainError | GraphQLError)
 
 
 class MaskUnexpected(MaskErrors):

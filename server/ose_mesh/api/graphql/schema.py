@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from datetime import timedelta
 from typing import cast
 
 import strawberry
@@ -205,13 +204,12 @@ class HealthSubscription:
         )
         try:
             async for result in subscription:
-                age = mesh.clock.monotonic() - result.at
                 yield Heartbeat(
                     service_id=result.service_id,
                     ok=result.ok,
                     latency_ms=result.latency_ms,
                     message=result.message,
-                    at=mesh.clock.wall() - timedelta(seconds=age),
+                    at=mesh.health.wall_time(result.at),
                 )
         finally:
             subscription.close()

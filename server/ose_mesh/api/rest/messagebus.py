@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field
@@ -17,6 +17,7 @@ from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
+from ose_mesh.core.broker import Listing
 from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import EventMessage, InvalidField
 
@@ -127,15 +128,21 @@ def _paging(request: Request) -> tuple[int, int]:
     return page, whole_number_param(request, "page_size", 100, 1, MAX_PAGE_SIZE)
 
 
-async def exchanges(request: Request) -> JSONResponse:
-    found = await _mesh(request).bus.exchanges(*_paging(request))
-    answer: models.Exchanges = {
-        "exchanges": [{"name": e.name, "type": e.type, "durable": e.durable} for e in found.items],
+def _page(found: Listing[Any]) -> models.Page:
+    return {
         "page": found.page,
         "page_size": found.page_size,
         "page_count": found.page_count,
         "total": found.total,
         "source": found.source,
+    }
+
+
+async def exchanges(request: Request) -> JSONResponse:
+    found = await _mesh(request).bus.exchanges(*_paging(request))
+    answer: models.Exchanges = {
+        "exchanges": [{"name": e.name, "type": e.type, "durable": e.durable} for e in found.items],
+        **_page(found),
     }
     return JSONResponse(answer)
 
@@ -147,11 +154,7 @@ async def queues(request: Request) -> JSONResponse:
             {"name": q.name, "messages": q.message_count, "consumers": q.consumer_count}
             for q in found.items
         ],
-        "page": found.page,
-        "page_size": found.page_size,
-        "page_count": found.page_count,
-        "total": found.total,
-        "source": found.source,
+        **_page(found),
     }
     return JSONResponse(answer)
 

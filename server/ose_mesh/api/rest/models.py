@@ -386,22 +386,20 @@ class QueueItem(TypedDict):
 Source = Literal["management", "declared"]
 
 
-class Exchanges(TypedDict):
+class Page(TypedDict):
+    page: int
+    page_size: int
+    page_count: int
+    total: int
+    source: Source
+
+
+class Exchanges(Page):
     exchanges: list[ExchangeItem]
-    page: int
-    page_size: int
-    page_count: int
-    total: int
-    source: Source
 
 
-class Queues(TypedDict):
+class Queues(Page):
     queues: list[QueueItem]
-    page: int
-    page_size: int
-    page_count: int
-    total: int
-    source: Source
 
 
 class Health(TypedDict):
