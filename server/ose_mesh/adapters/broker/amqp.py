@@ -90,7 +90,9 @@ class AmqpBroker:
         except aiormq.exceptions.ChannelPreconditionFailed as exc:
             raise PreconditionFailed(_reply_text(exc)) from exc
         except aiormq.exceptions.ChannelClosed as exc:
-            raise BrokerError(500, _reply_text(exc)) from exc
+            # Another refusal (403 access refused, 405 locked…) keeps its code, so callers
+            # can tell "no" from "not now".
+            raise BrokerError(_reply_code(exc), _reply_text(exc)) from exc
         except (aiormq.exceptions.AMQPConnectionError, ConnectionError, RuntimeError) as exc:
             raise BrokerUnavailable(f"RabbitMQ connection lost: {exc}") from exc
 
@@ -204,6 +206,21 @@ class AmqpBroker:
         if isinstance(message.delivery, Basic.GetEmpty):
             return None
         return _delivery(message, partial(settle_alone, channel))
+
+
+# aiormq raises one class per reply code it knows (ChannelAccessRefused for 403…), with the
+# text only; other codes come as ChannelClosed(code, text).
+_REPLY_CODES: dict[type[BaseException], int] = {
+    kind: code for code, kind in aiormq.channel.EXCEPTION_MAPPING.items()
+}
+
+
+def _reply_code(exc: BaseException) -> int:
+    """The AMQP reply code the broker closed the channel with (500 when it gave none)."""
+    code = _REPLY_CODES.get(type(exc))
+    if code is None and exc.args and isinstance(exc.args[0], int):
+        code = exc.args[0]
+    return code or 500
 
 
 def _reply_text(exc: BaseException) -> str:
