@@ -80,12 +80,18 @@ class MeshMetrics(Collector):
             "History flushes that failed and were retried (database unreachable).",
             value=self._history.flush_failures,
         )
-        up = GaugeMetricFamily("ose_job_up", "1 while the background job runs.", labels=["job"])
+        up = GaugeMetricFamily(
+            "ose_job_up",
+            "1 while the background job runs, 0 while it is down (one-off jobs that have"
+            " finished, such as the demo's seeding, are not listed).",
+            labels=["job"],
+        )
         crashes = CounterMetricFamily(
             "ose_job_crashes", "Crashes of the background job (each logged).", labels=["job"]
         )
         for job in self._jobs.jobs():
-            up.add_metric([job.name], float(job.running))
+            if not job.finished:
+                up.add_metric([job.name], float(job.running))
             crashes.add_metric([job.name], job.crashes)
         yield up
         yield crashes
