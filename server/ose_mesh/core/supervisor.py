@@ -87,6 +87,7 @@ class Supervisor:
         # when every job has ended or been cancelled.
         async with asyncio.TaskGroup() as group:
             for job in self._jobs.values():
+                job.running = True  # from now on; /health may ask before the task first runs
                 self._tasks[job.name] = group.create_task(self._keep(job), name=job.name)
 
     async def _keep(self, job: Job) -> None:
