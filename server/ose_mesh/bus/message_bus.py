@@ -34,7 +34,20 @@ from ose_mesh.domain import EventMessage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BROADCAST", "DEAD_LETTERS", "EVENTS", "LOGS", "STANDARD_EXCHANGES", "TASKS"]
+__all__ = [
+    "BROADCAST",  # the standard exchanges (core/broker.py), where SDK users have found them
+    "DEAD_LETTERS",
+    "EVENTS",
+    "LOGS",
+    "STANDARD_EXCHANGES",
+    "TASKS",
+    "BusStats",
+    "EventHandler",
+    "MessageBus",
+    "RetryPolicy",
+    "RpcError",
+    "RpcHandler",
+]
 MAX_PRIORITY = 9
 SEEN_IDS = 10_000
 
