@@ -50,12 +50,12 @@ def alert_body(change: StatusChange) -> dict[str, Any]:
 class AlertNotifier:
     def __init__(
         self,
-        targets: list[str],
+        urls: list[str],
         transport: AlertTransport,
         *,
         first_backoff: float = FIRST_BACKOFF_SECONDS,
     ) -> None:
-        self.urls = targets
+        self.urls = urls
         self.stats = DeliveryStats()
         self.first_backoff = first_backoff
         self._transport = transport

@@ -56,10 +56,6 @@ class BusQueries:
         self._admin = admin
         self._notifier = notifier
 
-    @property
-    def connected(self) -> bool:
-        return self._bus.connected
-
     async def status(self) -> BusStatus:
         notifier = self._notifier.stats
         return BusStatus(

@@ -11,7 +11,6 @@ from ose_mesh.core.graph_model import (
     Cycle,
     Direction,
     EdgeView,
-    GraphSummary,
     GraphView,
     Hub,
     Impact,
@@ -107,9 +106,6 @@ class DependencyService:
             edges=[self.edge(d) for d in graph.dependencies()],
             cycles=graph.cycles(),
         )
-
-    async def summary(self) -> GraphSummary:
-        return (await self.analysed()).summary()
 
     async def cycles(self) -> list[Cycle]:
         return (await self.analysed()).cycles()

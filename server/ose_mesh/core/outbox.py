@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ose_mesh.core.broker import BrokerError
+from ose_mesh.core.broker import EVENTS, BrokerError
 from ose_mesh.core.ports import EventBus, OutboxEntry, OutboxRepository
 from ose_mesh.domain import EventMessage, EventRefused, UnknownExchange, storable
 
 log = logging.getLogger(__name__)
 
 CONFIRM_WAIT_SECONDS = 2.0
-DEFAULT_EXCHANGE = "ose.events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +153,7 @@ class EventService:
         self._relay.wake()
 
     async def publish(
-        self, event: EventMessage, exchange: str = DEFAULT_EXCHANGE, routing_key: str | None = None
+        self, event: EventMessage, exchange: str = EVENTS, routing_key: str | None = None
     ) -> PublishReceipt:
         """Publish as a client asked: the exchange must exist; the routing key defaults to
         `{source_service}.{event_type}`. Stored first, then the broker's confirm is awaited

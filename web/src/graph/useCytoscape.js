@@ -131,7 +131,9 @@ export function useGraph3D(box, graph, shown, physics) {
       view.current = null;
     };
   }, [shown, graph]);
-  useEffect(() => view.current?.setPhysics(physics), [physics]);
+  useEffect(() => {
+    view.current?.setPhysics(physics);
+  }, [physics]);
   useEffect(() => effect(() => view.current?.recolour(services.value)), [graph]);
   return view;
 }

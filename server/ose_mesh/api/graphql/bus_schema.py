@@ -14,6 +14,7 @@ from ose_mesh import domain
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.types import InvalidFieldError, UnavailableError
 from ose_mesh.api.json_input import MAX_NESTING, too_deep
+from ose_mesh.core.broker import EVENTS
 from ose_mesh.core.event_log import EVENTS_TOPIC, LoggedEvent, matches
 
 MAX_EVENTS = 1000
@@ -100,7 +101,7 @@ PublishResult = Annotated[
 class PublishInput:
     event_type: str
     source_service: str
-    exchange: str = "ose.events"
+    exchange: str = EVENTS
     # Optional rather than defaulting to {}: an object default cannot be shown by
     # introspection (graphql-core cannot print a JSON object as a default value).
     payload: JSON | None = strawberry.field(

@@ -17,7 +17,7 @@ from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
 from ose_mesh.api.rest.bodies import read_body, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
-from ose_mesh.core.broker import Listing
+from ose_mesh.core.broker import EVENTS, Listing
 from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import EventMessage, InvalidField
 
@@ -44,7 +44,7 @@ async def _structured_cloud_event(request: Request) -> tuple[models.PublishBody,
     source = data.get("source", "")
     body = models.PublishBody.model_validate(
         {
-            "exchange": data.get("exchange", "ose.events"),
+            "exchange": data.get("exchange", EVENTS),
             "event_type": data.get("type", ""),
             "source_service": source,
             "payload": data.get("data", {}),

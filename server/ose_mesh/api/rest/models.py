@@ -20,6 +20,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from ose_mesh.core import ServiceSpec
+from ose_mesh.core.broker import EVENTS
 from ose_mesh.domain import (
     CheckType,
     Dependency,
@@ -112,7 +113,7 @@ class PublishBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exchange: Annotated[str, StringConstraints(max_length=255)] = "ose.events"
+    exchange: Annotated[str, StringConstraints(max_length=255)] = EVENTS
     event_type: NonEmpty
     source_service: NonEmpty
     payload: dict[str, Any] = Field(default_factory=dict)
