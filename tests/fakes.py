@@ -66,6 +66,7 @@ class MemoryRepository(MemoryHistory):
     def __init__(self) -> None:
         super().__init__()
         self.services: dict[str, Service] = {}
+        self.versions: dict[str, int] = {}
         self.dependencies: dict[tuple[str, str], Dependency] = {}
         self.outbox: dict[int, OutboxEntry] = {}
         self._next_id = 1
@@ -86,11 +87,13 @@ class MemoryRepository(MemoryHistory):
         if known is not None:  # the first registration time is kept
             service = replace(service, registered_at=known.registered_at)
         self.services[service.service_id] = service
+        self.versions[service.service_id] = self.versions.get(service.service_id, 0) + 1
 
     async def delete_service(self, service_id: str) -> bool:
         self._check()
         if self.services.pop(service_id, None) is None:
             return False
+        self.versions.pop(service_id, None)
         self.transitions = [c for c in self.transitions if c.service_id != service_id]
         self.rollups = [r for r in self.rollups if r.service_id != service_id]
         return True
@@ -98,6 +101,19 @@ class MemoryRepository(MemoryHistory):
     async def list_services(self) -> list[Service]:
         self._check()
         return list(self.services.values())
+
+    async def get_service(self, service_id: str) -> tuple[Service, int] | None:
+        self._check()
+        service = self.services.get(service_id)
+        return None if service is None else (service, self.versions[service_id])
+
+    async def service_versions(self) -> dict[str, int]:
+        self._check()
+        return dict(self.versions)
+
+    async def get_dependency(self, source: str, target: str) -> Dependency | None:
+        self._check()
+        return self.dependencies.get((source, target))
 
     async def add_transitions(self, changes: Sequence[StatusChange]) -> None:
         self._check()
@@ -128,13 +144,13 @@ class MemoryRepository(MemoryHistory):
         for dependency in dependencies:
             await self.upsert_dependency(dependency)
 
-    async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
+    async def add_outbox(self, entries: Sequence[OutboxEntry], claimant: str | None = None) -> None:
         self._check()
         for entry in entries:
             self.outbox[self._next_id] = replace(entry, id=self._next_id)
             self._next_id += 1
 
-    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
+    async def pending_outbox(self, limit: int, claimant: str | None = None) -> list[OutboxEntry]:
         self._check()
         return [self.outbox[key] for key in sorted(self.outbox)[:limit]]
 

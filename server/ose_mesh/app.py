@@ -40,6 +40,7 @@ from ose_mesh.config import Settings
 from ose_mesh.core import Clock, Prober
 from ose_mesh.core.broker import Broker
 from ose_mesh.core.catalog import CatalogImporter
+from ose_mesh.core.cluster import ServerInUse
 from ose_mesh.demo.simulator import DemoSimulator
 
 log = logging.getLogger("ose_mesh")
@@ -79,11 +80,16 @@ def create_app(
         )
         bus = mesh.use_cases.bus
         log.info("event bus: %s (%s)", bus.backend, bus.broker_address)
+        identity = mesh.membership.identity
+        log.info("replica %s (%s)", identity.replica_id, identity.mode)
         try:
             async with mesh.running():
                 if demo is None:
                     ready.set()
                 yield
+        except ServerInUse as exc:
+            app.state.refusal = str(exc)
+            raise
         finally:
             graphql.document_worker.shutdown(wait=False)
             await mesh.close()
@@ -124,6 +130,7 @@ def create_app(
     app.state.mesh = mesh.use_cases  # what routes and resolvers are given
     app.state.parts = mesh  # everything built, for the tests and benchmarks that look behind
     app.state.settings = settings
+    app.state.refusal = None  # why the database refused this server, if it did
     app.state.tokens = access_tokens
     app.state.beat_limiter = BeatLimiter(settings.beats_per_second)
     return app

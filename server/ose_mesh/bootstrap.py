@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -43,13 +44,26 @@ from ose_mesh.core.alerts import AlertNotifier
 from ose_mesh.core.broker import Broker, BrokerAdmin
 from ose_mesh.core.bus_status import BusQueries
 from ose_mesh.core.catalog import CatalogImporter
+from ose_mesh.core.cluster import (
+    ClusterQueries,
+    Identity,
+    Membership,
+    ShardOwner,
+    default_replica_id,
+)
+from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.event_log import EventLog, EventTap
 from ose_mesh.core.outbox import EventService, OutboxRelay
 from ose_mesh.core.self_check import SelfCheck
 from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
 from ose_mesh.core.use_cases import UseCases
-from ose_mesh.domain import CheckConfig
+from ose_mesh.domain import CheckConfig, DomainError
+
+log = logging.getLogger(__name__)
+
+# Replicas compare what they hold with the database this often (missed change messages).
+RECONCILE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,9 @@ class Mesh:
     message_bus: MessageBus
     webhooks: AlertNotifier
     network_prober: NetworkProber | None
+    membership: Membership
+    shards: ShardOwner | None = None  # cluster mode
+    link: ClusterLink | None = None
 
     async def open(self) -> tuple[int, int]:
         """Create the schema and restore services and dependencies; returns their counts."""
@@ -75,10 +92,27 @@ class Mesh:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Register the mesh itself, run the background jobs while the block runs."""
-        await self.self_check.register(self.defaults)
-        async with self.jobs.running():
-            yield
+        """Join the servers of the database (raises ServerInUse when this one may not),
+        register the mesh itself, run the background jobs while the block runs."""
+        await self.membership.join()
+        try:
+            if self.shards is not None:
+                await self.shards.tick()  # hold a share before answering
+            await self.self_check.register(self.defaults)
+            async with self.jobs.running():
+                yield
+        finally:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """Hand the shards over at once (the others are told), then leave."""
+        if self.shards is not None:
+            with contextlib.suppress(DomainError):
+                await self.shards.write_states()
+                await self.shards.release_all()
+            if self.link is not None:
+                await self.link.tell_left()
+        await self.membership.leave()
 
     async def close(self) -> None:
         await self.message_bus.close()
@@ -147,9 +181,14 @@ def build_mesh(
 ) -> Mesh:
     clock = clock or SystemClock()
     repository = SqlRepository.from_url(settings.database_url)
+    identity = Identity(settings.replica_id or default_replica_id(), settings.cluster)
+    shards: ShardOwner | None = None
     network_prober = None
     if prober is None:
-        prober = network_prober = NetworkProber(policy=probe_policy(settings))
+        prober = network_prober = NetworkProber(
+            policy=probe_policy(settings),
+            replica_id=identity.replica_id if settings.cluster else None,
+        )
     hub = EventHub()
     history = HistoryRecorder(clock, repository)
     graph = DependencyGraph()
@@ -160,26 +199,37 @@ def build_mesh(
         history,
         causes=graph,
         max_concurrent_probes=settings.max_concurrent_probes,
+        owns=(lambda service_id: shards is not None and shards.owns(service_id))
+        if settings.cluster
+        else None,
     )
+    bus_settings = settings.bus()
+    if broker is None:
+        broker = AmqpBroker(bus_settings.url) if bus_settings.backend == "amqp" else MemoryBroker()
+    link: ClusterLink | None = None
+    if settings.cluster:
+        shards = ShardOwner(identity, repository, repository, monitor, clock)
+        link = ClusterLink(broker, shards, monitor, hub)
     defaults = CheckConfig(
         interval_seconds=settings.heartbeat_interval,
         timeout_seconds=settings.heartbeat_timeout,
         max_failures=settings.heartbeat_max_failures,
     )
     registry = ServiceRegistry(
-        repository, repository, monitor, history, hub, clock, defaults, graph
+        repository, repository, monitor, history, hub, clock, defaults, graph, feed=link, beats=link
     )
-    dependencies = DependencyService(repository, graph, monitor, hub)
-    bus_settings = settings.bus()
-    if broker is None:
-        broker = AmqpBroker(bus_settings.url) if bus_settings.backend == "amqp" else MemoryBroker()
+    dependencies = DependencyService(repository, graph, monitor, hub, feed=link)
     message_bus = MessageBus(broker, name="service-mesh")
     event_log = EventLog(hub)
     tap = EventTap(broker, event_log)
-    relay = OutboxRelay(repository, message_bus)
+    # Several relays share the outbox only in a cluster: a single server's takes every row.
+    relay = OutboxRelay(
+        repository, message_bus, claimant=identity.replica_id if settings.cluster else None
+    )
     events = EventService(repository, relay, message_bus)
     webhooks = AlertNotifier(settings.webhooks, HttpWebhooks())
     jobs = Supervisor()
+    membership = Membership(repository, identity)
     use_cases = UseCases(
         registry=registry,
         health=HealthQueries(monitor, history, repository, clock, graph),
@@ -197,6 +247,7 @@ def build_mesh(
             notifier=webhooks,
         ),
         hub=hub,
+        cluster=ClusterQueries(membership, monitor, repository if settings.cluster else None),
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.
@@ -209,12 +260,31 @@ def build_mesh(
         graceful=True,  # stopped between two flushes; Mesh.close writes the rest
     )
     jobs.add("self-check", self_check.run)
-    jobs.add("bus-connection", lambda: message_bus.stay_connected(tap.attach))
+    jobs.add("bus-connection", lambda: message_bus.stay_connected(on_connect))
     jobs.add("outbox-relay", relay.run)
     jobs.add("transitions", lambda: forward_transitions(transitions, events))
     jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
     if alerts is not None:
         jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)
+
+    async def on_connect() -> None:
+        await tap.attach()
+        if link is not None:
+            await link.attach()
+
+    if shards is not None and link is not None:
+        link.serve(registry, dependencies)
+        shards.on_states = link.send_states
+        jobs.add("shards", shards.run)
+        jobs.add("states", shards.keep_states_written)
+        jobs.add("cluster-transitions", link.forward_transitions)
+        jobs.add(
+            "reconcile",
+            _every(RECONCILE_SECONDS, _reconciler(registry, dependencies), jobs.stopping),
+            vital=False,
+        )
+    else:
+        jobs.add("lease", membership.keep_alive)
     catalog = CatalogImporter(registry, dependencies, repository)
     return Mesh(
         use_cases,
@@ -228,7 +298,23 @@ def build_mesh(
         message_bus,
         webhooks,
         network_prober,
+        membership,
+        shards,
+        link,
     )
+
+
+def _reconciler(
+    registry: ServiceRegistry, dependencies: DependencyService
+) -> Callable[[], Awaitable[None]]:
+    async def reconcile() -> None:
+        try:
+            await registry.reconcile()
+            await dependencies.reconcile()
+        except DomainError as exc:
+            log.warning("could not compare with the database: %s", exc)
+
+    return reconcile
 
 
 def _every(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ose_mesh.config import ConfigError, load_settings
+from ose_mesh.config import ConfigError, Settings, load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +31,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
         "--no-access-log", action="store_true", help="do not log every request (busy servers)"
+    )
+    serve.add_argument(
+        "--cluster",
+        action="store_true",
+        default=None,
+        help="run as one of several replicas on one PostgreSQL database and RabbitMQ",
+    )
+    serve.add_argument(
+        "--replica-id", help="this replica's name in the cluster (default: host name-pid)"
     )
     serve.add_argument(
         "--insecure",
@@ -84,11 +93,19 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(
-            host=args.host, port=args.port, demo=args.demo, database_url=args.database_url
+            host=args.host,
+            port=args.port,
+            demo=args.demo,
+            database_url=args.database_url,
+            cluster=args.cluster,
+            replica_id=args.replica_id,
         )
         tokens = bootstrap.tokens(settings)
     except ConfigError as exc:
         print(f"ose-mesh: {exc}", file=sys.stderr)
+        return 2
+    if (problem := settings.cluster_problem()) is not None:
+        print(f"ose-mesh: {problem}", file=sys.stderr)
         return 2
     if not tokens.enabled and not settings.listens_on_loopback and not args.insecure:
         print(PROTECTED_MODE.format(host=settings.host), file=sys.stderr)
@@ -96,6 +113,9 @@ def _serve(args: argparse.Namespace) -> int:
     if (problem := _database_problem(settings.database_url)) is not None:
         print(f"ose-mesh: {problem}", file=sys.stderr)
         return 1
+    if (problem := _sharing_problem(settings)) is not None:
+        print(f"ose-mesh: {problem}", file=sys.stderr)
+        return 3
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -112,7 +132,11 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )
-    serving.MeshServer(config).run()
+    server = serving.MeshServer(config)
+    server.run()
+    if app.state.refusal is not None:  # another server holds the database
+        print(f"ose-mesh: {app.state.refusal}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -145,6 +169,31 @@ def _database_problem(url: str) -> str | None:
     finally:
         quiet.setLevel(logging.NOTSET)
     return None
+
+
+def _sharing_problem(settings: Settings) -> str | None:
+    """Why another server on the database keeps this one out, or None (a first look: the
+    server's start-up decides, under a lock)."""
+    import asyncio
+
+    from ose_mesh.adapters.db import SqlRepository
+    from ose_mesh.core.cluster import Identity, Membership, default_replica_id
+    from ose_mesh.domain import StorageUnavailable
+
+    repository = SqlRepository.from_url(settings.database_url)
+    identity = Identity(settings.replica_id or default_replica_id(), settings.cluster)
+
+    async def look() -> str | None:
+        try:
+            if await repository.schema_revision() is None:
+                return None  # a new database: nobody uses it
+            return await Membership(repository, identity).problem()
+        except StorageUnavailable:
+            return None  # an older schema without the replica table: start-up migrates
+        finally:
+            await repository.close()
+
+    return asyncio.run(look())
 
 
 PROTECTED_MODE = """ose-mesh: refusing to listen on {host} with no token configured: anyone who

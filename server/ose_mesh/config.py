@@ -109,10 +109,35 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OSE_MESH_BEATS_PER_SECOND", "beats_per_second"),
     )
 
+    cluster: bool = Field(False, validation_alias=AliasChoices("OSE_MESH_CLUSTER", "cluster"))
+    replica_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+        validation_alias=AliasChoices("OSE_MESH_REPLICA_ID", "replica_id"),
+    )
+
     def bus(self) -> BusSettings:
         """The event bus settings: the embedded server keeps its in-memory broker unless
         RabbitMQ is configured (OSE_BUS, RABBITMQ_URL or RABBITMQ_HOST)."""
         return BusSettings().for_server()
+
+    def cluster_problem(self) -> str | None:
+        """Why cluster mode cannot run on these settings, or None."""
+        if not self.cluster:
+            return None
+        if not self.database_url.startswith("postgresql"):
+            return (
+                "cluster mode needs PostgreSQL (DATABASE_URL=postgresql://…): replicas share"
+                " the database and hold their leases in it; SQLite is one process's file"
+            )
+        if self.bus().backend != "amqp":
+            return (
+                "cluster mode needs RabbitMQ (RABBITMQ_HOST or RABBITMQ_URL): replicas tell"
+                " each other what changed over it; the in-memory bus reaches one process"
+            )
+        return None
 
     @property
     def listens_on_loopback(self) -> bool:
@@ -200,6 +225,8 @@ _ENV_NAMES = {
     "cors_origins": "OSE_MESH_CORS_ORIGINS",
     "allowed_hosts": "OSE_MESH_ALLOWED_HOSTS",
     "beats_per_second": "OSE_MESH_BEATS_PER_SECOND",
+    "cluster": "OSE_MESH_CLUSTER",
+    "replica_id": "OSE_MESH_REPLICA_ID",
     "header_timeout_seconds": "OSE_MESH_HEADER_TIMEOUT",
     "websocket_init_timeout_seconds": "OSE_MESH_WS_INIT_TIMEOUT",
     "max_connections": "OSE_MESH_MAX_CONNECTIONS",

@@ -116,6 +116,7 @@ async def test_real_answers_fit_the_documented_schemas(
     deregister = "/api/v1/heartbeat/register/{service_id}"
     await call("DELETE", deregister, "/api/v1/heartbeat/register/api")
     await call("DELETE", deregister, "/api/v1/heartbeat/register/api")
+    await call("GET", "/api/v1/cluster")
     await call("GET", "/health")
 
     # Everything but the two text answers (Mermaid, Prometheus) was called and checked.

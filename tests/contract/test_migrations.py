@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from ose_mesh.adapters.db import SqlRepository
-from ose_mesh.adapters.db.migrate import head_revision
+from ose_mesh.adapters.db.migrate import BASELINE, alembic_config, head_revision
 from ose_mesh.adapters.db.tables import ServiceRow
 from tests.contract.test_repository import service
 
@@ -40,9 +41,11 @@ async def test_a_database_from_before_migrations_is_upgraded_with_its_data(
 ) -> None:
     old = SqlRepository.from_url(database_url)
     await old.drop_schema()
-    async with old._engine.begin() as conn:  # what versions without migrations did
-        await conn.run_sync(SQLModel.metadata.create_all)
-        await conn.execute(sa.insert(ServiceRow.__table__).values(**_row()))  # type: ignore[attr-defined]
+    async with old._engine.begin() as conn:  # what versions without migrations made
+        await conn.run_sync(_baseline_tables)
+        row = _row()
+        old_services = sa.table("services", *(sa.column(name) for name in row))
+        await conn.execute(sa.insert(old_services).values(**row))
     assert await old.schema_revision() is None
     try:
         await old.create_schema()
@@ -52,6 +55,12 @@ async def test_a_database_from_before_migrations_is_upgraded_with_its_data(
     finally:
         await old.drop_schema()
         await old.close()
+
+
+def _baseline_tables(connection: sa.Connection) -> None:
+    """The first revision's tables, with no record of a migration."""
+    command.upgrade(alembic_config(connection), BASELINE)
+    connection.exec_driver_sql("DROP TABLE alembic_version")
 
 
 def _row() -> dict[str, object]:

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from ose_mesh.core import STATUS, EventHub
 from ose_mesh.core.alerts import ATTEMPTS, AlertNotifier, DeliveryFailed
+from ose_mesh.core.hub import OWN_STATUS, EventHub
 from ose_mesh.core.transitions import subscribe_transitions
 from ose_mesh.domain import HealthStatus, StatusChange
 from tests.eventually import eventually
@@ -76,7 +76,7 @@ async def test_the_notifier_follows_the_transitions_until_cancelled() -> None:
     notifier = AlertNotifier(["http://a/hook", "http://b/hook"], receiver)
     subscription = subscribe_transitions(hub)
     running = asyncio.create_task(notifier.run(subscription))
-    hub.publish(STATUS, CHANGE)
+    hub.publish(OWN_STATUS, CHANGE)
     await eventually(lambda: len(receiver.received) == 2)
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)

@@ -7,10 +7,10 @@ from ose_mesh.domain import CheckType, Dependency, HealthStatus
 from tests.unit.core_parts import Core, build_core
 
 
-def fail(core: Core, service_id: str) -> None:
+async def fail(core: Core, service_id: str) -> None:
     """Beats failing until the service is critical (max_failures is 3)."""
     for _ in range(3):
-        core.registry.beat(service_id, ok=False, message="disk full")
+        await core.registry.beat(service_id, ok=False, message="disk full")
 
 
 async def registered(*ids: str) -> Core:
@@ -24,7 +24,7 @@ async def registered(*ids: str) -> Core:
 
 async def test_pages_are_sorted_filtered_and_counted() -> None:
     core = await registered("web", "api", "db", "cache")
-    fail(core, "db")
+    await fail(core, "db")
     found = core.health.page(limit=2, offset=1)
     assert [s.service.service_id for s in found.states] == ["cache", "db"]
     assert found.total == 4
@@ -39,7 +39,7 @@ async def test_each_answer_carries_its_root_causes() -> None:
     await core.dependencies.add(Dependency("web", "api"))
     await core.dependencies.add(Dependency("api", "db"))
     for service_id in ("web", "api", "db"):
-        fail(core, service_id)
+        await fail(core, service_id)
     assert core.health.get("web").root_causes == ["db"]
     assert core.health.get("db").root_causes == []
     page = core.health.page()
@@ -52,14 +52,14 @@ async def test_each_answer_carries_its_root_causes() -> None:
 
 async def test_summary_and_history() -> None:
     core = await registered("web", "db")
-    core.registry.beat("web", ok=True)
-    fail(core, "db")
+    await core.registry.beat("web", ok=True)
+    await fail(core, "db")
     summary = core.health.summary()
     assert summary.total == 2
     assert summary.counts[HealthStatus.HEALTHY] == 1
     assert summary.overall_status is HealthStatus.CRITICAL
     await core.history.flush()  # half written, half still pending: both are shown
-    core.registry.beat("db", ok=True)
+    await core.registry.beat("db", ok=True)
     changes = await core.health.history("db")
     assert [(c.previous, c.current) for c in changes] == [
         (HealthStatus.CRITICAL, HealthStatus.HEALTHY),

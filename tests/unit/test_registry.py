@@ -47,14 +47,14 @@ async def test_a_registration_the_database_refuses_changes_nothing() -> None:
 async def test_beats_and_deregistration() -> None:
     core = build_core()
     await core.registry.register(ServiceSpec("pay", check_type=CheckType.PUSH))
-    state = core.registry.beat("pay", latency_ms=12.0)
+    state = await core.registry.beat("pay", latency_ms=12.0)
     assert state.status is HealthStatus.HEALTHY
     assert state.heartbeat_count == 1
     removed = await core.registry.deregister("pay")
     assert removed.service_id == "pay"
     assert await core.store.list_services() == []
     with pytest.raises(ServiceNotFound):
-        core.registry.beat("pay")
+        await core.registry.beat("pay")
     with pytest.raises(ServiceNotFound):
         await core.registry.deregister("pay")
 
@@ -62,7 +62,7 @@ async def test_beats_and_deregistration() -> None:
 async def test_restore_watches_what_was_stored_with_its_last_status() -> None:
     first = build_core()
     await first.registry.register(ServiceSpec("pay", check_type=CheckType.PUSH))
-    first.registry.beat("pay", ok=True)
+    await first.registry.beat("pay", ok=True)
     await first.history.flush()
     again = build_core(first.store)
     assert await again.registry.restore() == 1

@@ -127,9 +127,15 @@ def _elapsed_ms(started: float) -> float:
 
 
 class AiohttpProber:
-    def __init__(self, connection_limit: int = 512, policy: NetworkPolicy | None = None) -> None:
+    def __init__(
+        self,
+        connection_limit: int = 512,
+        policy: NetworkPolicy | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
         self._limit = connection_limit
         self._policy = policy or NetworkPolicy()
+        self._user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -142,7 +148,7 @@ class AiohttpProber:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                headers={"User-Agent": USER_AGENT},
+                headers={"User-Agent": self._user_agent},
                 read_bufsize=READ_BUFFER_BYTES,  # how much of a body is read ahead, unasked
             )
         return self._session
@@ -225,10 +231,17 @@ class NetworkProber:
     """The Prober the server uses: HTTP or TCP according to the service's check type."""
 
     def __init__(
-        self, http: AiohttpProber | HttpxProber | None = None, policy: NetworkPolicy | None = None
+        self,
+        http: AiohttpProber | HttpxProber | None = None,
+        policy: NetworkPolicy | None = None,
+        *,
+        replica_id: str | None = None,
     ) -> None:
+        """`replica_id` (cluster mode) goes into the User-Agent: a probed service's logs
+        say which replica asked."""
         self._policy = policy or NetworkPolicy()
-        self._http = http or AiohttpProber(policy=self._policy)
+        agent = f"{USER_AGENT} (replica {replica_id})" if replica_id else USER_AGENT
+        self._http = http or AiohttpProber(policy=self._policy, user_agent=agent)
 
     async def probe(self, service: Service) -> ProbeOutcome:
         if service.check.check_type is CheckType.TCP:

@@ -45,5 +45,6 @@ class CatalogImporter:
                 self._registry.apply(service, created)
         self._dependencies.graph.add_dependencies(dependencies)
         self._dependencies.announce("imported")
+        self._dependencies.told_imported()
         new = sum(1 for _, is_new in prepared if is_new)
         return CatalogResult(new, len(prepared) - new, len(dependencies))

@@ -19,7 +19,7 @@ from ose_mesh.core.graph_model import (
     ReachedView,
 )
 from ose_mesh.core.hub import GRAPH, EventHub
-from ose_mesh.core.ports import DependencyRepository, StatusReader
+from ose_mesh.core.ports import ChangeFeed, DependencyRepository, StatusReader
 from ose_mesh.domain import Dependency, HealthStatus
 
 
@@ -40,7 +40,10 @@ class DependencyService:
         graph: DependencyGraph,
         statuses: StatusReader,
         hub: EventHub,
+        *,
+        feed: ChangeFeed | None = None,
     ) -> None:
+        self._feed = feed
         self._repository = repository
         self.graph = graph
         self._statuses = statuses
@@ -63,6 +66,7 @@ class DependencyService:
         await self._repository.upsert_dependency(dependency)
         self.graph.add_dependency(dependency)
         self.announce("added" if created else "updated", dependency.source, dependency.target)
+        self._told(dependency.source, dependency.target)
         return self.edge(dependency), created
 
     async def remove(self, source: str, target: str) -> Dependency:
@@ -70,7 +74,46 @@ class DependencyService:
         await self._repository.delete_dependency(source, target)
         self.graph.remove_dependency(source, target)
         self.announce("removed", source, target)
+        self._told(source, target)
         return dependency
+
+    def told_imported(self) -> None:
+        """Many edges changed at once (an import): the other replicas read them all."""
+        self._told(None, None)
+
+    def _told(self, source: str | None, target: str | None) -> None:
+        if self._feed is not None:
+            self._feed.dependency_changed(source, target)
+
+    # -- what other replicas changed (cluster mode) --------------------------------------
+
+    async def refresh(self, source: str, target: str) -> None:
+        """Read one edge back from the database after another replica changed it."""
+        stored = await self._repository.get_dependency(source, target)
+        present = self.graph.has_dependency(source, target)
+        if stored is None and present:
+            self.graph.remove_dependency(source, target)
+            self.announce("removed", source, target)
+        elif stored is not None and (
+            not present or self.graph.dependency(source, target) != stored
+        ):
+            self.graph.add_dependency(stored)
+            self.announce("updated" if present else "added", source, target)
+
+    async def reconcile(self) -> int:
+        """Make the graph's edges those stored (changes whose message was missed, an
+        import). Returns how many edges differed."""
+        stored = {(d.source, d.target): d for d in await self._repository.list_dependencies()}
+        held = {(d.source, d.target): d for d in self.graph.dependencies()}
+        gone = [key for key in held if key not in stored]
+        changed = [d for key, d in stored.items() if held.get(key) != d]
+        for source, target in gone:
+            self.graph.remove_dependency(source, target)
+        if changed:
+            self.graph.add_dependencies(changed)
+        if gone or changed:
+            self.announce("imported")
+        return len(gone) + len(changed)
 
     def announce(self, action: str, source: str | None = None, target: str | None = None) -> None:
         self._hub.publish(GRAPH, GraphChange(action, self.graph.version, source, target))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 from ose_mesh.domain import HealthStatus, HeartbeatResult, Service
 
@@ -61,6 +62,7 @@ class HealthState:
         "service",
         "status",
         "status_since",
+        "transitions",
     )
 
     def __init__(
@@ -86,6 +88,7 @@ class HealthState:
         self._recent = array("f")
         self._recent_next = 0
         self._flap_marks: array[float] | None = None
+        self.transitions = 0  # how many this state made: orders them across replicas
 
     # -- input ---------------------------------------------------------------------------
 
@@ -146,6 +149,68 @@ class HealthState:
         """When the service turns dead if no answer arrives before."""
         reference = self.monitoring_since if self.last_answer_at is None else self.last_answer_at
         return reference + self.service.check.timeout_seconds
+
+    # -- a copy that survives the process (cluster mode) ----------------------------------
+
+    def snapshot(self, now: float, wall_now: float) -> dict[str, Any]:
+        """Everything but the service, as JSON values; moments as wall-clock seconds (a
+        monotonic time means nothing in another process)."""
+
+        def wall(moment: float | None) -> float | None:
+            return None if moment is None else round(wall_now - (now - moment), 3)
+
+        return {
+            "status": self.status.value,
+            "status_since": wall(self.status_since),
+            "monitoring_since": wall(self.monitoring_since),
+            "heartbeat_count": self.heartbeat_count,
+            "missed_heartbeats": self.missed_heartbeats,
+            "consecutive_failures": self.consecutive_failures,
+            "consecutive_successes": self.consecutive_successes,
+            "last_success_at": wall(self.last_success_at),
+            "last_answer_at": wall(self.last_answer_at),
+            "last_result_at": wall(self.last_result_at),
+            "last_latency_ms": self.last_latency_ms,
+            "last_message": self.last_message,
+            "latency": [
+                self._latency_sum,
+                self._latency_count,
+                None if self._latency_count == 0 else self._latency_min,
+                self._latency_max,
+            ],
+            "recent": self.recent_latencies(),
+            "flaps": [wall(at) for at in self._flap_marks or ()],
+            "transitions": self.transitions,
+            "taken_at": wall_now,
+        }
+
+    def restore(self, snapshot: dict[str, Any], now: float, wall_now: float) -> None:
+        """Take the values of `snapshot` (from another replica or the database)."""
+
+        def local(moment: float | None) -> float | None:
+            return None if moment is None else now - (wall_now - moment)
+
+        self.status = HealthStatus(snapshot["status"])
+        self.status_since = local(snapshot["status_since"]) or now
+        self.monitoring_since = local(snapshot["monitoring_since"]) or now
+        self.heartbeat_count = int(snapshot["heartbeat_count"])
+        self.missed_heartbeats = int(snapshot["missed_heartbeats"])
+        self.consecutive_failures = int(snapshot["consecutive_failures"])
+        self.consecutive_successes = int(snapshot["consecutive_successes"])
+        self.last_success_at = local(snapshot["last_success_at"])
+        self.last_answer_at = local(snapshot["last_answer_at"])
+        self.last_result_at = local(snapshot["last_result_at"])
+        self.last_latency_ms = snapshot["last_latency_ms"]
+        self.last_message = snapshot["last_message"]
+        total, count, low, high = snapshot["latency"]
+        self._latency_sum, self._latency_count = float(total), int(count)
+        self._latency_min = math.inf if low is None else float(low)
+        self._latency_max = float(high)
+        self._recent = array("f", snapshot["recent"][-RECENT_SAMPLES:])
+        self._recent_next = 0
+        flaps = [local(at) for at in snapshot["flaps"]]
+        self._flap_marks = array("d", [at for at in flaps if at is not None]) if flaps else None
+        self.transitions = int(snapshot["transitions"])
 
     # -- metrics -------------------------------------------------------------------------
 

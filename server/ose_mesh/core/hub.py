@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 Topic = str
-STATUS: Topic = "status"
+STATUS: Topic = "status"  # every transition in the mesh (what users watch)
+OWN_STATUS: Topic = "status.own"  # those this process made (published, alerted, told)
 HEARTBEAT: Topic = "heartbeat"
 REGISTRY: Topic = "registry"
 GRAPH: Topic = "graph"

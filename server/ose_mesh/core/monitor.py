@@ -15,13 +15,13 @@ import logging
 import math
 import random
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
-from ose_mesh.core.hub import HEARTBEAT, STATUS, EventHub
+from ose_mesh.core.hub import HEARTBEAT, OWN_STATUS, STATUS, EventHub
 from ose_mesh.core.ports import Clock, ProbeOutcome, Prober, RootCauseReader
 from ose_mesh.domain import (
     CheckType,
@@ -76,7 +76,10 @@ class HeartbeatMonitor:
         max_concurrent_probes: int = 512,
         rng: random.Random | None = None,
         observers: Sequence[Callable[[HeartbeatResult], None]] = (),
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
+        """`owns` says which services this process checks (cluster mode: those of the
+        shards it holds); the others are kept as mirrors of what their owner reports."""
         self._clock = clock
         self._prober = prober
         self._hub = hub
@@ -85,11 +88,14 @@ class HeartbeatMonitor:
         self._rng = rng or random.Random()
         self._observers = tuple(observers)
         self._causes = causes
+        self._owns = owns or _everything
+        self._dirty: set[str] = set()  # owned states changed since the last snapshot
         self._states: dict[str, HealthState] = {}
         self._tokens: dict[str, int] = {}
         self._last_beat: dict[str, float] = {}
         self._deadline_armed: set[str] = set()
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._mirrored: dict[str, float] = {}  # when the mirrored snapshot was taken
         self._heap: list[_Entry] = []
         self._seq = 0
         self._wakeup = asyncio.Event()
@@ -112,9 +118,9 @@ class HeartbeatMonitor:
             self._states[service.service_id] = state
         else:
             state.service = service
-        token = self._tokens.get(service.service_id, 0) + 1
-        self._tokens[service.service_id] = token
-        self._deadline_armed.discard(service.service_id)
+        token = self._next_token(service.service_id)
+        if not self._owns(service.service_id):
+            return state  # another replica checks it
         interval = service.check.interval_seconds
         if service.check.check_type is CheckType.PUSH:
             first = now + interval
@@ -124,6 +130,86 @@ class HeartbeatMonitor:
         self._push(first, _CHECK, service.service_id, token)
         self._arm_deadline(state)
         return state
+
+    def _next_token(self, service_id: str) -> int:
+        """Void whatever is scheduled for the service (a probe under way is not counted)."""
+        token = self._tokens.get(service_id, 0) + 1
+        self._tokens[service_id] = token
+        self._deadline_armed.discard(service_id)
+        return token
+
+    # -- ownership (cluster mode) --------------------------------------------------------
+
+    def adopt(self, service_id: str, snapshot: dict[str, Any] | None) -> None:
+        """Start checking a service this process now owns, continuing from `snapshot`
+        (its former owner's last stored state): never back to `unknown`. The first check
+        comes within a second; a push service gets one interval for its next beat."""
+        state = self._states.get(service_id)
+        if state is None:
+            return
+        now = self._clock.monotonic()
+        if snapshot is not None:
+            wall_now = self._clock.wall().timestamp()
+            state.restore(snapshot, now, wall_now)
+            last_beat = snapshot.get("last_beat")
+            if last_beat is not None:
+                self._last_beat[service_id] = now - (wall_now - last_beat)
+        token = self._next_token(service_id)
+        interval = state.service.check.interval_seconds
+        if state.service.check.check_type is CheckType.PUSH:
+            first = now + interval
+        else:
+            first = now + self._rng.uniform(0, min(1.0, 0.9 * interval))
+        self._push(first, _CHECK, service_id, token)
+        self._arm_deadline(state)
+
+    def release(self, service_id: str) -> None:
+        """Stop checking a service another replica owns now (its state stays, a mirror)."""
+        if service_id in self._states:
+            self._next_token(service_id)
+            self._dirty.discard(service_id)
+            task = self._inflight.pop(service_id, None)
+            if task is not None:
+                task.cancel()
+
+    def mirror(self, service_id: str, snapshot: dict[str, Any]) -> bool:
+        """Take the state its owner reports for a service this process does not check;
+        older reports than the one held are ignored. True when taken."""
+        state = self._states.get(service_id)
+        if state is None or self._owns(service_id):
+            return False
+        taken_at = float(snapshot.get("taken_at", 0))
+        if taken_at < self._mirrored.get(service_id, 0.0):
+            return False
+        state.restore(snapshot, self._clock.monotonic(), self._clock.wall().timestamp())
+        self._mirrored[service_id] = taken_at
+        return True
+
+    def snapshot(self, service_id: str) -> dict[str, Any]:
+        state = self.state(service_id)
+        now = self._clock.monotonic()
+        wall_now = self._clock.wall().timestamp()
+        taken = state.snapshot(now, wall_now)
+        last_beat = self._last_beat.get(service_id)
+        taken["last_beat"] = None if last_beat is None else round(wall_now - (now - last_beat), 3)
+        return taken
+
+    def mark_changed(self, service_ids: Iterable[str]) -> None:
+        """Snapshots that could not be written: take them again next time."""
+        self._dirty.update(service_ids)
+
+    def take_changed(self) -> list[tuple[str, HealthStatus, dict[str, Any]]]:
+        """Snapshots of the owned services that changed since the last call."""
+        changed, self._dirty = self._dirty, set()
+        return [
+            (service_id, self._states[service_id].status, self.snapshot(service_id))
+            for service_id in changed
+            if service_id in self._states and self._owns(service_id)
+        ]
+
+    def owns(self, service_id: str) -> bool:
+        """Whether this process checks the service (always, outside cluster mode)."""
+        return self._owns(service_id)
 
     def _root_causes_of(self, service_id: str) -> list[str]:
         if self._causes is None:
@@ -147,6 +233,8 @@ class HeartbeatMonitor:
 
     def unwatch(self, service_id: str) -> None:
         self._states.pop(service_id, None)
+        self._mirrored.pop(service_id, None)
+        self._dirty.discard(service_id)
         self._tokens.pop(service_id, None)
         self._last_beat.pop(service_id, None)
         self._deadline_armed.discard(service_id)
@@ -213,6 +301,8 @@ class HeartbeatMonitor:
             if self._tokens.get(service_id) != token:
                 continue  # the service was changed or removed since this was scheduled
             state = self._states[service_id]
+            if not self._owns(service_id):
+                continue  # its shard's lease ran out: adopt() schedules it again
             if kind == _CHECK:
                 self._on_check_due(state, due, token, now)
             else:
@@ -260,7 +350,8 @@ class HeartbeatMonitor:
         try:
             outcome = await self._probe_once(service)
         finally:
-            self._inflight.pop(service.service_id, None)
+            if self._inflight.get(service.service_id) is asyncio.current_task():
+                del self._inflight[service.service_id]
         if self._tokens.get(service.service_id) != token:
             return
         if not outcome.ok:
@@ -309,15 +400,17 @@ class HeartbeatMonitor:
             return
         previous = state.reevaluate(now)
         if previous is not None:
+            self._dirty.add(service_id)
             self._announce(state, previous)
 
     # -- results -------------------------------------------------------------------------
 
     def _apply(self, result: HeartbeatResult) -> None:
         state = self._states.get(result.service_id)
-        if state is None:
+        if state is None or not self._owns(result.service_id):
             return
         previous = state.record(result)
+        self._dirty.add(result.service_id)
         self._history.record_heartbeat(result)
         for observe in self._observers:
             observe(result)
@@ -329,6 +422,7 @@ class HeartbeatMonitor:
             self._arm_deadline(state)
 
     def _announce(self, state: HealthState, previous: HealthStatus) -> None:
+        state.transitions += 1
         change = StatusChange(
             service_id=state.service.service_id,
             previous=previous,
@@ -339,7 +433,12 @@ class HeartbeatMonitor:
         )
         log.info("%s: %s -> %s (%s)", change.service_id, previous, change.current, change.reason)
         self._history.record_transition(change)
+        self._hub.publish(OWN_STATUS, change)
         self._hub.publish(STATUS, change)
+
+
+def _everything(service_id: str) -> bool:
+    return True
 
 
 def describe_status(state: HealthState) -> str:

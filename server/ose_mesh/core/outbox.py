@@ -40,8 +40,17 @@ class RelayStats:
 
 class OutboxRelay:
     def __init__(
-        self, outbox: OutboxRepository, bus: EventBus, *, window: int = 100, batch: int = 1000
+        self,
+        outbox: OutboxRepository,
+        bus: EventBus,
+        *,
+        window: int = 100,
+        batch: int = 1000,
+        claimant: str | None = None,
     ) -> None:
+        """`claimant` names this relay where several share the outbox (cluster mode):
+        each row is published by one of them, first by the one whose server wrote it."""
+        self.claimant = claimant
         self._outbox = outbox
         self._bus = bus
         self._window = window
@@ -84,7 +93,7 @@ class OutboxRelay:
         """Publish what is pending, a bounded window of confirms at a time."""
         if not self._bus.connected:
             return 0
-        entries = await self._outbox.pending_outbox(self._batch)
+        entries = await self._outbox.pending_outbox(self._batch, self.claimant)
         done = 0
         for start in range(0, len(entries), self._window):
             chunk = entries[start : start + self._window]
@@ -149,7 +158,7 @@ class EventService:
                 ("event_id", event.event_id),
             ):
                 storable(name, text)
-        await self._outbox.add_outbox(entries)
+        await self._outbox.add_outbox(entries, self._relay.claimant)
         self._relay.wake()
 
     async def publish(

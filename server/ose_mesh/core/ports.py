@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -66,11 +66,47 @@ class ServiceRepository(Protocol):
 
     async def list_services(self) -> list[Service]: ...
 
+    async def get_service(self, service_id: str) -> tuple[Service, int] | None:
+        """The stored service and its row version (raised by every write), or None."""
+        ...
+
+    async def service_versions(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BeatReceipt:
+    """What a beat's sender is answered: the service's status after it."""
+
+    status: HealthStatus
+    heartbeat_count: int
+
+
+class BeatRouter(Protocol):
+    """Sends a beat to the replica that owns the service (cluster mode)."""
+
+    async def forward(
+        self, service_id: str, ok: bool, latency_ms: float | None, message: str | None
+    ) -> BeatReceipt:
+        """Raises Unavailable when the owner cannot be reached (the sender tries again)."""
+        ...
+
+
+class ChangeFeed(Protocol):
+    """Tells the other replicas what this one changed in the database (cluster mode)."""
+
+    def service_changed(self, service_id: str) -> None: ...
+
+    def dependency_changed(self, source: str | None, target: str | None) -> None:
+        """None for both: many changed at once (an import)."""
+        ...
+
 
 class DependencyRepository(Protocol):
     async def upsert_dependency(self, dependency: Dependency) -> None: ...
 
     async def delete_dependency(self, source: str, target: str) -> bool: ...
+
+    async def get_dependency(self, source: str, target: str) -> Dependency | None: ...
 
     async def list_dependencies(self) -> list[Dependency]: ...
 
@@ -125,10 +161,13 @@ class OutboxEntry:
 
 
 class OutboxRepository(Protocol):
-    async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None: ...
+    async def add_outbox(self, entries: Sequence[OutboxEntry], claimant: str | None = None) -> None:
+        """Store entries; a `claimant` (the writing server's relay) publishes them first."""
+        ...
 
-    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
-        """The oldest entries first."""
+    async def pending_outbox(self, limit: int, claimant: str | None = None) -> list[OutboxEntry]:
+        """The oldest entries first. With a `claimant`: only those no other relay is
+        publishing, now claimed for it for a while."""
         ...
 
     async def delete_outbox(self, ids: Sequence[int]) -> None: ...
@@ -189,3 +228,84 @@ class Notifier(Protocol):
 
     @property
     def stats(self) -> DeliveryCounters: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Replica:
+    """A server process using the database: alone ("single") or one of a cluster."""
+
+    replica_id: str
+    mode: str  # "single" or "cluster"
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A service's health state as its owner wrote it (see HealthState.snapshot)."""
+
+    service_id: str
+    status: HealthStatus
+    snapshot: dict[str, Any]
+    updated_at: datetime
+
+
+class ReplicaRepository(Protocol):
+    async def join(
+        self,
+        replica: Replica,
+        lease_seconds: float,
+        *,
+        stale: Callable[[Replica], bool],
+    ) -> list[Replica]:
+        """Add `replica` unless a live one stands in its way (a single server beside
+        anyone, a cluster replica beside a single server, the same id twice): those are
+        returned and nothing is written. Rows past their expiry, or that `stale` says are
+        left over from a dead process, are removed first. Servers joining at once take
+        turns (a lock), so two can never both join alone."""
+        ...
+
+    async def renew(self, replica_id: str, lease_seconds: float) -> bool:
+        """Push the expiry on; False when the row is gone (another server removed it)."""
+        ...
+
+    async def leave(self, replica_id: str) -> None: ...
+
+    async def replicas(self) -> list[Replica]:
+        """The live ones, oldest first."""
+        ...
+
+
+class ShardRepository(Protocol):
+    async def balance(
+        self, replica_id: str, shards: int, lease_seconds: float
+    ) -> tuple[dict[int, int], int]:
+        """One round of the shard leases, in one transaction: renew this replica's row and
+        the unexpired shards it holds, take free or expired shards up to its fair share of
+        the live cluster replicas. Returns ({shard: epoch} held, the fair share); nothing
+        held when the replica's row is gone (it was taken for dead)."""
+        ...
+
+    async def release_shards(self, replica_id: str, shards: Sequence[int] | None = None) -> None:
+        """Give shards back (all of them when None): a replica stopping, or holding more
+        than its share."""
+        ...
+
+    async def shard_owners(self) -> dict[int, str]:
+        """The live owner of each held shard."""
+        ...
+
+
+class StateRepository(Protocol):
+    async def save_states(
+        self, replica_id: str, states: Sequence[tuple[int, int, str, HealthStatus, dict[str, Any]]]
+    ) -> int:
+        """Write (shard, epoch, service_id, status, snapshot) rows, each only while this
+        replica holds its shard at that epoch (fencing: a former owner's writes are
+        refused). Returns how many were written."""
+        ...
+
+    async def load_states(self, service_ids: Sequence[str]) -> dict[str, StoredState]: ...

@@ -14,13 +14,26 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from ose_mesh.core.graph import DependencyGraph
-from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import REGISTRY, EventHub
 from ose_mesh.core.keyed_locks import KeyedLocks
 from ose_mesh.core.monitor import HeartbeatMonitor
-from ose_mesh.core.ports import Clock, HistoryRepository, ServiceRepository
-from ose_mesh.domain import CheckConfig, CheckType, Service, ServiceNotFound, validate_service_id
+from ose_mesh.core.ports import (
+    BeatReceipt,
+    BeatRouter,
+    ChangeFeed,
+    Clock,
+    HistoryRepository,
+    ServiceRepository,
+)
+from ose_mesh.domain import (
+    CheckConfig,
+    CheckType,
+    InvalidField,
+    Service,
+    ServiceNotFound,
+    validate_service_id,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +76,12 @@ class ServiceRegistry:
         clock: Clock,
         defaults: CheckConfig,
         graph: DependencyGraph,
+        *,
+        feed: ChangeFeed | None = None,
+        beats: BeatRouter | None = None,
     ) -> None:
+        """`feed` tells the other replicas about every change (cluster mode); `beats`
+        sends a beat for a service another replica owns to that replica."""
         self._repository = repository
         self._history_repository = history_repository
         self._monitor = monitor
@@ -73,6 +91,9 @@ class ServiceRegistry:
         self._defaults = defaults
         self._graph = graph
         self._locks = KeyedLocks()
+        self._feed = feed
+        self._beats = beats
+        self._versions: dict[str, int] = {}  # row versions read back from the database
 
     def changing(self, *service_ids: str) -> AbstractAsyncContextManager[None]:
         """Hold while changing these services (prepare, store, apply), so no other change
@@ -100,6 +121,9 @@ class ServiceRegistry:
 
     def apply(self, service: Service, created: bool) -> None:
         """Watch a service that was just stored."""
+        self._versions.pop(service.service_id, None)  # the next reconcile reads it back
+        if self._feed is not None:
+            self._feed.service_changed(service.service_id)
         self._monitor.watch(service)
         self._graph.add_service(service.service_id, cluster=service.cluster, monitored=True)
         action = "registered" if created else "updated"
@@ -119,22 +143,75 @@ class ServiceRegistry:
             service = self._monitor.state(service_id).service
             if not await self._repository.delete_service(service_id):
                 raise ServiceNotFound(service_id)
-            self._monitor.unwatch(service_id)
-            self._history.forget(service_id)
-            self._graph.remove_service(service_id)
-        self._hub.publish(REGISTRY, RegistryEvent("deregistered", service_id))
+            self._forget(service_id)
+            if self._feed is not None:
+                self._feed.service_changed(service_id)
         return service
 
-    def beat(
+    def _forget(self, service_id: str) -> None:
+        self._monitor.unwatch(service_id)
+        self._history.forget(service_id)
+        self._graph.remove_service(service_id)
+        self._versions.pop(service_id, None)
+        self._hub.publish(REGISTRY, RegistryEvent("deregistered", service_id))
+
+    async def beat(
         self,
         service_id: str,
         *,
         ok: bool = True,
         latency_ms: float | None = None,
         message: str | None = None,
-    ) -> HealthState:
-        """A beat pushed by the service itself; its state after it."""
-        return self._monitor.record_beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
+    ) -> BeatReceipt:
+        """A beat pushed by the service itself, counted by the replica that owns it."""
+        await self.require(service_id)
+        if self._beats is not None and not self._monitor.owns(service_id):
+            self._monitor.state(service_id)  # ServiceNotFound for an unknown id
+            return await self._beats.forward(service_id, ok, latency_ms, message)
+        state = self._monitor.record_beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
+        return BeatReceipt(state.status, state.heartbeat_count)
+
+    async def require(self, service_id: str) -> None:
+        """ServiceNotFound unless the service is registered. In a cluster, an id this
+        replica has not heard of yet is looked up in the database: a service registered
+        through one replica can beat through another at once."""
+        if service_id not in self._monitor and self._feed is not None:
+            try:
+                validate_service_id(service_id)
+            except InvalidField:
+                raise ServiceNotFound(service_id) from None  # could never be registered
+            await self.refresh(service_id)
+        self._monitor.state(service_id)
+
+    # -- what other replicas changed (cluster mode) --------------------------------------
+
+    async def refresh(self, service_id: str) -> None:
+        """Read one service back from the database after another replica changed it."""
+        async with self.changing(service_id):
+            found = await self._repository.get_service(service_id)
+            if found is None:
+                if service_id in self._monitor:
+                    self._forget(service_id)
+                return
+            service, version = found
+            if version <= self._versions.get(service_id, 0):
+                return  # an older read than one already applied
+            self._versions[service_id] = version
+            created = service_id not in self._monitor
+            self._monitor.watch(service, spread=created)
+            self._graph.add_service(service_id, cluster=service.cluster, monitored=True)
+            action = "registered" if created else "updated"
+            self._hub.publish(REGISTRY, RegistryEvent(action, service_id))
+
+    async def reconcile(self) -> int:
+        """Compare every row version with those applied here and read back what differs
+        (a change whose message this replica missed). Returns how many were read."""
+        stored = await self._repository.service_versions()
+        differing = [sid for sid, version in stored.items() if self._versions.get(sid) != version]
+        differing += [sid for sid in self._monitor.names() if sid not in stored]
+        for service_id in differing:
+            await self.refresh(service_id)
+        return len(differing)
 
     async def restore(self) -> int:
         """Watch every stored service again (at startup), spread over its interval."""
@@ -142,6 +219,7 @@ class ServiceRegistry:
         services = await self._repository.list_services()
         for service in services:
             self._monitor.watch(service, spread=True, status=statuses.get(service.service_id))
+            self._versions.pop(service.service_id, None)
             self._graph.add_service(service.service_id, cluster=service.cluster, monitored=True)
         return len(services)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ose_mesh.core.broker import EVENTS
-from ose_mesh.core.hub import STATUS, EventHub, Subscription
+from ose_mesh.core.hub import OWN_STATUS, EventHub, Subscription
 from ose_mesh.core.outbox import EventService
 from ose_mesh.core.ports import OutboxEntry
 from ose_mesh.domain import DomainError, EventMessage, HealthStatus, MessagePriority, StatusChange
@@ -39,8 +39,9 @@ def transition_event(change: StatusChange) -> EventMessage:
 
 
 def subscribe_transitions(hub: EventHub) -> Subscription:
-    """Subscribe before anything can change (the lifespan does it first)."""
-    return hub.subscribe(STATUS, size=100_000)
+    """The transitions this process makes (in a cluster, each is made by the service's
+    owner: published and alerted once). Subscribe before anything can change."""
+    return hub.subscribe(OWN_STATUS, size=100_000)
 
 
 async def forward_transitions(subscription: Subscription, events: EventService) -> None:

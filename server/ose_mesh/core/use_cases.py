@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ose_mesh.core.bus_status import BusQueries
+from ose_mesh.core.cluster import ClusterQueries
 from ose_mesh.core.dependencies import DependencyService
 from ose_mesh.core.event_log import EventLog
 from ose_mesh.core.hub import EventHub
@@ -26,3 +27,4 @@ class UseCases:
     event_log: EventLog  # recent events
     bus: BusQueries  # the bus's status and topology
     hub: EventHub  # live changes, for subscriptions
+    cluster: ClusterQueries  # the servers on the database and what each checks

@@ -46,6 +46,8 @@ class EventRefused(DomainError):
 class Unavailable(DomainError):
     """Something the server depends on cannot be reached; the request may be retried."""
 
+    retry_after_seconds = 1  # what the answer's Retry-After says
+
 
 class StorageUnavailable(Unavailable):
     """The database cannot be reached; the request may be retried later."""

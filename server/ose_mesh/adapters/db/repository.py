@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -27,12 +29,17 @@ from ose_mesh.adapters.db.migrate import current_revision, upgrade_to_head
 from ose_mesh.adapters.db.tables import (
     DependencyRow,
     OutboxRow,
+    ReplicaRow,
     RollupRow,
     ServiceRow,
+    ServiceStateRow,
+    ShardLeaseRow,
     TransitionRow,
+    _utc,
 )
 from ose_mesh.core import Rollup
-from ose_mesh.core.ports import OutboxEntry
+from ose_mesh.core.cluster import blocks
+from ose_mesh.core.ports import OutboxEntry, Replica, StoredState
 from ose_mesh.domain import (
     Dependency,
     HealthStatus,
@@ -49,8 +56,14 @@ TRANSITIONS: sa.Table = TransitionRow.__table__  # type: ignore[attr-defined]
 ROLLUPS: sa.Table = RollupRow.__table__  # type: ignore[attr-defined]
 DEPENDENCIES: sa.Table = DependencyRow.__table__  # type: ignore[attr-defined]
 OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
+REPLICAS: sa.Table = ReplicaRow.__table__  # type: ignore[attr-defined]
+SHARDS: sa.Table = ShardLeaseRow.__table__  # type: ignore[attr-defined]
+STATES: sa.Table = ServiceStateRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
-_TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES, OUTBOX]
+REPLICA_LOCK = 0x05E_3E55  # and one server joining at a time
+# A relay that claimed outbox rows and died: another publishes them after this long.
+OUTBOX_CLAIM_SECONDS = 30.0
+_TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES, OUTBOX, REPLICAS, SHARDS, STATES]
 
 
 P = ParamSpec("P")
@@ -160,7 +173,10 @@ class SqlRepository:
         statement = self._insert(SERVICES)
         statement = statement.values(values).on_conflict_do_update(
             index_elements=["service_id"],
-            set_={k: v for k, v in values.items() if k not in ("service_id", "registered_at")},
+            set_={
+                **{k: v for k, v in values.items() if k not in ("service_id", "registered_at")},
+                "version": SERVICES.c.version + 1,
+            },
         )
         await conn.execute(statement)
 
@@ -178,6 +194,27 @@ class SqlRepository:
         async with self._connect() as conn:
             rows = (await conn.execute(sa.select(SERVICES))).mappings().all()
         return [ServiceRow.domain(row) for row in rows]
+
+    async def service_versions(self) -> dict[str, int]:
+        """Every stored service's row version (replicas compare theirs with it)."""
+        s = SERVICES.c
+        async with self._connect() as conn:
+            rows = (await conn.execute(sa.select(s.service_id, s.version))).all()
+        return dict(rows)
+
+    async def get_service(self, service_id: str) -> tuple[Service, int] | None:
+        """The stored service and its row version, or None."""
+        query = sa.select(SERVICES).where(SERVICES.c.service_id == service_id)
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else (ServiceRow.domain(row), row["version"])
+
+    async def get_dependency(self, source: str, target: str) -> Dependency | None:
+        d = DEPENDENCIES.c
+        query = sa.select(DEPENDENCIES).where(d.source == source, d.target == target)
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else DependencyRow.domain(row)
 
     # -- dependencies --------------------------------------------------------------------
 
@@ -223,16 +260,45 @@ class SqlRepository:
     # -- event outbox --------------------------------------------------------------------
 
     @_runs_to_completion
-    async def add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
-        rows = [OutboxRow.values(e) for e in entries]
+    async def add_outbox(self, entries: Sequence[OutboxEntry], claimant: str | None = None) -> None:
+        """Store entries; a `claimant` (the writing server's relay) publishes them first."""
+        claimed_until = _in(OUTBOX_CLAIM_SECONDS) if claimant else None
+        rows = [
+            {**OutboxRow.values(e), "claimed_by": claimant, "claimed_until": claimed_until}
+            for e in entries
+        ]
         async with self._connect() as conn:
             await conn.execute(sa.insert(OUTBOX), rows)
 
-    async def pending_outbox(self, limit: int) -> list[OutboxEntry]:
-        query = sa.select(OUTBOX).order_by(OUTBOX.c.id).limit(limit)
+    @_runs_to_completion  # with a claimant, a write
+    async def pending_outbox(self, limit: int, claimant: str | None = None) -> list[OutboxEntry]:
+        """The oldest entries. With a `claimant`, only those nobody else is publishing
+        (unclaimed, its own, or a claim run out), now claimed for it: with several
+        servers on one database each row goes to one relay (PostgreSQL: SKIP LOCKED)."""
+        o = OUTBOX.c
+        if claimant is None:
+            query = sa.select(OUTBOX).order_by(o.id).limit(limit)
+            async with self._connect() as conn:
+                rows = (await conn.execute(query)).mappings().all()
+            return [OutboxRow.domain(row) for row in rows]
+        now = datetime.now(UTC)
+        free = (
+            sa.select(o.id)
+            .where(sa.or_(o.claimed_by.is_(None), o.claimed_by == claimant, o.claimed_until < now))
+            .order_by(o.id)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            free = free.with_for_update(skip_locked=True)
+        claim = (
+            sa.update(OUTBOX)
+            .where(o.id.in_(free.scalar_subquery()))
+            .values(claimed_by=claimant, claimed_until=_in(OUTBOX_CLAIM_SECONDS))
+            .returning(*OUTBOX.c)
+        )
         async with self._connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [OutboxRow.domain(row) for row in rows]
+            rows = (await conn.execute(claim)).mappings().all()
+        return sorted((OutboxRow.domain(row) for row in rows), key=lambda e: e.id or 0)
 
     @_runs_to_completion
     async def delete_outbox(self, ids: Sequence[int]) -> None:
@@ -306,7 +372,209 @@ class SqlRepository:
             rows = (await conn.execute(query)).all()
         return {service_id: (int(count), int(missed)) for service_id, count, missed in rows}
 
+    # -- replicas and leases -------------------------------------------------------------
+
+    @_runs_to_completion
+    async def join(
+        self,
+        replica: Replica,
+        lease_seconds: float,
+        *,
+        stale: Callable[[Replica], bool],
+    ) -> list[Replica]:
+        r = REPLICAS.c
+        async with self._connect() as conn:
+            await self._lock(conn, REPLICA_LOCK)
+            now = datetime.now(UTC)
+            await conn.execute(sa.delete(REPLICAS).where(r.expires_at <= now))
+            rows = (await conn.execute(sa.select(REPLICAS))).mappings().all()
+            others = [ReplicaRow.domain(row) for row in rows]
+            left_over = [o.replica_id for o in others if stale(o)]
+            if left_over:
+                await conn.execute(sa.delete(REPLICAS).where(r.replica_id.in_(left_over)))
+            live = [o for o in others if o.replica_id not in left_over]
+            blocking = [o for o in live if blocks(replica, o)]
+            if blocking:
+                return blocking
+            await conn.execute(
+                sa.insert(REPLICAS).values(
+                    replica_id=replica.replica_id,
+                    mode=replica.mode,
+                    host=replica.host,
+                    pid=replica.pid,
+                    started_at=now,
+                    last_seen=now,
+                    expires_at=now + timedelta(seconds=lease_seconds),
+                )
+            )
+        return []
+
+    @_runs_to_completion
+    async def renew(self, replica_id: str, lease_seconds: float) -> bool:
+        async with self._connect() as conn:
+            return await self._renew(conn, replica_id, lease_seconds)
+
+    async def _renew(self, conn: AsyncConnection, replica_id: str, lease_seconds: float) -> bool:
+        now = datetime.now(UTC)
+        result = await conn.execute(
+            sa.update(REPLICAS)
+            .where(REPLICAS.c.replica_id == replica_id)
+            .values(last_seen=now, expires_at=now + timedelta(seconds=lease_seconds))
+        )
+        return bool(result.rowcount)
+
+    @_runs_to_completion
+    async def leave(self, replica_id: str) -> None:
+        async with self._connect() as conn:
+            await conn.execute(sa.delete(REPLICAS).where(REPLICAS.c.replica_id == replica_id))
+
+    async def replicas(self) -> list[Replica]:
+        r = REPLICAS.c
+        query = (
+            sa.select(REPLICAS)
+            .where(r.expires_at > datetime.now(UTC))
+            .order_by(r.started_at, r.replica_id)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [ReplicaRow.domain(row) for row in rows]
+
+    @_runs_to_completion
+    async def balance(
+        self, replica_id: str, shards: int, lease_seconds: float
+    ) -> tuple[dict[int, int], int]:
+        """See ShardRepository.balance. Held shards are renewed only while unexpired: one
+        that ran out may already be another's (taking it again raises its epoch)."""
+        s, r = SHARDS.c, REPLICAS.c
+        async with self._connect() as conn:
+            now = datetime.now(UTC)
+            until = now + timedelta(seconds=lease_seconds)
+            if not await self._renew(conn, replica_id, lease_seconds):
+                return {}, 0  # removed as dead: rejoin before holding anything
+            known = await conn.scalar(sa.select(sa.func.count()).select_from(SHARDS))
+            if (known or 0) < shards:
+                rows = [{"shard": n, "owner": None, "epoch": 0} for n in range(shards)]
+                statement = self._insert(SHARDS).on_conflict_do_nothing(index_elements=["shard"])
+                await conn.execute(statement, rows)
+            members = await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(REPLICAS)
+                .where(r.mode == "cluster", r.expires_at > now)
+            )
+            fair = math.ceil(shards / max(1, members or 1))
+            held = await conn.execute(
+                sa.update(SHARDS)
+                .where(s.owner == replica_id, s.expires_at > now, s.shard < shards)
+                .values(expires_at=until)
+                .returning(s.shard, s.epoch)
+            )
+            owned: dict[int, int] = dict(held.all())
+            wanted = fair - len(owned)
+            if wanted > 0:
+                free = (
+                    sa.select(s.shard)
+                    .where(
+                        s.shard < shards,
+                        sa.or_(s.owner.is_(None), s.expires_at.is_(None), s.expires_at <= now),
+                    )
+                    .order_by(s.shard)
+                    .limit(wanted)
+                    .with_for_update(skip_locked=True)
+                )
+                taken = await conn.execute(
+                    sa.update(SHARDS)
+                    .where(s.shard.in_(free.scalar_subquery()))
+                    .values(owner=replica_id, epoch=s.epoch + 1, expires_at=until)
+                    .returning(s.shard, s.epoch)
+                )
+                owned.update(taken.all())
+            return owned, fair
+
+    @_runs_to_completion
+    async def release_shards(self, replica_id: str, shards: Sequence[int] | None = None) -> None:
+        s = SHARDS.c
+        condition = s.owner == replica_id
+        if shards is not None:
+            condition = sa.and_(condition, s.shard.in_(list(shards)))
+        async with self._connect() as conn:
+            await conn.execute(
+                sa.update(SHARDS).where(condition).values(owner=None, expires_at=None)
+            )
+
+    async def shard_owners(self) -> dict[int, str]:
+        s = SHARDS.c
+        query = sa.select(s.shard, s.owner).where(
+            s.owner.is_not(None), s.expires_at > datetime.now(UTC)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return dict(rows)
+
+    @_runs_to_completion
+    async def save_states(
+        self,
+        replica_id: str,
+        states: Sequence[tuple[int, int, str, HealthStatus, dict[str, Any]]],
+    ) -> int:
+        """See StateRepository.save_states. The leases read are locked (FOR SHARE) until
+        the write commits, so a takeover waits for it and then reads what it wrote."""
+        if not states:
+            return 0
+        s = SHARDS.c
+        async with self._connect() as conn:
+            now = datetime.now(UTC)
+            query = sa.select(s.shard, s.epoch).where(s.owner == replica_id, s.expires_at > now)
+            if self.dialect == "postgresql":
+                query = query.with_for_update(read=True)
+            held = dict((await conn.execute(query)).all())
+            rows = [
+                {
+                    "service_id": service_id,
+                    "shard": shard,
+                    "epoch": epoch,
+                    "status": status.value,
+                    "snapshot": json.dumps(snapshot),
+                    "updated_at": now,
+                }
+                for shard, epoch, service_id, status, snapshot in states
+                if held.get(shard) == epoch
+            ]
+            if rows:
+                statement = self._insert(STATES)
+                statement = statement.on_conflict_do_update(
+                    index_elements=["service_id"],
+                    set_={
+                        name: statement.excluded[name]
+                        for name in ("shard", "epoch", "status", "snapshot", "updated_at")
+                    },
+                )
+                await conn.execute(statement, rows)
+        return len(rows)
+
+    async def load_states(self, service_ids: Sequence[str]) -> dict[str, StoredState]:
+        found: dict[str, StoredState] = {}
+        ids = list(service_ids)
+        async with self._connect() as conn:
+            for start in range(0, len(ids), 1000):
+                query = sa.select(STATES).where(STATES.c.service_id.in_(ids[start : start + 1000]))
+                for row in (await conn.execute(query)).mappings():
+                    found[row["service_id"]] = StoredState(
+                        row["service_id"],
+                        HealthStatus(row["status"]),
+                        json.loads(row["snapshot"]),
+                        _utc(row["updated_at"]),
+                    )
+        return found
+
     # -- plumbing ------------------------------------------------------------------------
+
+    async def _lock(self, conn: AsyncConnection, key: int) -> None:
+        """Take the database's write lock (SQLite) or the advisory lock `key` (PostgreSQL)
+        until the transaction ends."""
+        if self.dialect == "sqlite":
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.dialect == "postgresql":
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         if self.dialect == "postgresql":
@@ -331,6 +599,18 @@ class SqlRepository:
             raise StorageUnavailable(
                 f"The database is unavailable ({type(exc).__name__}); try again shortly."
             ) from exc
+
+
+def _in(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def _blocks(joining: Replica, other: Replica) -> bool:
+    """Whether a live `other` keeps `joining` out: a single server shares its database
+    with no one, and no two replicas may have one id."""
+    return (
+        joining.mode == "single" or other.mode == "single" or other.replica_id == joining.replica_id
+    )
 
 
 def _is_refusal(exc: BaseException) -> bool:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ose_mesh.core import Rollup
-from ose_mesh.core.ports import OutboxEntry
+from ose_mesh.core.ports import OutboxEntry, Replica
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
@@ -58,6 +58,8 @@ class ServiceRow(SQLModel, table=True):
     health_url: str | None = Field(default=None, sa_type=sa.Text)
     host: str | None = Field(default=None, max_length=255)
     port: int | None = None
+    # Raised by every write: a replica that re-reads a row keeps the newest it has seen.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
     @staticmethod
     def values(service: Service) -> dict[str, Any]:
@@ -206,6 +208,9 @@ class OutboxRow(SQLModel, table=True):
     timestamp: datetime = Field(sa_column=_datetime_column(nullable=False))
     event_metadata: str = Field(default="{}", sa_type=sa.Text)  # JSON object
     reply_to: str | None = Field(default=None, sa_type=sa.Text)
+    # The relay publishing the row, until when (another takes it over after that).
+    claimed_by: str | None = Field(default=None, max_length=200)
+    claimed_until: datetime | None = Field(default=None, sa_column=_datetime_column(nullable=True))
 
     @staticmethod
     def values(entry: OutboxEntry) -> dict[str, Any]:
@@ -238,3 +243,54 @@ class OutboxRow(SQLModel, table=True):
             reply_to=row["reply_to"],
         )
         return OutboxEntry(row["exchange"], row["routing_key"], event, row["id"])
+
+
+class ReplicaRow(SQLModel, table=True):
+    """A server using this database, alive while `expires_at` is ahead (it renews it)."""
+
+    __tablename__ = "mesh_replicas"
+
+    replica_id: str = Field(primary_key=True, max_length=200)
+    mode: str = Field(max_length=16)  # "single" or "cluster"
+    host: str = Field(max_length=255)
+    pid: int
+    started_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+    last_seen: datetime = Field(sa_column=_datetime_column(nullable=False))
+    expires_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+
+    @staticmethod
+    def domain(row: sa.RowMapping) -> Replica:
+        return Replica(
+            replica_id=row["replica_id"],
+            mode=row["mode"],
+            host=row["host"],
+            pid=row["pid"],
+            started_at=_utc(row["started_at"]),
+            last_seen=_utc(row["last_seen"]),
+            expires_at=_utc(row["expires_at"]),
+        )
+
+
+class ShardLeaseRow(SQLModel, table=True):
+    """One shard of the services (by a hash of their id), held by one replica at a time.
+    `epoch` rises with every change of owner: it fences a former owner's writes."""
+
+    __tablename__ = "shard_leases"
+
+    shard: int = Field(primary_key=True)
+    owner: str | None = Field(default=None, max_length=200)
+    epoch: int = 0
+    expires_at: datetime | None = Field(default=None, sa_column=_datetime_column(nullable=True))
+
+
+class ServiceStateRow(SQLModel, table=True):
+    """A service's health state as its owner last wrote it: where a new owner continues."""
+
+    __tablename__ = "service_state"
+
+    service_id: str = Field(primary_key=True, max_length=200)
+    shard: int
+    epoch: int
+    status: str = Field(max_length=16)
+    snapshot: str = Field(sa_type=sa.Text)  # JSON: HealthSnapshot
+    updated_at: datetime = Field(sa_column=_datetime_column(nullable=False))

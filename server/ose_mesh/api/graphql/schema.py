@@ -13,6 +13,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from ose_mesh import core, domain
 from ose_mesh.api.graphql.bus_schema import BusMutation, BusQuery, BusSubscription
+from ose_mesh.api.graphql.cluster_schema import ClusterQuery
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.descriptions import describe
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
@@ -150,7 +151,7 @@ class HealthMutation:
         return Deregistered(id=service.service_id)
 
     @strawberry.mutation(description="Record a heartbeat pushed by the service itself.")
-    def record_heartbeat(
+    async def record_heartbeat(
         self,
         info: Info,
         service_id: str,
@@ -164,7 +165,7 @@ class HealthMutation:
         if message is not None and len(message) > 1000:
             return error_result(domain.InvalidField("message", "must be at most 1000 characters"))
         try:
-            mesh.registry.beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
+            await mesh.registry.beat(service_id, ok=ok, latency_ms=latency_ms, message=message)
         except domain.DomainError as exc:
             return error_result(exc)
         return Service.from_domain(mesh.health.get(service_id))
@@ -216,7 +217,7 @@ class HealthSubscription:
 
 
 @strawberry.type
-class Query(HealthQuery, GraphQuery, BusQuery):
+class Query(HealthQuery, GraphQuery, BusQuery, ClusterQuery):
     pass
 
 

@@ -2,9 +2,14 @@
 has its table of operations (api/operations.py), from which its routes and the OpenAPI
 document are made."""
 
-from ose_mesh.api.rest import dependencies, heartbeat, messagebus
+from ose_mesh.api.rest import cluster, dependencies, heartbeat, messagebus
 from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
 
-OPERATIONS = (*heartbeat.operations, *dependencies.operations, *messagebus.operations)
+OPERATIONS = (
+    *heartbeat.operations,
+    *dependencies.operations,
+    *messagebus.operations,
+    *cluster.operations,
+)
 
 __all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]

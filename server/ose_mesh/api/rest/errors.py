@@ -64,7 +64,12 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
         case StorageRefused():
             return error_response(422, "refused", exc.message)
         case Unavailable():
-            return error_response(503, "unavailable", exc.message)
+            return error_response(
+                503,
+                "unavailable",
+                exc.message,
+                headers={"Retry-After": str(exc.retry_after_seconds)},
+            )
         case DomainError():
             return error_response(400, "bad_request", exc.message)
     raise exc

@@ -155,7 +155,7 @@ async def deregister(request: Request) -> JSONResponse:
 async def beat(request: Request) -> JSONResponse:
     mesh = _mesh(request)
     service_id = request.path_params["service_id"]
-    mesh.health.require(service_id)  # 404 before reading a body for an unknown service
+    await mesh.registry.require(service_id)  # 404 before reading a body for an unknown one
     wait = request.app.state.beat_limiter.retry_after(service_id)
     if wait is not None:
         return error_response(
@@ -165,15 +165,15 @@ async def beat(request: Request) -> JSONResponse:
             headers={"Retry-After": str(wait)},
         )
     body = await read_body(request, models.BeatBody)
-    state = mesh.registry.beat(
+    receipt = await mesh.registry.beat(
         service_id, ok=body.ok, latency_ms=body.latency_ms, message=body.message
     )
     # A short answer: beats are the hot path (GET the status route for the full object).
     answer: models.Beat = {
         "service_id": service_id,
-        "status": state.status,
-        "is_alive": state.status.is_alive,
-        "heartbeat_count": state.heartbeat_count,
+        "status": receipt.status,
+        "is_alive": receipt.status.is_alive,
+        "heartbeat_count": receipt.heartbeat_count,
     }
     return JSONResponse(answer)
 
@@ -189,7 +189,7 @@ operations = (
         "Record a heartbeat pushed by the service (body optional)",
         TAG,
         (Answer(200, models.Beat, "Recorded"),),
-        errors=(400, 404, 413, 422, 429),
+        errors=(400, 404, 413, 422, 429, 503),
         params=(SERVICE,),
         body=models.BeatBody,
         body_required=False,

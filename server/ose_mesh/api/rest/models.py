@@ -372,6 +372,25 @@ class BusStatus(TypedDict):
     webhooks: Webhooks
 
 
+class ClusterReplica(TypedDict):
+    id: str
+    host: str
+    started_at: str
+    last_seen: str
+    owned_services: int
+    shards: int
+    this: bool
+
+
+class Cluster(TypedDict):
+    mode: Literal["single", "cluster"]
+    replica_id: str
+    shards: int
+    services: int
+    unowned_services: int
+    replicas: list[ClusterReplica]
+
+
 class ExchangeItem(TypedDict):
     name: str
     type: str

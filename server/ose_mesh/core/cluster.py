@@ -1,0 +1,400 @@
+"""Who serves the database, and in cluster mode which replica checks which service.
+
+Every server holds a row in the database's replica table, renewed well within its time to
+live. Alone (the default) it refuses to start beside any other live server; in cluster mode
+the services are split into SHARDS by a hash of their id, and each shard is held by one
+replica under a lease with an owner, an expiry and an epoch:
+
+- every tick a replica renews what it holds and takes free or expired shards up to its
+  fair share (shards / live replicas, rounded up); what it holds beyond that share it stops
+  checking first, then gives back; so a replica joining or leaving moves only a share;
+- a replica that cannot renew stops checking its services before its leases can expire
+  (LEASE_SAFETY_SECONDS ahead, on its own monotonic clock), so two replicas act on one
+  service for no longer than the clocks of the machines disagree;
+- the state a new owner continues from is written by the owner on every transition and at
+  least every STATE_FLUSH_SECONDS, fenced by the epoch (a former owner's writes are refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.ports import Clock, Replica, ReplicaRepository, ShardRepository, StateRepository
+from ose_mesh.domain import DomainError
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["single", "cluster"]
+SHARDS = 128
+LEASE_SECONDS = 5.0
+TICK_SECONDS = 1.0
+# A replica stops acting this long before its leases could expire in the database.
+LEASE_SAFETY_SECONDS = 1.5
+STATE_FLUSH_SECONDS = 2.0
+SINGLE_LEASE_SECONDS = 15.0
+
+
+def shard_of(service_id: str) -> int:
+    """The shard of a service: the same in every process (unlike hash())."""
+    return zlib.crc32(service_id.encode("utf-8", "surrogatepass")) % SHARDS
+
+
+def default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class ServerInUse(Exception):
+    """Another live server uses the database in a way this one cannot join."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    replica_id: str
+    cluster: bool
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def mode(self) -> Mode:
+        return "cluster" if self.cluster else "single"
+
+    def as_replica(self) -> Replica:
+        now = datetime.now(UTC)
+        return Replica(self.replica_id, self.mode, self.host, self.pid, now, now, now)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Membership:
+    """This server's row in the replica table: joined at startup, renewed, left at the end."""
+
+    def __init__(
+        self,
+        replicas: ReplicaRepository,
+        identity: Identity,
+        *,
+        alive: Callable[[int], bool] = pid_alive,
+    ) -> None:
+        self._replicas = replicas
+        self.identity = identity
+        self._alive = alive
+        self.lease_seconds = LEASE_SECONDS if identity.cluster else SINGLE_LEASE_SECONDS
+
+    async def join(self) -> None:
+        """Raises ServerInUse, naming the server in the way, when this one cannot join."""
+        blocking = await self._replicas.join(
+            self.identity.as_replica(), self.lease_seconds, stale=self._left_over
+        )
+        if blocking:
+            raise ServerInUse(in_use_message(self.identity, blocking[0]))
+
+    async def problem(self) -> str | None:
+        """Why joining would be refused now, or None: a look before starting (`serve`
+        says it in one line); join() decides."""
+        for other in await self._replicas.replicas():
+            if not self._left_over(other) and blocks(self.identity.as_replica(), other):
+                return in_use_message(self.identity, other)
+        return None
+
+    def _left_over(self, other: Replica) -> bool:
+        """A row of a process on this machine that is gone (killed, then restarted before
+        its lease ran out), or of this very process id before a restart (a container)."""
+        if other.host != self.identity.host:
+            return False
+        return other.pid == self.identity.pid or not self._alive(other.pid)
+
+    async def keep_alive(self) -> None:
+        """Renew the row until cancelled (a single server; replicas renew in their tick)."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                if not await self._replicas.renew(self.identity.replica_id, self.lease_seconds):
+                    log.error("this server's row in the replica table was removed; rejoining")
+                    await self.join()
+            except (DomainError, ServerInUse) as exc:
+                log.warning("could not renew this server's lease: %s", exc)
+
+    async def leave(self) -> None:
+        try:
+            await self._replicas.leave(self.identity.replica_id)
+        except DomainError as exc:
+            log.warning("could not remove this server from the replica table: %s", exc)
+
+    async def replicas(self) -> list[Replica]:
+        return await self._replicas.replicas()
+
+
+def blocks(joining: Replica, other: Replica) -> bool:
+    """Whether a live `other` keeps `joining` out: a single server shares its database
+    with no one, and no two replicas may have one id."""
+    return (
+        joining.mode == "single" or other.mode == "single" or other.replica_id == joining.replica_id
+    )
+
+
+def in_use_message(identity: Identity, other: Replica) -> str:
+    seen = other.last_seen.strftime("%H:%M:%S UTC")
+    who = f"{other.replica_id} (host {other.host}, pid {other.pid}, last seen {seen})"
+    if other.replica_id == identity.replica_id:
+        return f"another replica already uses the id {who}; give each its own --replica-id"
+    if other.mode == "cluster":
+        return (
+            f"the database is used by the cluster replica {who}; start this server with"
+            " --cluster (OSE_MESH_CLUSTER=true) to join it"
+        )
+    if identity.cluster:
+        return (
+            f"the database is used by the server {who}, which runs alone; restart it with"
+            " --cluster before adding replicas"
+        )
+    return (
+        f"the database is used by the server {who}; two servers on one database need"
+        " --cluster (OSE_MESH_CLUSTER=true, PostgreSQL and RabbitMQ), or give this one its"
+        " own DATABASE_URL"
+    )
+
+
+class ShardOwner:
+    """Holds this replica's shards and tells the monitor which services to check."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        leases: ShardRepository,
+        states: StateRepository,
+        monitor: HeartbeatMonitor,
+        clock: Clock,
+    ) -> None:
+        self.identity = identity
+        self._leases = leases
+        self._states = states
+        self._monitor = monitor
+        self._clock = clock
+        self._held: dict[int, int] = {}  # shard -> epoch
+        self._valid_until = 0.0  # monotonic: act on the held shards until then
+        self._owners: dict[int, str] = {}  # every shard's owner, as of the last tick
+        self._nudge = asyncio.Event()
+        self._state_written = asyncio.Event()
+        self.takeovers = 0  # shards taken from another replica or from no one
+        # Told the snapshots written (the cluster link sends them to the other replicas).
+        self.on_states: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+
+    # -- what the monitor asks -----------------------------------------------------------
+
+    def owns(self, service_id: str) -> bool:
+        return shard_of(service_id) in self._held and self._clock.monotonic() < self._valid_until
+
+    def epoch_of(self, service_id: str) -> int:
+        return self._held.get(shard_of(service_id), 0)
+
+    def owner_of(self, service_id: str) -> str | None:
+        """The replica that checks the service, as of the last tick (None: nobody yet)."""
+        if self.owns(service_id):
+            return self.identity.replica_id
+        owner = self._owners.get(shard_of(service_id))
+        return None if owner == self.identity.replica_id else owner
+
+    def held_shards(self) -> dict[int, int]:
+        return dict(self._held)
+
+    def owned_services(self) -> int:
+        return sum(1 for state in self._monitor.states() if self.owns(state.service.service_id))
+
+    def nudge(self) -> None:
+        """Run a tick now (a replica left: its shards are free)."""
+        self._nudge.set()
+
+    # -- the ticks -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            await self.tick()
+            self._nudge.clear()
+            try:
+                async with asyncio.timeout(TICK_SECONDS):
+                    await self._nudge.wait()
+            except TimeoutError:
+                pass
+
+    async def tick(self) -> None:
+        started = self._clock.monotonic()
+        try:
+            async with asyncio.timeout(LEASE_SECONDS - LEASE_SAFETY_SECONDS):
+                held, fair = await self._leases.balance(
+                    self.identity.replica_id, SHARDS, LEASE_SECONDS
+                )
+                self._owners = await self._leases.shard_owners()
+        except (DomainError, TimeoutError) as exc:
+            if self._held and self._clock.monotonic() >= self._valid_until:
+                log.error("cannot renew the shard leases (%s): stopping all checks", exc)
+                self._drop(set(self._held))
+            return
+        self._valid_until = started + LEASE_SECONDS - LEASE_SAFETY_SECONDS
+        lost = {s for s, epoch in self._held.items() if held.get(s) != epoch}
+        self._drop(lost)
+        if len(held) > fair:
+            surplus = sorted(held)[fair:]
+            self._drop(set(surplus))  # stop first, then let another take them
+            for shard in surplus:
+                del held[shard]
+            await self._leases.release_shards(self.identity.replica_id, surplus)
+        gained = {s: epoch for s, epoch in held.items() if s not in self._held}
+        if gained:
+            await self._adopt(gained)
+
+    def _drop(self, shards: set[int]) -> None:
+        if not shards:
+            return
+        for state in self._monitor.states():
+            service_id = state.service.service_id
+            if shard_of(service_id) in shards:
+                self._monitor.release(service_id)
+        for shard in shards:
+            self._held.pop(shard, None)
+        log.info("%s: gave up %d shards", self.identity.replica_id, len(shards))
+
+    async def _adopt(self, gained: dict[int, int]) -> None:
+        services = [
+            state.service.service_id
+            for state in self._monitor.states()
+            if shard_of(state.service.service_id) in gained
+        ]
+        stored = await self._states.load_states(services)
+        self._held.update(gained)
+        self.takeovers += len(gained)
+        for service_id in services:
+            found = stored.get(service_id)
+            self._monitor.adopt(service_id, None if found is None else found.snapshot)
+        log.info(
+            "%s: took %d shards (%d services)", self.identity.replica_id, len(gained), len(services)
+        )
+
+    async def release_all(self) -> None:
+        """Stop checking, then give every shard back (a replica stopping: the others take
+        them over on their next tick, which the stop message brings forward)."""
+        self._drop(set(self._held))
+        self._valid_until = 0.0
+        await self._leases.release_shards(self.identity.replica_id)
+
+    # -- the state a new owner continues from ---------------------------------------------
+
+    def state_changed(self) -> None:
+        """A transition: write the states now rather than at the next flush."""
+        self._state_written.set()
+
+    async def keep_states_written(self) -> None:
+        while True:
+            self._state_written.clear()
+            try:
+                async with asyncio.timeout(STATE_FLUSH_SECONDS):
+                    await self._state_written.wait()
+            except TimeoutError:
+                pass
+            await self.write_states()
+
+    async def write_states(self) -> int:
+        changed = self._monitor.take_changed()
+        rows = [
+            (shard_of(service_id), self.epoch_of(service_id), service_id, status, snapshot)
+            for service_id, status, snapshot in changed
+        ]
+        try:
+            written = await self._states.save_states(self.identity.replica_id, rows)
+        except DomainError as exc:
+            log.warning("could not write %d service states: %s", len(rows), exc)
+            self._monitor.mark_changed(service_id for service_id, _, _ in changed)
+            return 0
+        if self.on_states is not None and changed:
+            await self.on_states([(service_id, snapshot) for service_id, _, snapshot in changed])
+        return written
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaView:
+    replica_id: str
+    host: str
+    started_at: datetime
+    last_seen: datetime
+    owned_services: int
+    shards: int
+    this: bool  # the replica that answers
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    mode: Mode
+    replica_id: str  # the replica that answers
+    shards: int
+    services: int
+    unowned_services: int  # in a shard no live replica holds (a takeover under way)
+    replicas: list[ReplicaView]
+
+
+class ClusterQueries:
+    """The servers using the database and what each checks (GET /api/v1/cluster)."""
+
+    def __init__(
+        self,
+        membership: Membership,
+        monitor: HeartbeatMonitor,
+        leases: ShardRepository | None,
+    ) -> None:
+        self._membership = membership
+        self._monitor = monitor
+        self._leases = leases
+
+    async def view(self) -> ClusterView:
+        identity = self._membership.identity
+        replicas = await self._membership.replicas()
+        service_ids = list(self._monitor.names())
+        if self._leases is None:
+            owners = dict.fromkeys(range(SHARDS), identity.replica_id)
+        else:
+            owners = await self._leases.shard_owners()
+        owned: dict[str, int] = {}
+        unowned = 0
+        for service_id in service_ids:
+            owner = owners.get(shard_of(service_id))
+            if owner is None:
+                unowned += 1
+            else:
+                owned[owner] = owned.get(owner, 0) + 1
+        shards_held: dict[str, int] = {}
+        for owner in owners.values():
+            shards_held[owner] = shards_held.get(owner, 0) + 1
+        return ClusterView(
+            mode=identity.mode,
+            replica_id=identity.replica_id,
+            shards=SHARDS if self._leases is not None else 0,
+            services=len(service_ids),
+            unowned_services=unowned,
+            replicas=[
+                ReplicaView(
+                    replica_id=replica.replica_id,
+                    host=replica.host,
+                    started_at=replica.started_at,
+                    last_seen=replica.last_seen,
+                    owned_services=owned.get(replica.replica_id, 0),
+                    shards=shards_held.get(replica.replica_id, 0) if self._leases else 0,
+                    this=replica.replica_id == identity.replica_id,
+                )
+                for replica in replicas
+            ],
+        )

@@ -1,0 +1,296 @@
+"""What replicas tell each other, over RabbitMQ (the `ose.cluster` exchange).
+
+Each replica has a queue of its own, bound for messages to all (`all`) and to it alone
+(`replica.{id}`). Messages are JSON objects; `properties.type` says what they are:
+
+- `transition`: a service's owner made a transition. The others hand it to their
+  subscribers once and in order: each carries (epoch, n) and a receiver drops what is not
+  newer than the last it passed on (a new owner's epoch is higher than the former's);
+- `states`: the owners' recent snapshots (metrics), every STATE_FLUSH_SECONDS;
+- `service`, `dependency`: a row changed; the receiver reads it back from the database
+  (the database, not the message, is the truth, so messages in any order end alike);
+- `left`: a replica stopped and gave its shards back; the others take them now;
+- `beat`: a beat for a service the receiver owns; it answers to `reply_to`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from ose_mesh.core.broker import Broker, Delivery, ExchangeType, Properties
+from ose_mesh.core.cluster import ShardOwner
+from ose_mesh.core.dependencies import DependencyService
+from ose_mesh.core.hub import OWN_STATUS, STATUS, EventHub
+from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.ports import BeatReceipt
+from ose_mesh.core.registry import ServiceRegistry
+from ose_mesh.domain import DomainError, HealthStatus, ServiceNotFound, StatusChange, Unavailable
+
+log = logging.getLogger(__name__)
+
+CLUSTER = "ose.cluster"
+ALL = "all"
+BEAT_TIMEOUT_SECONDS = 2.0
+
+
+class OwnerUnreachable(Unavailable):
+    """The replica owning a service did not answer a forwarded beat in time."""
+
+    def __init__(self, service_id: str, why: str) -> None:
+        super().__init__(f"The replica that checks {service_id} cannot be reached ({why}).")
+
+
+class ClusterLink:
+    def __init__(
+        self,
+        broker: Broker,
+        owner: ShardOwner,
+        monitor: HeartbeatMonitor,
+        hub: EventHub,
+    ) -> None:
+        self._broker = broker
+        self._owner = owner
+        self._monitor = monitor
+        self._hub = hub
+        self._me = owner.identity.replica_id
+        self._queue = f"{CLUSTER}.{self._me}"
+        self._registry: ServiceRegistry | None = None
+        self._dependencies: DependencyService | None = None
+        self._passed_on: dict[str, tuple[int, int]] = {}  # service -> last (epoch, n) passed on
+        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._background: set[asyncio.Task[bool]] = set()
+        self.attached = False
+        self.sent = 0
+        self.received = 0
+        self.forwarded_beats = 0
+
+    def serve(self, registry: ServiceRegistry, dependencies: DependencyService) -> None:
+        """What the messages act on (built after the link: they tell it their changes)."""
+        self._registry = registry
+        self._dependencies = dependencies
+
+    async def attach(self) -> None:
+        """Declare the exchange and this replica's queue, and consume it (on every
+        (re)connection of the bus)."""
+        self.attached = False
+        await self._broker.declare_exchange(CLUSTER, ExchangeType.DIRECT, durable=True)
+        await self._broker.declare_queue(
+            self._queue, durable=False, exclusive=True, auto_delete=True
+        )
+        await self._broker.bind(self._queue, CLUSTER, ALL)
+        await self._broker.bind(self._queue, CLUSTER, f"replica.{self._me}")
+        await self._broker.consume(self._queue, self._on_delivery, prefetch=200)
+        self.attached = True
+
+    # -- telling the others (ChangeFeed) -------------------------------------------------
+
+    def service_changed(self, service_id: str) -> None:
+        self._send_later("service", {"service_id": service_id})
+
+    def dependency_changed(self, source: str | None, target: str | None) -> None:
+        self._send_later("dependency", {"source": source, "target": target})
+
+    async def tell_left(self) -> None:
+        await self._send("left", {})
+
+    async def forward_transitions(self) -> None:
+        """Send every transition this replica makes, with the service's state (a job)."""
+        subscription = self._hub.subscribe(OWN_STATUS, size=100_000)
+        try:
+            async for change in subscription:
+                self._owner.state_changed()
+                service_id = change.service_id
+                if service_id not in self._monitor:
+                    continue
+                await self._send(
+                    "transition",
+                    {
+                        "change": _change_json(change),
+                        "epoch": self._owner.epoch_of(service_id),
+                        "n": self._monitor.state(service_id).transitions,
+                        "snapshot": self._monitor.snapshot(service_id),
+                    },
+                )
+        finally:
+            subscription.close()
+
+    async def send_states(self, changed: list[tuple[str, dict[str, Any]]]) -> None:
+        if changed:
+            await self._send("states", {"states": changed})
+
+    def _send_later(self, kind: str, body: dict[str, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(kind, body))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send(
+        self, kind: str, body: dict[str, Any], *, to: str = ALL, **properties: Any
+    ) -> bool:
+        """Publish to the others; False (logged) when the broker is away: what a missed
+        change message leaves behind, the reconcile job repairs."""
+        payload = json.dumps({"from": self._me, **body}).encode()
+        try:
+            await self._broker.publish(
+                CLUSTER, to, payload, Properties(type=kind, **properties), mandatory=False
+            )
+        except (DomainError, OSError, ConnectionError) as exc:
+            log.warning("could not tell the other replicas (%s): %s", kind, exc)
+            return False
+        self.sent += 1
+        return True
+
+    # -- beats for services another replica owns (BeatRouter) -----------------------------
+
+    async def forward(
+        self, service_id: str, ok: bool, latency_ms: float | None, message: str | None
+    ) -> BeatReceipt:
+        owner = self._owner.owner_of(service_id)
+        if owner is None or owner == self._me:
+            raise OwnerUnreachable(service_id, "no replica holds it right now")
+        correlation_id = uuid.uuid4().hex
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[correlation_id] = future
+        body = {"service_id": service_id, "ok": ok, "latency_ms": latency_ms, "message": message}
+        try:
+            sent = await self._send(
+                "beat",
+                body,
+                to=f"replica.{owner}",
+                correlation_id=correlation_id,
+                reply_to=self._queue,
+            )
+            if not sent:
+                raise OwnerUnreachable(service_id, "the message bus is away")
+            async with asyncio.timeout(BEAT_TIMEOUT_SECONDS):
+                answer = await future
+        except TimeoutError:
+            why = f"no answer within {BEAT_TIMEOUT_SECONDS:g}s"
+            raise OwnerUnreachable(service_id, why) from None
+        finally:
+            self._replies.pop(correlation_id, None)
+        if "error" in answer:
+            if answer["error"] == "not_found":
+                raise ServiceNotFound(service_id)
+            raise OwnerUnreachable(service_id, answer["error"])
+        self.forwarded_beats += 1
+        return BeatReceipt(HealthStatus(answer["status"]), int(answer["heartbeat_count"]))
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _on_delivery(self, delivery: Delivery) -> None:
+        await delivery.ack()  # what is lost here, the reconcile job and the next state repair
+        try:
+            body = json.loads(delivery.body)
+        except ValueError:
+            log.warning("ignoring a malformed cluster message")
+            return
+        if not isinstance(body, dict) or body.get("from") == self._me:
+            return
+        self.received += 1
+        handler = self._handlers().get(delivery.properties.type or "")
+        if handler is None:
+            return
+        try:
+            await handler(body, delivery.properties)
+        except (DomainError, KeyError, TypeError, ValueError) as exc:
+            log.warning("could not act on a %s message: %s", delivery.properties.type, exc)
+
+    def _handlers(
+        self,
+    ) -> dict[str, Callable[[dict[str, Any], Properties], Awaitable[None]]]:
+        return {
+            "transition": self._on_transition,
+            "states": self._on_states,
+            "service": self._on_service,
+            "dependency": self._on_dependency,
+            "left": self._on_left,
+            "beat": self._on_beat,
+            "beat.reply": self._on_reply,
+        }
+
+    async def _on_transition(self, body: dict[str, Any], _: Properties) -> None:
+        change = _change_from_json(body["change"])
+        order = (int(body["epoch"]), int(body["n"]))
+        service_id = change.service_id
+        if order <= self._passed_on.get(service_id, (-1, -1)):
+            return  # already passed on (or older than what was)
+        self._passed_on[service_id] = order
+        self._monitor.mirror(service_id, body["snapshot"])
+        self._hub.publish(STATUS, change)
+
+    async def _on_states(self, body: dict[str, Any], _: Properties) -> None:
+        for service_id, snapshot in body["states"]:
+            self._monitor.mirror(service_id, snapshot)
+
+    async def _on_service(self, body: dict[str, Any], _: Properties) -> None:
+        if self._registry is not None:
+            await self._registry.refresh(str(body["service_id"]))
+
+    async def _on_dependency(self, body: dict[str, Any], _: Properties) -> None:
+        if self._dependencies is None:
+            return
+        source, target = body.get("source"), body.get("target")
+        if source is None or target is None:
+            await self._dependencies.reconcile()
+        else:
+            await self._dependencies.refresh(str(source), str(target))
+
+    async def _on_left(self, body: dict[str, Any], _: Properties) -> None:
+        self._owner.nudge()
+
+    async def _on_beat(self, body: dict[str, Any], properties: Properties) -> None:
+        service_id = str(body["service_id"])
+        answer: dict[str, Any]
+        if service_id not in self._monitor:
+            answer = {"error": "not_found"}
+        elif not self._monitor.owns(service_id):
+            answer = {"error": "it is moving to another replica"}
+        else:
+            state = self._monitor.record_beat(
+                service_id,
+                ok=bool(body["ok"]),
+                latency_ms=body["latency_ms"],
+                message=body["message"],
+            )
+            answer = {"status": state.status.value, "heartbeat_count": state.heartbeat_count}
+        if properties.reply_to:
+            payload = json.dumps({"from": self._me, **answer}).encode()
+            await self._broker.publish(
+                "",
+                properties.reply_to,
+                payload,
+                Properties(type="beat.reply", correlation_id=properties.correlation_id),
+            )
+
+    async def _on_reply(self, body: dict[str, Any], properties: Properties) -> None:
+        future = self._replies.get(properties.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(body)
+
+
+def _change_json(change: StatusChange) -> dict[str, Any]:
+    return {
+        "service_id": change.service_id,
+        "previous": change.previous.value,
+        "current": change.current.value,
+        "at": change.at.isoformat(),
+        "reason": change.reason,
+        "root_causes": list(change.root_causes),
+    }
+
+
+def _change_from_json(data: dict[str, Any]) -> StatusChange:
+    return StatusChange(
+        service_id=str(data["service_id"]),
+        previous=HealthStatus(data["previous"]),
+        current=HealthStatus(data["current"]),
+        at=datetime.fromisoformat(data["at"]),
+        reason=str(data["reason"]),
+        root_causes=tuple(str(cause) for cause in data["root_causes"]),
+    )
