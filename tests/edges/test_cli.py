@@ -84,9 +84,9 @@ def test_migrate_creates_then_finds_the_schema_current(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}"
     assert main(["migrate", "--database-url", url]) == 0
-    assert "schema revision none -> 0001" in capsys.readouterr().out
+    assert "schema revision none -> 0002" in capsys.readouterr().out
     assert main(["migrate", "--database-url", url]) == 0
-    assert "schema revision 0001 -> 0001" in capsys.readouterr().out
+    assert "schema revision 0002 -> 0002" in capsys.readouterr().out
 
 
 def test_migrate_says_when_the_database_is_unreachable(
