@@ -56,7 +56,14 @@ def create_app(
     broker: Broker | None = None,
 ) -> Starlette:
     mesh = build_mesh(settings, clock=clock, prober=prober, broker=broker)
-    metrics = MeshMetrics(mesh.monitor, mesh.history, mesh.jobs)
+    metrics = MeshMetrics(
+        mesh.monitor,
+        mesh.history,
+        mesh.jobs,
+        replica_id=mesh.membership.identity.replica_id,
+        shards=mesh.shards,
+        link=mesh.link,
+    )
     mesh.monitor.add_observer(metrics.observe)
     ready = mesh.self_check.ready
     demo = (

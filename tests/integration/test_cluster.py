@@ -133,6 +133,14 @@ def test_every_service_is_probed_by_exactly_one_replica(replicas: Replicas, flee
     assert {next(iter(r)) for r in owners(fleet, start).values()} == set(IDS)
     view = replicas.cluster("r2")
     assert sum(r["owned_services"] for r in view["replicas"]) == view["services"]
+    # and each replica's /metrics says what it owns
+    owned = 0
+    for replica_id in IDS:
+        text = httpx.get(f"{replicas.url(replica_id)}/metrics").text
+        [line] = [x for x in text.splitlines() if x.startswith("ose_replica_owned_services{")]
+        assert f'replica="{replica_id}"' in line
+        owned += int(float(line.rsplit(" ", 1)[1]))
+    assert owned == view["services"]
 
 
 def test_every_replica_answers_for_the_whole_mesh(replicas: Replicas) -> None:

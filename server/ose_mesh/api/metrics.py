@@ -18,6 +18,8 @@ from starlette.responses import Response
 
 from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
+from ose_mesh.core.cluster import ShardOwner
+from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.pacing import paced
 from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.domain import HealthStatus, HeartbeatResult
@@ -42,11 +44,21 @@ class MeshMetrics(Collector):
     """One registry per app, so several apps (tests) never share counters."""
 
     def __init__(
-        self, monitor: HeartbeatMonitor, history: HistoryRecorder, jobs: Supervisor
+        self,
+        monitor: HeartbeatMonitor,
+        history: HistoryRecorder,
+        jobs: Supervisor,
+        *,
+        replica_id: str,
+        shards: ShardOwner | None = None,
+        link: ClusterLink | None = None,
     ) -> None:
         self._monitor = monitor
         self._history = history
         self._jobs = jobs
+        self._replica_id = replica_id
+        self._shards = shards
+        self._link = link
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "ose_heartbeat_latency_seconds",
@@ -95,6 +107,41 @@ class MeshMetrics(Collector):
             crashes.add_metric([job.name], job.crashes)
         yield up
         yield crashes
+        yield from self._ownership()
+
+    def _ownership(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """What this replica checks (a single server: everything)."""
+        replica = [self._replica_id]
+        owned = GaugeMetricFamily(
+            "ose_replica_owned_services", "Services this replica checks.", labels=["replica"]
+        )
+        shards = self._shards
+        owned.add_metric(replica, len(self._monitor) if shards is None else shards.owned_services())
+        yield owned
+        if shards is None or self._link is None:
+            return
+        held = GaugeMetricFamily(
+            "ose_replica_shards", "Shards this replica holds.", labels=["replica"]
+        )
+        held.add_metric(replica, len(shards.held_shards()))
+        yield held
+        for name, help_text, value in (
+            ("ose_shard_takeovers", "Shards this replica took over.", shards.takeovers),
+            ("ose_cluster_messages_sent", "Messages sent to the other replicas.", self._link.sent),
+            (
+                "ose_cluster_messages_received",
+                "Messages received from the other replicas.",
+                self._link.received,
+            ),
+            (
+                "ose_cluster_beats_forwarded",
+                "Beats this replica passed to the owner of their service.",
+                self._link.forwarded_beats,
+            ),
+        ):
+            counter = CounterMetricFamily(name, help_text, labels=["replica"])
+            counter.add_metric(replica, value)
+            yield counter
 
     async def endpoint(self, request: Request) -> Response:
         states = tuple(self._monitor.states())

@@ -68,6 +68,10 @@ export const BUS_STATUS = `query BusStatus {
   busStatus { backend connected broker published returned refused consumed outboxBacklog }
 }`;
 
+export const CLUSTER = `query Cluster {
+  cluster { mode replicaId unownedServices replicas { id host lastSeen ownedServices this } }
+}`;
+
 export const EVENTS = `query Events($last: Int!, $exchange: String, $pattern: String) {
   events(last: $last, exchange: $exchange, pattern: $pattern) {
     eventId eventType sourceService exchange routingKey payload priority correlationId seenAt

@@ -159,3 +159,19 @@ export function startBusStatus() {
   load();
   setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
 }
+
+// -- the servers of the mesh (one, or the replicas of a cluster) ---------------------------
+
+export const cluster = signal(null);
+let clusterStarted = false;
+
+export function startCluster() {
+  if (clusterStarted) return;
+  clusterStarted = true;
+  const load = () =>
+    request(documents.CLUSTER)
+      .then((data) => (cluster.value = data.cluster))
+      .catch((error) => console.warn("could not load the replicas", error));
+  load();
+  setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
+}

@@ -7,16 +7,19 @@ import {
 } from "../lib/components.jsx";
 import {
   busStatus,
+  cluster,
   eventStream,
   services,
   servicesLoaded,
   startBusStatus,
+  startCluster,
   startServices,
 } from "../lib/stores.js";
 
 export function Overview() {
   startServices();
   startBusStatus();
+  startCluster();
   const all = [...services.value.values()];
   const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
   for (const service of all) counts[service.health.status.toLowerCase()] += 1;
@@ -67,6 +70,8 @@ export function Overview() {
         <section class="panel">
           <h2>Event bus</h2>
           <BusPanel status={busStatus.value} />
+          <h2>Servers</h2>
+          <ClusterPanel cluster={cluster.value} />
           <h2>Everything else</h2>
           <ul class="links">
             <li><a href="/heartbeat-dashboard">Heartbeat dashboard</a></li>
@@ -98,6 +103,28 @@ function RecentEvents() {
         </li>
       ))}
     </ul>
+  );
+}
+
+function ClusterPanel({ cluster }) {
+  if (!cluster) return <p class="muted">Loading…</p>;
+  const mode = cluster.mode === "cluster" ? `${cluster.replicas.length} replicas` : "one server";
+  return (
+    <>
+      <p class="muted">
+        {mode}
+        {cluster.unownedServices ? `, ${cluster.unownedServices} services being taken over` : ""}
+      </p>
+      <ul class="replicas" data-testid="replicas">
+        {cluster.replicas.map((replica) => (
+          <li key={replica.id}>
+            <code>{replica.id}</code>
+            {replica.this ? " (this one)" : ""}: {replica.ownedServices} services
+            <span class="muted"> · seen {fmtTime(replica.lastSeen)}</span>
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
