@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +30,7 @@ from ose_mesh.domain import EventMessage
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL
 from tests.eventually import eventually
 from tests.integration.cluster import INTERVAL, CuttableProxy, Fleet, Replicas
-from tests.integration.server import reset_database
+from tests.integration.server import free_port, reset_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.rabbitmq]
 
@@ -286,6 +288,66 @@ async def test_published_events_are_delivered_once_across_the_cluster(
     finally:
         await bus.close()
     assert sum(delivered[i] for i in ids) == len(ids)  # none twice
+
+
+@pytest.fixture
+def load_balancer(replicas: Replicas, tmp_path: Path) -> Iterator[str]:
+    """HAProxy with docker-compose.yml's configuration, pointed at these replicas."""
+    config = (Path(__file__).parents[2] / "deploy" / "haproxy.cfg").read_text()
+    port = free_port()
+    config = config.replace("bind :8000", f"bind 127.0.0.1:{port}")
+    for n, replica_id in enumerate(IDS, 1):
+        config = config.replace(f"mesh-{n}:8000", f"127.0.0.1:{replicas.members[replica_id].port}")
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(config)
+    subprocess.run(["haproxy", "-c", "-q", "-f", str(path)], check=True)
+    process = subprocess.Popen(["haproxy", "-f", str(path)], stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while {_replica_behind(url) for _ in range(6)} != set(IDS):  # every one checked up
+            assert time.monotonic() < deadline, "HAProxy did not send to every replica"
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _replica_behind(url: str) -> str | None:
+    try:
+        return str(httpx.get(f"{url}/api/v1/cluster").json()["replica_id"])
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+async def test_through_the_load_balancer_writes_beats_and_subscriptions_work(
+    load_balancer: str,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    task = asyncio.create_task(_subscribe(load_balancer, "behind-lb", seen))  # a WebSocket
+    await asyncio.sleep(1)
+    try:
+        async with httpx.AsyncClient(base_url=load_balancer) as client:
+            body = {"service_id": "behind-lb", "interval_seconds": 60}
+            assert (await client.post("/api/v1/heartbeat/register", json=body)).status_code == 201
+            counts = []
+            for ok in (True, False, False, False, True):  # each to the next replica
+                answer = await client.post("/api/v1/heartbeat/behind-lb/beat", json={"ok": ok})
+                assert answer.status_code == 200, answer.text
+                counts.append(answer.json()["heartbeat_count"])
+        assert counts == [1, 2, 3, 4, 5]
+        await eventually(lambda: len(seen) >= 4)
+        await asyncio.sleep(0.5)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [(c["previous"], c["current"]) for c in seen] == [
+        ("UNKNOWN", "HEALTHY"),
+        ("HEALTHY", "DEGRADED"),
+        ("DEGRADED", "CRITICAL"),
+        ("CRITICAL", "HEALTHY"),
+    ]
 
 
 def _owned_most(replicas: Replicas) -> str:
