@@ -88,6 +88,8 @@ class Mesh:
         await self.repository.create_schema()
         restored = await self.use_cases.registry.restore()
         edges = await self.use_cases.dependencies.restore()
+        if self.shards is not None:
+            await self.shards.load_mirrors()
         return restored, edges
 
     @contextlib.asynccontextmanager

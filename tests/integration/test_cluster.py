@@ -25,6 +25,7 @@ import pytest
 import websockets
 
 from ose_mesh.adapters.broker import AmqpBroker
+from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.bus import MessageBus
 from ose_mesh.domain import EventMessage
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL
@@ -173,6 +174,37 @@ def test_a_registration_on_one_replica_is_seen_on_the_others(replicas: Replicas)
     asyncio.run(eventually(renamed, within=5))
     assert httpx.delete(f"{replicas.url('r3')}/api/v1/heartbeat/register/fresh").status_code == 200
     asyncio.run(eventually(lambda: "fresh" not in statuses(replicas, "r1"), within=5))
+
+
+async def test_concurrent_writes_of_one_service_end_alike_everywhere(replicas: Replicas) -> None:
+    writes = [
+        (replica_id, {"service_id": "contested", "service_name": f"{replica_id}-{n}"})
+        for n in range(8)
+        for replica_id in IDS
+    ]
+    async with httpx.AsyncClient(timeout=30) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post(f"{replicas.url(r)}/api/v1/heartbeat/register", json=body)
+                for r, body in writes
+            )
+        )
+    assert all(answer.status_code in (200, 201) for answer in answers)
+    stored = SqlRepository.from_url(POSTGRES_URL)
+    try:
+        found = await stored.get_service("contested")
+    finally:
+        await stored.close()
+    assert found is not None
+    winner = found[0].service_name  # the write that committed last
+
+    def names() -> set[str]:
+        return {statuses(replicas, r)["contested"]["service_name"] for r in IDS}
+
+    # within the reconcile period at worst (a replica's own write applied after a newer read)
+    await eventually(lambda: names() == {winner}, within=20)
+    async with httpx.AsyncClient() as client:
+        await client.delete(f"{replicas.url('r1')}/api/v1/heartbeat/register/contested")
 
 
 def test_a_dependency_declared_on_one_replica_is_seen_on_the_others(replicas: Replicas) -> None:

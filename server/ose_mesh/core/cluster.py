@@ -286,6 +286,13 @@ class ShardOwner:
             "%s: took %d shards (%d services)", self.identity.replica_id, len(gained), len(services)
         )
 
+    async def load_mirrors(self) -> int:
+        """Take every service's last written state (at start: until their owners report,
+        the services another replica checks show what it last wrote, not `unknown`)."""
+        services = [state.service.service_id for state in self._monitor.states()]
+        stored = await self._states.load_states(services)
+        return sum(self._monitor.mirror(sid, found.snapshot) for sid, found in stored.items())
+
     async def release_all(self) -> None:
         """Stop checking, then give every shard back (a replica stopping: the others take
         them over on their next tick, which the stop message brings forward)."""
