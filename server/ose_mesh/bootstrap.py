@@ -185,6 +185,7 @@ def build_mesh(
     repository = SqlRepository.from_url(settings.database_url)
     identity = Identity(settings.replica_id or default_replica_id(), settings.cluster)
     shards: ShardOwner | None = None
+    membership = Membership(repository, identity)
     network_prober = None
     if prober is None:
         prober = network_prober = NetworkProber(
@@ -210,7 +211,7 @@ def build_mesh(
         broker = AmqpBroker(bus_settings.url) if bus_settings.backend == "amqp" else MemoryBroker()
     link: ClusterLink | None = None
     if settings.cluster:
-        shards = ShardOwner(identity, repository, repository, monitor, clock)
+        shards = ShardOwner(membership, repository, repository, monitor, clock)
         link = ClusterLink(broker, shards, monitor, hub)
     defaults = CheckConfig(
         interval_seconds=settings.heartbeat_interval,
@@ -231,7 +232,6 @@ def build_mesh(
     events = EventService(repository, relay, message_bus)
     webhooks = AlertNotifier(settings.webhooks, HttpWebhooks())
     jobs = Supervisor()
-    membership = Membership(repository, identity)
     use_cases = UseCases(
         registry=registry,
         health=HealthQueries(monitor, history, repository, clock, graph),

@@ -135,6 +135,11 @@ def test_shards_are_stable_and_spread() -> None:
         counts[shard_of(f"svc-{n}")] += 1
     assert min(counts) > 50
     assert max(counts) < 150
+    # ids that differ in one character land in both halves of the shards (each half is
+    # what one of two replicas holds)
+    for prefix in ("svc-", "web-", "a"):
+        halves = {shard_of(f"{prefix}{n}") < SHARDS // 2 for n in range(10)}
+        assert halves == {True, False}
 
 
 async def test_a_registry_reads_back_what_another_replica_changed() -> None:

@@ -18,10 +18,10 @@ replica under a lease with an owner, an expiry and an epoch:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,8 +44,11 @@ SINGLE_LEASE_SECONDS = 15.0
 
 
 def shard_of(service_id: str) -> int:
-    """The shard of a service: the same in every process (unlike hash())."""
-    return zlib.crc32(service_id.encode("utf-8", "surrogatepass")) % SHARDS
+    """The shard of a service: the same in every process (unlike hash()), and spread even
+    for ids that differ in one character (CRC32 is linear: "svc-0".."svc-9" all fell into
+    one half of the shards, so one replica got them all)."""
+    digest = hashlib.blake2b(service_id.encode("utf-8", "surrogatepass"), digest_size=4)
+    return int.from_bytes(digest.digest(), "big") % SHARDS
 
 
 def default_replica_id() -> str:
@@ -115,10 +118,14 @@ class Membership:
 
     def _left_over(self, other: Replica) -> bool:
         """A row of a process on this machine that is gone (killed, then restarted before
-        its lease ran out), or of this very process id before a restart (a container)."""
-        if other.host != self.identity.host:
+        its lease ran out), or this server's own row from before a restart that reused
+        its process id (a container's pid 1)."""
+        me = self.identity
+        if other.host != me.host:
             return False
-        return other.pid == self.identity.pid or not self._alive(other.pid)
+        if other.pid == me.pid:
+            return other.replica_id == me.replica_id
+        return not self._alive(other.pid)
 
     async def keep_alive(self) -> None:
         """Renew the row until cancelled (a single server; replicas renew in their tick)."""
@@ -176,13 +183,14 @@ class ShardOwner:
 
     def __init__(
         self,
-        identity: Identity,
+        membership: Membership,
         leases: ShardRepository,
         states: StateRepository,
         monitor: HeartbeatMonitor,
         clock: Clock,
     ) -> None:
-        self.identity = identity
+        self.identity = membership.identity
+        self._membership = membership
         self._leases = leases
         self._states = states
         self._monitor = monitor
@@ -245,6 +253,14 @@ class ShardOwner:
             if self._held and self._clock.monotonic() >= self._valid_until:
                 log.error("cannot renew the shard leases (%s): stopping all checks", exc)
                 self._drop(set(self._held))
+            return
+        if fair == 0:  # this replica's row is gone: it was taken for dead (a long cut)
+            self._drop(set(self._held))
+            log.warning("%s was taken for dead; joining again", self.identity.replica_id)
+            try:
+                await self._membership.join()
+            except (DomainError, ServerInUse) as exc:
+                log.error("%s cannot join again: %s", self.identity.replica_id, exc)
             return
         self._valid_until = started + LEASE_SECONDS - LEASE_SAFETY_SECONDS
         lost = {s for s, epoch in self._held.items() if held.get(s) != epoch}

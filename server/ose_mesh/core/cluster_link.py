@@ -134,6 +134,8 @@ class ClusterLink:
     ) -> bool:
         """Publish to the others; False (logged) when the broker is away: what a missed
         change message leaves behind, the reconcile job repairs."""
+        if not self.attached:
+            return False  # not connected yet, or reconnecting: the reconcile job catches up
         payload = json.dumps({"from": self._me, **body}).encode()
         try:
             await self._broker.publish(

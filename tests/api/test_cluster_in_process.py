@@ -1,0 +1,137 @@
+"""Two cluster replicas in one process, on the tests' PostgreSQL database and RabbitMQ vhost,
+each with a scripted prober: what one changes the other serves, each service is probed by
+one of them, beats and transitions cross over, and a replica that stops hands everything
+over (tests/integration/test_cluster.py does the same with real processes and signals)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from ose_mesh.adapters.broker import AmqpBroker
+from ose_mesh.app import create_app
+from ose_mesh.config import load_settings
+from ose_mesh.core import STATUS
+from ose_mesh.core.cluster import SHARDS
+from tests.conftest import POSTGRES_URL, RABBITMQ_URL, _fresh_schema
+from tests.eventually import eventually
+from tests.fakes import ScriptedProber
+
+pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
+
+
+@dataclass
+class Replica:
+    app: Starlette
+    prober: ScriptedProber
+    client: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def replica(replica_id: str) -> AsyncIterator[Replica]:
+    settings = load_settings(
+        database_url=POSTGRES_URL,
+        cluster=True,
+        replica_id=replica_id,
+        history_flush_seconds=0.2,
+        heartbeat_interval=1,
+        heartbeat_timeout=3,
+    )
+    prober = ScriptedProber()
+    app = create_app(settings, prober=prober, broker=AmqpBroker(RABBITMQ_URL))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
+    ):
+        await eventually(lambda: app.state.parts.link.attached)
+        yield Replica(app, prober, client)
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[None]:
+    async with _fresh_schema(POSTGRES_URL):
+        yield
+
+
+async def cluster_view(member: Replica) -> dict[str, object]:
+    answer: dict[str, object] = (await member.client.get("/api/v1/cluster")).json()
+    return answer
+
+
+async def test_two_replicas_share_the_work_and_answer_for_everything(database: None) -> None:
+    async with replica("a") as a, replica("b") as b:
+
+        async def balanced() -> bool:
+            view = await cluster_view(a)
+            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
+
+        await eventually(balanced, within=10)
+        ids = [f"svc-{n}" for n in range(16)]
+        for service_id in ids:
+            body = {"service_id": service_id, "health_url": f"http://127.0.0.1:9/{service_id}"}
+            assert (await a.client.post("/api/v1/heartbeat/register", json=body)).status_code == 201
+        await eventually(lambda: set(a.prober.calls) | set(b.prober.calls) >= set(ids))
+        assert not (set(a.prober.calls) & set(b.prober.calls) & set(ids))  # one prober each
+        listed = (await b.client.get("/api/v1/heartbeat/status")).json()
+        assert set(ids) <= set(listed)  # B serves what A registered
+
+        # a push service: its beats count wherever they arrive
+        await b.client.post("/api/v1/heartbeat/register", json={"service_id": "push"})
+        counts = []
+        for member in (a, b, a, b):
+            answer = await member.client.post("/api/v1/heartbeat/push/beat")
+            assert answer.status_code == 200, answer.text
+            counts.append(answer.json()["heartbeat_count"])
+        assert counts == [1, 2, 3, 4]
+
+        # a transition made by A reaches B's subscribers, once
+        mine = next(sid for sid in ids if sid in a.prober.calls)
+        watching = b.app.state.mesh.hub.subscribe(STATUS, accept=lambda c: c.service_id == mine)
+        a.prober.fail.add(mine)
+        change = await eventually(
+            lambda: not watching.queue.empty() and watching.queue.get_nowait()
+        )
+        assert (change.previous.value, change.current.value) == ("healthy", "degraded")
+
+        query = "{ cluster { mode replicas { id ownedServices this } } }"
+        data = (await b.client.post("/graphql", json={"query": query})).json()["data"]
+        assert data["cluster"]["mode"] == "cluster"
+        assert {r["id"] for r in data["cluster"]["replicas"]} == {"a", "b"}
+        metrics = (await a.client.get("/metrics")).text
+        assert 'ose_replica_owned_services{replica="a"}' in metrics
+
+
+async def test_a_stopping_replica_hands_over_and_the_state_continues(database: None) -> None:
+    async with replica("b") as b:
+        async with replica("a") as a:
+
+            async def both() -> bool:
+                view = await cluster_view(b)
+                return all(r["shards"] > 0 for r in view["replicas"]) and len(view["replicas"]) == 2  # type: ignore[arg-type, union-attr]
+
+            await eventually(both, within=10)
+            for n in range(16):
+                body = {"service_id": f"svc-{n}", "health_url": f"http://127.0.0.1:9/svc-{n}"}
+                await a.client.post("/api/v1/heartbeat/register", json=body)
+            await eventually(lambda: len(set(a.prober.calls)) >= 3)
+            theirs = set(a.prober.calls) - {"ose-service-mesh"}
+            mirror = b.app.state.parts.monitor  # B's copy of what A reports
+            await eventually(
+                lambda: all(sid in mirror and mirror.state(sid).heartbeat_count for sid in theirs)
+            )
+        # A has stopped (its lifespan ended): B holds everything and probes A's services
+        await eventually(
+            lambda: b.app.state.parts.shards.held_shards().keys() == set(range(SHARDS))
+        )
+        calls_before = len(b.prober.calls)
+        await eventually(lambda: set(b.prober.calls[calls_before:]) >= theirs, within=5)
+        monitor = b.app.state.parts.monitor
+        assert all(monitor.state(sid).status.value == "healthy" for sid in theirs)
+        view = await cluster_view(b)
+        assert [r["id"] for r in view["replicas"]] == ["b"]  # type: ignore[index, union-attr]
