@@ -110,7 +110,6 @@ class Mesh:
         """Hand the shards over at once (the others are told), then leave."""
         if self.shards is not None:
             with contextlib.suppress(DomainError):
-                await self.shards.write_states()
                 await self.shards.release_all()
             if self.link is not None:
                 await self.link.tell_left()

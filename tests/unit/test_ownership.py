@@ -75,8 +75,13 @@ async def test_a_new_owner_continues_from_the_stored_state() -> None:
     assert state.status is HealthStatus.DEGRADED
     assert (state.heartbeat_count, state.consecutive_failures) == (2, 1)
     assert state.latency() == first.state("svc").latency()
+    probes = len(prober.calls)
     clock.advance(1)
+    await settle(second)
+    assert len(prober.calls) == probes  # no sooner than the former owner's schedule
+    clock.advance(10)
     await settle(second)  # a second failure: still degraded, as on a single server
+    assert len(prober.calls) == probes + 1
     assert changes.queue.empty()
     clock.advance(10)
     await settle(second)  # the third: critical

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import Clock, Replica, ReplicaRepository, ShardRepository, StateRepository
 from ose_mesh.domain import DomainError
@@ -267,13 +268,35 @@ class ShardOwner:
         self._drop(lost)
         if len(held) > fair:
             surplus = sorted(held)[fair:]
-            self._drop(set(surplus))  # stop first, then let another take them
             for shard in surplus:
                 del held[shard]
-            await self._leases.release_shards(self.identity.replica_id, surplus)
+            await self._hand_over(set(surplus))
         gained = {s: epoch for s, epoch in held.items() if s not in self._held}
         if gained:
             await self._adopt(gained)
+
+    async def _hand_over(self, shards: set[int]) -> None:
+        """Stop checking the services of `shards`, write their state (the leases are still
+        held, so the writes pass the fence), then give the shards back: the next owner
+        continues exactly where this one stopped."""
+        shards = shards & self._held.keys()
+        rows = [
+            (shard_of(sid), self._held[shard_of(sid)], sid, state.status, snapshot)
+            for sid, state, snapshot in self._snapshots_in(shards)
+        ]
+        self._drop(shards)
+        try:
+            await self._states.save_states(self.identity.replica_id, rows)
+        finally:
+            await self._leases.release_shards(self.identity.replica_id, sorted(shards))
+
+    def _snapshots_in(self, shards: set[int]) -> list[tuple[str, HealthState, dict[str, Any]]]:
+        found = []
+        for state in self._monitor.states():
+            service_id = state.service.service_id
+            if shard_of(service_id) in shards:
+                found.append((service_id, state, self._monitor.snapshot(service_id)))
+        return found
 
     def _drop(self, shards: set[int]) -> None:
         if not shards:
@@ -310,9 +333,9 @@ class ShardOwner:
         return sum(self._monitor.mirror(sid, found.snapshot) for sid, found in stored.items())
 
     async def release_all(self) -> None:
-        """Stop checking, then give every shard back (a replica stopping: the others take
-        them over on their next tick, which the stop message brings forward)."""
-        self._drop(set(self._held))
+        """Hand every shard over (a replica stopping: the others take them on their next
+        tick, which the stop message brings forward)."""
+        await self._hand_over(set(self._held))
         self._valid_until = 0.0
         await self._leases.release_shards(self.identity.replica_id)
 

@@ -142,8 +142,9 @@ class HeartbeatMonitor:
 
     def adopt(self, service_id: str, snapshot: dict[str, Any] | None) -> None:
         """Start checking a service this process now owns, continuing from `snapshot`
-        (its former owner's last stored state): never back to `unknown`. The first check
-        comes within a second; a push service gets one interval for its next beat."""
+        (its former owner's last stored state): never back to `unknown`. The next probe
+        comes one interval after the last one (at once if that is past); a push service
+        gets one interval for its next beat."""
         state = self._states.get(service_id)
         if state is None:
             return
@@ -159,7 +160,11 @@ class HeartbeatMonitor:
         if state.service.check.check_type is CheckType.PUSH:
             first = now + interval
         else:
-            first = now + self._rng.uniform(0, min(1.0, 0.9 * interval))
+            # Where the former owner's schedule was: a handover probes no sooner than it
+            # would have; after a crash the slot is past, and the probe comes at once.
+            last = state.last_result_at
+            due = now if last is None else max(now, last + interval)
+            first = due + self._rng.uniform(0, min(0.5, 0.1 * interval))
         self._push(first, _CHECK, service_id, token)
         self._arm_deadline(state)
 
