@@ -14,7 +14,17 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bus, graph, graphql_abuse, ingest, memory, probing, smoothness, web
+from benchmarks import (
+    bus,
+    cluster,
+    graph,
+    graphql_abuse,
+    ingest,
+    memory,
+    probing,
+    smoothness,
+    web,
+)
 from benchmarks.common import median, pin_to_cpu
 
 OUTPUT = Path(__file__).parents[1] / "BENCHMARKS.md"
@@ -64,6 +74,8 @@ def main() -> int:
     w = web.run()
     print("hostile GraphQL documents and /health under attack (about 1 minute)…", file=sys.stderr)
     abuse = graphql_abuse.run()
+    print("cluster mode: three replicas, five kills (about 3 minutes)…", file=sys.stderr)
+    replicas = cluster.run()
     print("smoothness at 10,000 services, from outside (about 6 minutes)…", file=sys.stderr)
     smooth = smoothness.run()
     for result in smooth:
@@ -228,6 +240,8 @@ def main() -> int:
         ),
         "",
         *_smoothness_section(smooth),
+        "",
+        *cluster.section(replicas),
     ]
     OUTPUT.write_text("\n".join(lines))
     print(f"wrote {OUTPUT}", file=sys.stderr)

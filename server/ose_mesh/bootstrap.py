@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 
 # Replicas compare what they hold with the database this often (missed change messages).
 RECONCILE_SECONDS = 10.0
+# A stopping server hands over and leaves within this, or lets its leases run out.
+LEAVE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +109,15 @@ class Mesh:
             await self._leave()
 
     async def _leave(self) -> None:
-        """Hand the shards over at once (the others are told), then leave."""
-        if self.shards is not None:
-            with contextlib.suppress(DomainError):
-                await self.shards.release_all()
-            if self.link is not None:
-                await self.link.tell_left()
-        await self.membership.leave()
+        """Hand the shards over at once (the others are told), then leave. Bounded: with
+        the database or the broker away, the leases run out on their own instead."""
+        with contextlib.suppress(DomainError, TimeoutError):
+            async with asyncio.timeout(LEAVE_SECONDS):
+                if self.shards is not None:
+                    await self.shards.release_all()
+                if self.link is not None:
+                    await self.link.tell_left()
+                await self.membership.leave()
 
     async def close(self) -> None:
         await self.message_bus.close()

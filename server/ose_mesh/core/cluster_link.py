@@ -10,7 +10,7 @@ Each replica has a queue of its own, bound for messages to all (`all`) and to it
 - `service`, `dependency`: a row changed; the receiver reads it back from the database
   (the database, not the message, is the truth, so messages in any order end alike);
 - `left`: a replica stopped and gave its shards back; the others take them now;
-- `beat`: a beat for a service the receiver owns; it answers to `reply_to`.
+- `beats`: beats for services the receiver owns (a batch); it answers to `reply_to`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,14 @@ from ose_mesh.core.hub import OWN_STATUS, STATUS, EventHub
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import BeatReceipt
 from ose_mesh.core.registry import ServiceRegistry
-from ose_mesh.domain import DomainError, HealthStatus, ServiceNotFound, StatusChange, Unavailable
+from ose_mesh.domain import (
+    DomainError,
+    HealthStatus,
+    InvalidField,
+    ServiceNotFound,
+    StatusChange,
+    Unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +66,16 @@ class ClusterLink:
         self._monitor = monitor
         self._hub = hub
         self._me = owner.identity.replica_id
-        self._queue = f"{CLUSTER}.{self._me}"
+        # Its own name per process: a restarted replica whose former connection RabbitMQ
+        # has not yet seen die (a crashed host) would be locked out of an exclusive queue
+        # of the same name until the broker's heartbeat timeout.
+        self._queue = f"{CLUSTER}.{self._me}.{uuid.uuid4().hex[:8]}"
         self._registry: ServiceRegistry | None = None
         self._dependencies: DependencyService | None = None
         self._passed_on: dict[str, tuple[int, int]] = {}  # service -> last (epoch, n) passed on
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # Beats waiting to go to each owner: (beat, where its answer goes).
+        self._outgoing: dict[str, list[tuple[list[Any], asyncio.Future[dict[str, Any]]]]] = {}
         self._background: set[asyncio.Task[bool]] = set()
         self.attached = False
         self.sent = 0
@@ -125,8 +137,12 @@ class ClusterLink:
             await self._send("states", {"states": changed})
 
     def _send_later(self, kind: str, body: dict[str, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(self._send(kind, body))
+        self._in_background(self._send(kind, body))
+
+    def _in_background(self, work: Coroutine[Any, Any, bool]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
+        task.add_done_callback(_settled)
         task.add_done_callback(self._background.discard)
 
     async def _send(
@@ -152,36 +168,64 @@ class ClusterLink:
     async def forward(
         self, service_id: str, ok: bool, latency_ms: float | None, message: str | None
     ) -> BeatReceipt:
+        """Send the beat to its service's owner and return the owner's answer. Beats for
+        one owner that arrive together travel as one message (a batch per turn of the
+        event loop): one publish and one confirm for many, not one each."""
         owner = self._owner.owner_of(service_id)
         if owner is None or owner == self._me:
             raise OwnerUnreachable(service_id, "no replica holds it right now")
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        batch = self._outgoing.setdefault(owner, [])
+        if not batch:
+            asyncio.get_running_loop().call_soon(self._send_beats, owner)
+        batch.append(([service_id, ok, latency_ms, message], answer))
+        try:
+            async with asyncio.timeout(BEAT_TIMEOUT_SECONDS):
+                found = await answer
+        except TimeoutError:
+            why = f"no answer within {BEAT_TIMEOUT_SECONDS:g}s"
+            raise OwnerUnreachable(service_id, why) from None
+        if "error" in found:
+            if found["error"] == "not_found":
+                raise ServiceNotFound(service_id)
+            if found["error"] == "invalid":
+                raise InvalidField("message", str(found["detail"]))
+            raise OwnerUnreachable(service_id, found["error"])
+        self.forwarded_beats += 1
+        return BeatReceipt(HealthStatus(found["status"]), int(found["heartbeat_count"]))
+
+    def _send_beats(self, owner: str) -> None:
+        batch = self._outgoing.pop(owner, [])
+        if batch:
+            self._in_background(self._send_batch(owner, batch))
+
+    async def _send_batch(
+        self, owner: str, batch: list[tuple[list[Any], asyncio.Future[dict[str, Any]]]]
+    ) -> bool:
         correlation_id = uuid.uuid4().hex
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._replies[correlation_id] = future
-        body = {"service_id": service_id, "ok": ok, "latency_ms": latency_ms, "message": message}
+        replies: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._replies[correlation_id] = replies
         try:
             sent = await self._send(
-                "beat",
-                body,
+                "beats",
+                {"beats": [beat for beat, _ in batch]},
                 to=f"replica.{owner}",
                 correlation_id=correlation_id,
                 reply_to=self._queue,
             )
             if not sent:
-                raise OwnerUnreachable(service_id, "the message bus is away")
+                _answer_all(batch, {"error": "the message bus is away"})
+                return False
             async with asyncio.timeout(BEAT_TIMEOUT_SECONDS):
-                answer = await future
+                answers = (await replies)["answers"]
         except TimeoutError:
-            why = f"no answer within {BEAT_TIMEOUT_SECONDS:g}s"
-            raise OwnerUnreachable(service_id, why) from None
+            return False  # each waiting beat times out on its own
         finally:
             self._replies.pop(correlation_id, None)
-        if "error" in answer:
-            if answer["error"] == "not_found":
-                raise ServiceNotFound(service_id)
-            raise OwnerUnreachable(service_id, answer["error"])
-        self.forwarded_beats += 1
-        return BeatReceipt(HealthStatus(answer["status"]), int(answer["heartbeat_count"]))
+        for (_, waiting), found in zip(batch, answers, strict=False):
+            if not waiting.done():
+                waiting.set_result(found)
+        return True
 
     # -- receiving -----------------------------------------------------------------------
 
@@ -212,8 +256,8 @@ class ClusterLink:
             "service": self._on_service,
             "dependency": self._on_dependency,
             "left": self._on_left,
-            "beat": self._on_beat,
-            "beat.reply": self._on_reply,
+            "beats": self._on_beats,
+            "beats.reply": self._on_reply,
         }
 
     async def _on_transition(self, body: dict[str, Any], _: Properties) -> None:
@@ -246,34 +290,48 @@ class ClusterLink:
     async def _on_left(self, body: dict[str, Any], _: Properties) -> None:
         self._owner.nudge()
 
-    async def _on_beat(self, body: dict[str, Any], properties: Properties) -> None:
-        service_id = str(body["service_id"])
-        answer: dict[str, Any]
-        if service_id not in self._monitor:
-            answer = {"error": "not_found"}
-        elif not self._monitor.owns(service_id):
-            answer = {"error": "it is moving to another replica"}
-        else:
-            state = self._monitor.record_beat(
-                service_id,
-                ok=bool(body["ok"]),
-                latency_ms=body["latency_ms"],
-                message=body["message"],
-            )
-            answer = {"status": state.status.value, "heartbeat_count": state.heartbeat_count}
+    async def _on_beats(self, body: dict[str, Any], properties: Properties) -> None:
+        answers = [self._count(*beat) for beat in body["beats"]]
         if properties.reply_to:
-            payload = json.dumps({"from": self._me, **answer}).encode()
-            await self._broker.publish(
-                "",
-                properties.reply_to,
-                payload,
-                Properties(type="beat.reply", correlation_id=properties.correlation_id),
+            # Answered in the background: waiting here for the broker's confirm would
+            # hold the next batch back.
+            payload = json.dumps({"from": self._me, "answers": answers}).encode()
+            reply = Properties(type="beats.reply", correlation_id=properties.correlation_id)
+            self._in_background(self._broker.publish("", properties.reply_to, payload, reply))
+
+    def _count(
+        self, service_id: str, ok: bool, latency_ms: float | None, message: str | None
+    ) -> dict[str, Any]:
+        """One forwarded beat, counted here if this replica owns its service."""
+        if service_id not in self._monitor:
+            return {"error": "not_found"}
+        if not self._monitor.owns(service_id):
+            return {"error": "it is moving to another replica"}
+        try:
+            state = self._monitor.record_beat(
+                service_id, ok=bool(ok), latency_ms=latency_ms, message=message
             )
+        except DomainError as exc:  # a message the database could not store
+            return {"error": "invalid", "detail": exc.message}
+        return {"status": state.status.value, "heartbeat_count": state.heartbeat_count}
 
     async def _on_reply(self, body: dict[str, Any], properties: Properties) -> None:
         future = self._replies.get(properties.correlation_id or "")
         if future is not None and not future.done():
             future.set_result(body)
+
+
+def _answer_all(
+    batch: list[tuple[list[Any], asyncio.Future[dict[str, Any]]]], answer: dict[str, Any]
+) -> None:
+    for _, waiting in batch:
+        if not waiting.done():
+            waiting.set_result(answer)
+
+
+def _settled(task: asyncio.Task[bool]) -> None:
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("could not answer another replica: %s", error)
 
 
 def _change_json(change: StatusChange) -> dict[str, Any]:
