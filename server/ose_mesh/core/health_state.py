@@ -178,7 +178,8 @@ class HealthState:
                 None if self._latency_count == 0 else self._latency_min,
                 self._latency_max,
             ],
-            "recent": self.recent_latencies(),
+            # 32-bit floats printed in full take 18 characters; 3 decimals are what is shown
+            "recent": [round(latency, 3) for latency in self.recent_latencies()],
             "flaps": [wall(at) for at in self._flap_marks or ()],
             "transitions": self.transitions,
             "taken_at": wall_now,
