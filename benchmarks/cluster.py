@@ -43,6 +43,7 @@ PUSH_SERVICES = 60
 MEMORY_SERVICES = 3000
 KILLS = 5
 TRANSITIONS = 100
+REGISTRATIONS = 100
 BEAT_SECONDS = 4.0
 BEAT_ROUNDS = 3
 BEAT_CONNECTIONS = 32
@@ -54,6 +55,7 @@ class ClusterResult:
     duplicate_probes: int = 0
     probes_during_kills: int = 0
     transition_ms: list[float] = field(default_factory=list)
+    registration_ms: list[float] = field(default_factory=list)
     owner_beats_per_second: list[float] = field(default_factory=list)
     forwarded_beats_per_second: list[float] = field(default_factory=list)
     owner_beat_ms: tuple[float, float] = (0.0, 0.0)
@@ -271,6 +273,21 @@ async def _beats(
     )
 
 
+def _registrations(replicas: Replicas, result: ClusterResult) -> None:
+    """A registration answered by one replica, timed until another one shows it."""
+    with httpx.Client(timeout=10) as client:
+        for n in range(REGISTRATIONS):
+            here, there = IDS[n % 3], IDS[(n + 1) % 3]
+            body = {"service_id": f"new-{n:03d}", "interval_seconds": 600}
+            client.post(f"{replicas.url(here)}/api/v1/heartbeat/register", json=body)
+            answered = time.monotonic()
+            url = f"{replicas.url(there)}/api/v1/heartbeat/status/new-{n:03d}"
+            while client.get(url).status_code != 200:
+                if time.monotonic() - answered > 10:
+                    raise RuntimeError(f"new-{n:03d} not seen on {there} within 10 s")
+            result.registration_ms.append((time.monotonic() - answered) * 1000)
+
+
 def _memory(replicas: Replicas, result: ClusterResult) -> None:
     pids = {r: replicas.members[r].process.pid for r in IDS}  # type: ignore[union-attr]
     before = {r: _rss(pid) for r, pid in pids.items()}
@@ -299,6 +316,7 @@ def run() -> ClusterResult:
             _register(replicas, fleet)
             _takeovers(replicas, fleet, result)
             asyncio.run(_transitions(replicas, database_url, result))
+            _registrations(replicas, result)
             asyncio.run(_beats(replicas, database_url, result, Path(workdir)))
             _memory(replicas, result)
         finally:
@@ -330,6 +348,9 @@ def section(r: ClusterResult) -> list[str]:
         f"| transition → GraphQL subscriber on another replica, p50 / p99 "
         f"({len(r.transition_ms)} transitions) | {percentile(r.transition_ms, 0.5):.1f} / "
         f"{percentile(r.transition_ms, 0.99):.1f} ms | ≤ 1 s |",
+        f"| registration answered by one replica → shown by another, p50 / p99 "
+        f"({len(r.registration_ms)}) | {percentile(r.registration_ms, 0.5):.1f} / "
+        f"{percentile(r.registration_ms, 0.99):.1f} ms | ≤ 1 s |",
         f"| beats/s through the owner, per round | "
         f"{', '.join(f'{v:,.0f}' for v in r.owner_beats_per_second)} | |",
         f"| beats/s through a non-owner (forwarded over RabbitMQ), per round | "

@@ -216,10 +216,12 @@ class ServiceRegistry:
     async def restore(self) -> int:
         """Watch every stored service again (at startup), spread over its interval."""
         statuses = await self._history_repository.last_statuses()
+        # Read first: a write landing in between leaves a newer version in the database
+        # than the one noted, and the next reconcile reads that service back.
+        self._versions = await self._repository.service_versions()
         services = await self._repository.list_services()
         for service in services:
             self._monitor.watch(service, spread=True, status=statuses.get(service.service_id))
-            self._versions.pop(service.service_id, None)
             self._graph.add_service(service.service_id, cluster=service.cluster, monitored=True)
         return len(services)
 
