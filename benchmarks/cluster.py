@@ -35,7 +35,7 @@ import websockets
 from tests.integration.cluster import INTERVAL, Fleet, Replicas
 
 from benchmarks.common import median, percentile
-from ose_mesh.core.cluster import shard_of
+from ose_mesh.core.shards import shard_of
 
 IDS = ["r1", "r2", "r3"]
 HTTP_SERVICES = 300

@@ -40,7 +40,7 @@ from ose_mesh.config import Settings
 from ose_mesh.core import Clock, Prober
 from ose_mesh.core.broker import Broker
 from ose_mesh.core.catalog import CatalogImporter
-from ose_mesh.core.cluster import ServerInUse
+from ose_mesh.core.membership import ServerInUse
 from ose_mesh.demo.simulator import DemoSimulator
 
 log = logging.getLogger("ose_mesh")

@@ -44,17 +44,13 @@ from ose_mesh.core.alerts import AlertNotifier
 from ose_mesh.core.broker import Broker, BrokerAdmin
 from ose_mesh.core.bus_status import BusQueries
 from ose_mesh.core.catalog import CatalogImporter
-from ose_mesh.core.cluster import (
-    ClusterQueries,
-    Identity,
-    Membership,
-    ShardOwner,
-    default_replica_id,
-)
+from ose_mesh.core.cluster import ClusterQueries
 from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.event_log import EventLog, EventTap
+from ose_mesh.core.membership import Identity, Membership, default_replica_id
 from ose_mesh.core.outbox import EventService, OutboxRelay
 from ose_mesh.core.self_check import SelfCheck
+from ose_mesh.core.shards import ShardOwner
 from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
 from ose_mesh.core.use_cases import UseCases

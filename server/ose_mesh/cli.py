@@ -177,7 +177,7 @@ def _sharing_problem(settings: Settings) -> str | None:
     import asyncio
 
     from ose_mesh.adapters.db import SqlRepository
-    from ose_mesh.core.cluster import Identity, Membership, default_replica_id
+    from ose_mesh.core.membership import Identity, Membership, default_replica_id
     from ose_mesh.domain import StorageUnavailable
 
     repository = SqlRepository.from_url(settings.database_url)

@@ -17,7 +17,7 @@ from ose_mesh.adapters.broker import AmqpBroker
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from ose_mesh.core import STATUS
-from ose_mesh.core.cluster import SHARDS
+from ose_mesh.core.shards import SHARDS
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL, _fresh_schema
 from tests.eventually import eventually
 from tests.fakes import ScriptedProber

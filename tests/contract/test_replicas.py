@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from ose_mesh.adapters.db import SqlRepository
-from ose_mesh.core.cluster import SHARDS, Identity, Membership, ServerInUse, in_use_message
+from ose_mesh.core.membership import Identity, Membership, ServerInUse, in_use_message
 from ose_mesh.core.ports import OutboxEntry, Replica
+from ose_mesh.core.shards import SHARDS
 from ose_mesh.domain import EventMessage, HealthStatus
 from tests.conftest import POSTGRES_URL, _fresh_schema
 

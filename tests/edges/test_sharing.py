@@ -13,7 +13,7 @@ import yaml
 
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.cli import main
-from ose_mesh.core.cluster import Identity, Membership
+from ose_mesh.core.membership import Identity, Membership
 
 ROOT = Path(__file__).parents[2]
 

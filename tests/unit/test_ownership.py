@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 
 from ose_mesh.core import STATUS, EventHub, HeartbeatMonitor, HistoryRecorder, ManualClock
-from ose_mesh.core.cluster import SHARDS, shard_of
 from ose_mesh.core.hub import OWN_STATUS
 from ose_mesh.core.registry import ServiceSpec
+from ose_mesh.core.shards import SHARDS, shard_of
 from ose_mesh.domain import CheckType, Dependency, HealthStatus
 from tests.fakes import MemoryHistory, ScriptedProber
 from tests.unit.core_parts import build_core

@@ -18,9 +18,9 @@ from starlette.responses import Response
 
 from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
-from ose_mesh.core.cluster import ShardOwner
 from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.pacing import paced
+from ose_mesh.core.shards import ShardOwner
 from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.domain import HealthStatus, HeartbeatResult
 

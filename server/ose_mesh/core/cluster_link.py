@@ -24,12 +24,12 @@ from datetime import datetime
 from typing import Any
 
 from ose_mesh.core.broker import Broker, Delivery, ExchangeType, Properties
-from ose_mesh.core.cluster import ShardOwner
 from ose_mesh.core.dependencies import DependencyService
 from ose_mesh.core.hub import OWN_STATUS, STATUS, EventHub
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import BeatReceipt
 from ose_mesh.core.registry import ServiceRegistry
+from ose_mesh.core.shards import ShardOwner
 from ose_mesh.domain import (
     DomainError,
     HealthStatus,

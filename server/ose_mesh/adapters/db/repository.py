@@ -38,7 +38,7 @@ from ose_mesh.adapters.db.tables import (
     _utc,
 )
 from ose_mesh.core import Rollup
-from ose_mesh.core.cluster import blocks
+from ose_mesh.core.membership import blocks
 from ose_mesh.core.ports import OutboxEntry, Replica, StoredState
 from ose_mesh.domain import (
     Dependency,
