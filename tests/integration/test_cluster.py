@@ -382,9 +382,14 @@ async def test_through_the_load_balancer_writes_beats_and_subscriptions_work(
     ]
 
 
-def _owned_most(replicas: Replicas) -> str:
+def _busiest(replicas: Replicas, fleet: Fleet) -> tuple[str, set[str]]:
+    """Once balanced: the replica owning most services, and those it probed lately."""
+    wait_until_balanced(replicas)
+    before = time.monotonic()
+    time.sleep(INTERVAL + 1)
     view = replicas.cluster(next(iter(replicas.members)))
-    return max(view["replicas"], key=lambda r: r["owned_services"])["id"]
+    busiest = max(view["replicas"], key=lambda r: r["owned_services"])["id"]
+    return busiest, _services_of(fleet, busiest, before)
 
 
 def _services_of(fleet: Fleet, replica_id: str, since: float) -> set[str]:
@@ -392,11 +397,7 @@ def _services_of(fleet: Fleet, replica_id: str, since: float) -> set[str]:
 
 
 def test_sigterm_hands_the_services_over_at_once(replicas: Replicas, fleet: Fleet) -> None:
-    wait_until_balanced(replicas)
-    before = time.monotonic()
-    time.sleep(INTERVAL + 1)
-    leaving = _owned_most(replicas)
-    theirs = _services_of(fleet, leaving, before)
+    leaving, theirs = _busiest(replicas, fleet)
     assert theirs
     replicas.members[leaving].stop()
     stopped = time.monotonic()
@@ -412,11 +413,7 @@ def test_sigterm_hands_the_services_over_at_once(replicas: Replicas, fleet: Flee
 
 
 def test_sigkill_the_busiest_replica_loses_nothing(replicas: Replicas, fleet: Fleet) -> None:
-    wait_until_balanced(replicas)
-    before = time.monotonic()
-    time.sleep(INTERVAL + 1)
-    victim = _owned_most(replicas)
-    theirs = _services_of(fleet, victim, before)
+    victim, theirs = _busiest(replicas, fleet)
     registered = set(statuses(replicas, victim))
     replicas.members[victim].kill()
     killed = time.monotonic()

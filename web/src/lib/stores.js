@@ -144,34 +144,29 @@ export function eventStream({ exchange = null, pattern = null, keep = 200 }, onU
   };
 }
 
-// -- bus status ----------------------------------------------------------------------------
+// -- polled: the bus status, the servers of the mesh ---------------------------------------
 
-export const busStatus = signal(null);
-let busStarted = false;
-
-export function startBusStatus() {
-  if (busStarted) return;
-  busStarted = true;
-  const load = () =>
-    request(documents.BUS_STATUS)
-      .then((data) => (busStatus.value = data.busStatus))
-      .catch((error) => console.warn("could not load the bus status", error));
-  load();
-  setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
+/** A store loaded now and every few seconds while the page is visible, once started. */
+function polled(query, field, what) {
+  const value = signal(null);
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    const load = () =>
+      request(query)
+        .then((data) => (value.value = data[field]))
+        .catch((error) => console.warn(`could not load ${what}`, error));
+    load();
+    setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
+  };
+  return [value, start];
 }
 
-// -- the servers of the mesh (one, or the replicas of a cluster) ---------------------------
-
-export const cluster = signal(null);
-let clusterStarted = false;
-
-export function startCluster() {
-  if (clusterStarted) return;
-  clusterStarted = true;
-  const load = () =>
-    request(documents.CLUSTER)
-      .then((data) => (cluster.value = data.cluster))
-      .catch((error) => console.warn("could not load the replicas", error));
-  load();
-  setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
-}
+export const [busStatus, startBusStatus] = polled(
+  documents.BUS_STATUS,
+  "busStatus",
+  "the bus status",
+);
+/** One server, or the replicas of a cluster, and what each checks. */
+export const [cluster, startCluster] = polled(documents.CLUSTER, "cluster", "the replicas");

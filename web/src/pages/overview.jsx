@@ -119,7 +119,8 @@ function ClusterPanel({ cluster }) {
         {cluster.replicas.map((replica) => (
           <li key={replica.id}>
             <code>{replica.id}</code>
-            {replica.this ? " (this one)" : ""}: {replica.ownedServices} services
+            {replica.this ? " (this one)" : ""}: {replica.ownedServices}{" "}
+            {replica.ownedServices === 1 ? "service" : "services"}
             <span class="muted"> · seen {fmtTime(replica.lastSeen)}</span>
           </li>
         ))}
