@@ -17,7 +17,10 @@ from ose_mesh.adapters.broker import AmqpBroker
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
 from ose_mesh.core import STATUS
+from ose_mesh.core.catalog import Catalog
+from ose_mesh.core.registry import ServiceSpec
 from ose_mesh.core.shards import SHARDS
+from ose_mesh.domain import CheckType, Dependency
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL, _fresh_schema
 from tests.eventually import eventually
 from tests.fakes import ScriptedProber
@@ -105,6 +108,18 @@ async def test_two_replicas_share_the_work_and_answer_for_everything(database: N
         assert {r["id"] for r in data["cluster"]["replicas"]} == {"a", "b"}
         metrics = (await a.client.get("/metrics")).text
         assert 'ose_replica_owned_services{replica="a"}' in metrics
+
+        # an import through A: one message, and B compares everything with the database
+        imported = Catalog(
+            services=[ServiceSpec(f"imported-{n}", check_type=CheckType.PUSH) for n in range(30)],
+            dependencies=[Dependency("imported-0", "imported-1")],
+        )
+        sent = a.app.state.parts.link.sent
+        await a.app.state.parts.catalog.apply(imported)
+        graph = b.app.state.parts.use_cases.dependencies.graph
+        await eventually(lambda: graph.has_dependency("imported-0", "imported-1"))
+        assert all(f"imported-{n}" in b.app.state.parts.monitor for n in range(30))
+        assert a.app.state.parts.link.sent - sent < 5
 
 
 async def test_a_stopping_replica_hands_over_and_the_state_continues(database: None) -> None:

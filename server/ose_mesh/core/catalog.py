@@ -42,7 +42,7 @@ class CatalogImporter:
             dependencies = [dependency.validated() for dependency in catalog.dependencies]
             await self._repository.save_catalog([s for s, _ in prepared], dependencies)
             for service, created in prepared:
-                self._registry.apply(service, created)
+                self._registry.apply(service, created, tell_others=False)
         self._dependencies.graph.add_dependencies(dependencies)
         self._dependencies.announce("imported")
         self._dependencies.told_imported()

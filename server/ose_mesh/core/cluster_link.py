@@ -8,7 +8,8 @@ Each replica has a queue of its own, bound for messages to all (`all`) and to it
   newer than the last it passed on (a new owner's epoch is higher than the former's);
 - `states`: the owners' recent snapshots (metrics), every STATE_FLUSH_SECONDS;
 - `service`, `dependency`: a row changed; the receiver reads it back from the database
-  (the database, not the message, is the truth, so messages in any order end alike);
+  (the database, not the message, is the truth, so messages in any order end alike); a
+  `dependency` without ends is an import: the receiver compares everything;
 - `left`: a replica stopped and gave its shards back; the others take them now;
 - `beats`: beats for services the receiver owns (a batch); it answers to `reply_to`.
 """
@@ -282,7 +283,9 @@ class ClusterLink:
         if self._dependencies is None:
             return
         source, target = body.get("source"), body.get("target")
-        if source is None or target is None:
+        if source is None or target is None:  # an import: services and edges
+            if self._registry is not None:
+                await self._registry.reconcile()
             await self._dependencies.reconcile()
         else:
             await self._dependencies.refresh(str(source), str(target))

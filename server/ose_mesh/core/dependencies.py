@@ -78,7 +78,8 @@ class DependencyService:
         return dependency
 
     def told_imported(self) -> None:
-        """Many edges changed at once (an import): the other replicas read them all."""
+        """Many services and edges changed at once (an import): one message, on which the
+        other replicas compare everything with the database."""
         self._told(None, None)
 
     def _told(self, source: str | None, target: str | None) -> None:

@@ -97,7 +97,7 @@ class ChangeFeed(Protocol):
     def service_changed(self, service_id: str) -> None: ...
 
     def dependency_changed(self, source: str | None, target: str | None) -> None:
-        """None for both: many changed at once (an import)."""
+        """None for both: many services and edges changed at once (an import)."""
         ...
 
 

@@ -119,10 +119,11 @@ class ServiceRegistry:
             service = self._changed_service(self._monitor.state(spec.service_id).service, spec)
         return service.validated(), created
 
-    def apply(self, service: Service, created: bool) -> None:
-        """Watch a service that was just stored."""
+    def apply(self, service: Service, created: bool, *, tell_others: bool = True) -> None:
+        """Watch a service that was just stored. `tell_others` False: the caller tells
+        the other replicas once for many (an import)."""
         self._versions.pop(service.service_id, None)  # the next reconcile reads it back
-        if self._feed is not None:
+        if self._feed is not None and tell_others:
             self._feed.service_changed(service.service_id)
         self._monitor.watch(service)
         self._graph.add_service(service.service_id, cluster=service.cluster, monitored=True)
