@@ -99,6 +99,42 @@ def test_the_dashboard_and_the_graph_follow_the_api_without_reload(
     watched.assert_clean()
 
 
+def test_the_dashboard_puts_the_worst_first_and_keeps_its_order_in_the_url(
+    watched: Watched, api: httpx.Client
+) -> None:
+    prefix = f"sev-{uuid.uuid4().hex[:6]}"
+
+    def service(name: str, **fields: object) -> str:
+        body = {"service_id": f"{prefix}-{name}", "interval_seconds": 60, **fields}
+        assert api.post("/api/v1/heartbeat/register", json=body).status_code == 201
+        return f"{prefix}-{name}"
+
+    # named so that alphabetical order is the reverse of severity
+    healthy, unknown, degraded, critical = (service(n) for n in ("a", "b", "c", "d"))
+    dead = service("e", interval_seconds=1, timeout_seconds=1)  # never beats
+    beat(api, healthy)
+    assert beat(api, degraded, ok=False) == "degraded"
+    for _ in range(3):
+        beat(api, critical, ok=False)
+    page = watched.page
+    page.goto(f"/heartbeat-dashboard?search={prefix}")
+    rows = page.locator("[data-service]")
+    expect(page.locator(f'[data-service="{dead}"] .badge')).to_have_text("dead", timeout=5000)
+    by_severity = [dead, critical, degraded, unknown, healthy]
+    expect(rows).to_have_count(5)
+    assert [rows.nth(n).get_attribute("data-service") for n in range(5)] == by_severity
+
+    page.locator('[data-sort="name"]').click()  # by name, A to Z
+    assert "sort=name&dir=asc" in page.url
+    expect(rows.first).to_have_attribute("data-service", healthy)
+    page.locator('[data-sort="name"]').click()  # again: Z to A
+    expect(rows.first).to_have_attribute("data-service", dead)
+    page.reload()  # the order is in the URL
+    expect(rows.first).to_have_attribute("data-service", dead)
+    expect(page.locator('[data-sort="name"]')).to_have_text("Service ▼")
+    watched.assert_clean()
+
+
 def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     first, second = push_service(api), push_service(api)
     assert api.post(

@@ -16,24 +16,72 @@ import { now, recentlyChanged, services, servicesError, servicesLoaded, startSer
 
 const ROW_HEIGHT = 44;
 
+// The worst first: what needs someone comes before what is fine.
+const SEVERITY = { DEAD: 0, CRITICAL: 1, DEGRADED: 2, UNKNOWN: 3, HEALTHY: 4 };
+
+// Sortable columns: what each compares, and which way it starts (the worrying end first).
+// Missing values (never checked) sort last either way.
+const COLUMNS = {
+  status: { label: "Status", value: (s) => SEVERITY[s.health.status] ?? 5, first: "asc" },
+  name: { label: "Service", value: (s) => s.id, first: "asc" },
+  latency: { label: "p50 / p95", value: (s) => s.health.metrics.p50LatencyMs, first: "desc" },
+  uptime: { label: "Uptime", value: (s) => s.health.metrics.uptimePercentage, first: "asc" },
+  heartbeat: {
+    label: "Last heartbeat",
+    value: (s) => Date.parse(s.health.metrics.lastHeartbeat ?? "") || null,
+    first: "asc",
+  },
+};
+
+function compare(column, direction) {
+  const { value } = COLUMNS[column];
+  const sign = direction === "desc" ? -1 : 1;
+  return (a, b) => {
+    const x = value(a);
+    const y = value(b);
+    if (x !== y) {
+      if (x == null) return 1;
+      if (y == null) return -1;
+      return sign * (typeof x === "string" ? x.localeCompare(y) : x - y);
+    }
+    return a.id.localeCompare(b.id);
+  };
+}
+
 export function Dashboard() {
   startServices();
   const params = new URLSearchParams(location.search);
   const [search, setSearch] = useState(params.get("search") ?? "");
   const [status, setStatus] = useState(params.get("status") ?? "");
+  const [sort, setSort] = useState(COLUMNS[params.get("sort")] ? params.get("sort") : "status");
+  const [direction, setDirection] = useState(
+    ["asc", "desc"].includes(params.get("dir")) ? params.get("dir") : COLUMNS[sort].first,
+  );
   const [open, setOpen] = useState(null);
   useEffect(() => {
     const next = new URLSearchParams();
     if (search) next.set("search", search);
     if (status) next.set("status", status);
+    if (sort !== "status" || direction !== "asc") {
+      next.set("sort", sort);
+      next.set("dir", direction);
+    }
     history.replaceState(null, "", `${location.pathname}${next.size ? `?${next}` : ""}`);
-  }, [search, status]);
+  }, [search, status, sort, direction]);
 
+  const sortBy = (column) => {
+    if (column === sort) {
+      setDirection(direction === "asc" ? "desc" : "asc");
+    } else {
+      setSort(column);
+      setDirection(COLUMNS[column].first);
+    }
+  };
   const needle = search.trim().toLowerCase();
   const shown = [...services.value.values()]
     .filter((s) => !status || s.health.status.toLowerCase() === status)
     .filter((s) => !needle || s.id.toLowerCase().includes(needle) || s.name.toLowerCase().includes(needle))
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .sort(compare(sort, direction));
   const nowMs = now.value;
   const flashes = recentlyChanged.value;
 
@@ -52,9 +100,13 @@ export function Dashboard() {
       </div>
       {servicesError.value ? <p class="error">{servicesError.value}</p> : null}
       {servicesLoaded.value && !services.value.size ? <NoServicesYet /> : null}
-      <div class="vrow header" aria-hidden="true">
-        <span>Status</span><span>Service</span><span>Latency (last 64)</span>
-        <span>p50 / p95</span><span>Uptime</span><span>Last heartbeat</span>
+      <div class="vrow header" data-testid="columns">
+        <SortButton column="status" sort={sort} direction={direction} onSort={sortBy} />
+        <SortButton column="name" sort={sort} direction={direction} onSort={sortBy} />
+        <span>Latency (last 64)</span>
+        <SortButton column="latency" sort={sort} direction={direction} onSort={sortBy} />
+        <SortButton column="uptime" sort={sort} direction={direction} onSort={sortBy} />
+        <SortButton column="heartbeat" sort={sort} direction={direction} onSort={sortBy} />
       </div>
       <VirtualList
         items={shown}
@@ -86,6 +138,19 @@ export function Dashboard() {
         <History service={services.value.get(open)} onClose={() => setOpen(null)} />
       ) : null}
     </main>
+  );
+}
+
+function SortButton({ column, sort, direction, onSort }) {
+  const active = column === sort;
+  const label = COLUMNS[column].label;
+  const state = active ? `sorted ${direction === "asc" ? "ascending" : "descending"}` : "not sorted";
+  return (
+    <button type="button" class={`sort${active ? " active" : ""}`} data-sort={column}
+      aria-label={`${label}: ${state}; sort by it`} onClick={() => onSort(column)}>
+      {label}
+      {active ? (direction === "asc" ? " ▲" : " ▼") : ""}
+    </button>
   );
 }
 
