@@ -34,6 +34,58 @@ TOKEN_HEADERS = (
     f"const defaultHeaders = {TOKEN} ? {{ Authorization: `Bearer ${{{TOKEN}}}` }} : {{}};"
 )
 BODY = '<div id="graphiql" class="graphiql-container">Loading...</div>'
+# strawberry's welcome text (with a strawberry emoji, a missing-glyph box on a machine with
+# no emoji font) gives way to what a user of the mesh asks first, and a second tab holds a
+# subscription.
+EXAMPLE_START = "const EXAMPLE_QUERY = `"
+EXAMPLE_END = "`;"
+EXAMPLE_QUERY = """# Every service with its status and metrics.
+# Run it with Ctrl-Enter or the play button.
+# The second tab follows status changes live.
+query Services {
+  services(limit: 50) {
+    id
+    name
+    health {
+      status
+      reason
+      rootCauses
+      metrics {
+        heartbeatCount
+        p50LatencyMs
+        p95LatencyMs
+        uptimePercentage
+        lastHeartbeat
+      }
+    }
+  }
+}
+"""
+SUBSCRIPTION_EXAMPLE = """# Status changes of every service, as they happen:
+# run it, then change a service through the API.
+subscription StatusChanges {
+  serviceStatusChanged {
+    serviceId
+    previous
+    current
+    reason
+    rootCauses
+    at
+  }
+}
+"""
+TABS_OPTION = "          defaultEditorToolsVisibility: true,\n"
+TABS = (
+    TABS_OPTION
+    + "          defaultTabs: [{ query: EXAMPLE_QUERY }, { query: SUBSCRIPTION_EXAMPLE }],\n"
+)
+# The way back to the console, in a corner GraphiQL leaves free.
+BACK = (
+    '<a href="/" class="ose-back" style="position:fixed;right:.8rem;bottom:.6rem;z-index:10;'
+    "font:13px system-ui,sans-serif;color:#0969da;background:#fff;padding:.2rem .5rem;"
+    'border:1px solid #d0d7de;border-radius:6px;text-decoration:none">'
+    "← OSE Service Mesh console</a>"
+)
 
 
 class OfflineGraphQL(GraphQL[dict[str, Any], None]):
@@ -42,6 +94,19 @@ class OfflineGraphQL(GraphQL[dict[str, Any], None]):
         page = super().graphql_ide_html.replace(CDN, LOCAL)
         if FETCHER_OPTION not in page or BODY not in page or HEADERS not in page:
             raise RuntimeError("strawberry's GraphiQL page changed: update api/graphiql.py")
+        if EXAMPLE_START not in page or TABS_OPTION not in page:
+            raise RuntimeError("strawberry's GraphiQL page changed: update api/graphiql.py")
         client = f'<script src="{LOCAL}{vendored("graphql-ws")}/umd/graphql-ws.min.js"></script>'
         page = page.replace(FETCHER_OPTION, WS_CLIENT_OPTION).replace(HEADERS, TOKEN_HEADERS)
-        return page.replace(BODY, BODY + client)
+        page = _with_examples(page).replace(TABS_OPTION, TABS)
+        return page.replace(BODY, BODY + BACK + client)
+
+
+def _with_examples(page: str) -> str:
+    """The page with our example query (and the subscription's) instead of the welcome."""
+    start = page.index(EXAMPLE_START) + len(EXAMPLE_START)
+    end = page.index(EXAMPLE_END, start)
+    examples = (
+        f"{EXAMPLE_QUERY}{EXAMPLE_END}\n      const SUBSCRIPTION_EXAMPLE = `{SUBSCRIPTION_EXAMPLE}"
+    )
+    return page[:start] + examples + page[end:]

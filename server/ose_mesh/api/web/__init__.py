@@ -43,6 +43,9 @@ async def api_docs(request: Request) -> HTMLResponse:
   <link rel="stylesheet" href="{folder}/swagger-ui.css">
 </head>
 <body>
+  <nav style="font:14px system-ui,sans-serif;padding:.6rem 1.2rem;border-bottom:1px solid #d0d7de">
+    <a href="/" style="color:#0969da;text-decoration:none">← OSE Service Mesh console</a>
+  </nav>
   <div id="swagger-ui"></div>
   <script src="{folder}/swagger-ui-bundle.js"></script>
   <script src="/static/api-docs.js"></script>
