@@ -4,6 +4,7 @@ names, GraphiQL and Swagger UI."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -125,10 +126,11 @@ def test_the_dashboard_puts_the_worst_first_and_keeps_its_order_in_the_url(
     assert [rows.nth(n).get_attribute("data-service") for n in range(5)] == by_severity
 
     page.locator('[data-sort="name"]').click()  # by name, A to Z
-    assert "sort=name&dir=asc" in page.url
+    expect(page).to_have_url(re.compile(r"sort=name&dir=asc"))
     expect(rows.first).to_have_attribute("data-service", healthy)
     page.locator('[data-sort="name"]').click()  # again: Z to A
     expect(rows.first).to_have_attribute("data-service", dead)
+    expect(page).to_have_url(re.compile(r"sort=name&dir=desc"))
     page.reload()  # the order is in the URL
     expect(rows.first).to_have_attribute("data-service", dead)
     expect(page.locator('[data-sort="name"]')).to_have_text("Service ▼")
@@ -157,6 +159,22 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     details = page.get_by_test_id("details")
     expect(details).to_contain_text(first)
     expect(details).to_contain_text(second)
+    # beside the graph, never over it: the canvas shrinks to make room
+    panel, canvas = details.bounding_box(), graph.bounding_box()
+    assert panel is not None
+    assert canvas is not None
+    assert canvas["x"] + canvas["width"] <= panel["x"]
+    page.wait_for_function(f"{CY}.width() <= {canvas['width']}")  # Cytoscape resized to it
+    page.keyboard.press("Escape")
+    expect(details).to_have_count(0)
+    page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
+    expect(details).to_contain_text(first)
+
+    # the legend says what colours, rings and lines mean
+    legend = page.get_by_test_id("legend")
+    legend.locator("summary").click()
+    for meaning in ("healthy", "dead", "root cause", "soft dependency", "A depends on B"):
+        expect(legend).to_contain_text(meaning)
 
     # Export PNG downloads a real PNG
     with page.expect_download() as download:

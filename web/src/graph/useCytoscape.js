@@ -83,6 +83,14 @@ export function useCytoscape(box, graph, on) {
 
   useEffect(() => () => cyRef.current?.destroy(), []);
 
+  // The canvas follows its box (the details panel opening beside it shrinks it).
+  useEffect(() => {
+    if (!box.current) return undefined;
+    const observer = new ResizeObserver(() => cyRef.current?.resize());
+    observer.observe(box.current);
+    return () => observer.disconnect();
+  }, [box.current]);
+
   // Live status: recolour nodes as services change, without redrawing the graph.
   useEffect(
     () =>

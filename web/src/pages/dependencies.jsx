@@ -7,6 +7,7 @@ import { IMPACT, NEIGHBOURHOOD } from "../lib/documents.js";
 import { services, startServices } from "../lib/stores.js";
 import { MARKS, applyFilters, focusOn, markImpact, markRootCauses } from "../graph/elements.js";
 import { statusColours } from "../graph/graphStyle.js";
+import { Legend } from "../graph/Legend.jsx";
 import { Details, Tooltip } from "../graph/panels.jsx";
 import { FilterBar, NO_FILTERS, ViewBar } from "../graph/Toolbar.jsx";
 import { useCytoscape, useDependencyGraph, useGraph3D, usePhysics } from "../graph/useCytoscape.js";
@@ -93,6 +94,13 @@ export function Dependencies() {
     },
   };
 
+  // Escape closes the details panel.
+  useEffect(() => {
+    const close = (event) => event.key === "Escape" && setSelected(null);
+    window.addEventListener("keydown", close);
+    return () => window.removeEventListener("keydown", close);
+  }, []);
+
   // Focus on the service named in the address (links from the other pages).
   useEffect(() => {
     if (graph && focus && cyRef.current) actions.focus();
@@ -107,9 +115,12 @@ export function Dependencies() {
       {highlight ? <p class="highlight">{highlight}</p> : null}
       {graph && !graph.services.length ? <NoServicesYet /> : null}
       <div class="graph-area">
-        <div ref={box} class="graph" hidden={view.three} data-testid="graph-2d" />
-        {view.three ? <div ref={box3d} class="graph" data-testid="graph-3d" /> : null}
-        {tooltip && !view.three ? <Tooltip {...tooltip} /> : null}
+        <div class="graph-box">
+          <div ref={box} class="graph" hidden={view.three} data-testid="graph-2d" />
+          {view.three ? <div ref={box3d} class="graph" data-testid="graph-3d" /> : null}
+          {tooltip && !view.three ? <Tooltip {...tooltip} /> : null}
+          <Legend />
+        </div>
         {selected ? (
           <Details id={selected} graph={graph} onImpact={actions.impact} onClose={() => setSelected(null)} />
         ) : null}
