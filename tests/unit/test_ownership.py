@@ -55,6 +55,24 @@ async def test_only_owned_services_are_probed_and_adopting_one_probes_it_within_
     assert "theirs" not in prober.calls[before:]
 
 
+async def test_a_late_lease_renewal_pauses_checks_without_losing_them() -> None:
+    clock, prober = ManualClock(), ScriptedProber()
+    owned: set[str] = {"svc"}
+    monitor = monitor_owning(owned, clock, prober)
+    monitor.watch(http_service("svc"))
+    await settle(monitor)
+    assert prober.calls == ["svc"]
+    owned.clear()  # the lease's validity ran out before the renewal came back
+    for _ in range(3):
+        clock.advance(10)
+        await settle(monitor)
+    assert prober.calls == ["svc"]  # not acting meanwhile
+    owned.add("svc")  # renewed: the same shard, the same epoch (nothing to adopt)
+    clock.advance(10)
+    await settle(monitor)
+    assert prober.calls == ["svc", "svc"]  # checking resumed on the same schedule
+
+
 async def test_a_new_owner_continues_from_the_stored_state() -> None:
     clock, prober = ManualClock(), ScriptedProber()
     first = monitor_owning({"svc"}, clock, prober)

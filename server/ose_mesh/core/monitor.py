@@ -39,6 +39,9 @@ MAX_SLEEP_SECONDS = 1.0
 DRIFT_SAMPLES = 4096
 # Dead checks fire a hair after the deadline, as "dead" means *more than* timeout_seconds.
 DEADLINE_EPSILON = 0.001
+# A dead-timer that came due while the service's lease was being renewed late looks again
+# this much later.
+HOLD_RETRY_SECONDS = 1.0
 
 
 # What a heap entry is for. Entries are plain tuples of numbers and a string,
@@ -204,12 +207,13 @@ class HeartbeatMonitor:
         self._dirty.update(service_ids)
 
     def take_changed(self) -> list[tuple[str, HealthStatus, dict[str, Any]]]:
-        """Snapshots of the owned services that changed since the last call."""
-        changed, self._dirty = self._dirty, set()
+        """Snapshots of the owned services that changed since the last call (those not
+        owned this moment, a late lease renewal, wait for the next call)."""
+        taken = {sid for sid in self._dirty if sid in self._states and self._owns(sid)}
+        self._dirty -= taken
         return [
             (service_id, self._states[service_id].status, self.snapshot(service_id))
-            for service_id in changed
-            if service_id in self._states and self._owns(service_id)
+            for service_id in taken
         ]
 
     def owns(self, service_id: str) -> bool:
@@ -307,7 +311,8 @@ class HeartbeatMonitor:
                 continue  # the service was changed or removed since this was scheduled
             state = self._states[service_id]
             if not self._owns(service_id):
-                continue  # its shard's lease ran out: adopt() schedules it again
+                self._hold(state, kind, due, token, now)
+                continue
             if kind == _CHECK:
                 self._on_check_due(state, due, token, now)
             else:
@@ -315,6 +320,18 @@ class HeartbeatMonitor:
         if not self._heap:
             return MAX_SLEEP_SECONDS
         return min(MAX_SLEEP_SECONDS, max(0.0, self._heap[0][0] - now))
+
+    def _hold(self, state: HealthState, kind: int, due: float, token: int, now: float) -> None:
+        """Not acting on a service this process may not check right now (its lease is
+        being renewed late), while keeping its place: checking resumes with the renewal.
+        Had the shard gone to another replica, release() would have voided the token."""
+        service_id = state.service.service_id
+        if kind == _CHECK:
+            interval = state.service.check.interval_seconds
+            slots_behind = math.floor((now - due) / interval)
+            self._push(due + (slots_behind + 1) * interval, _CHECK, service_id, token)
+        else:
+            self._push(now + HOLD_RETRY_SECONDS, _DEADLINE, service_id, token)
 
     async def wait_for_probes(self) -> None:
         """Wait until every running probe has finished (tests and benchmarks)."""

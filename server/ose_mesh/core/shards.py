@@ -18,10 +18,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.membership import LEASE_SECONDS, Membership, ServerInUse
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import Clock, ShardRepository, StateRepository
@@ -128,6 +127,10 @@ class ShardOwner:
             except (DomainError, ServerInUse) as exc:
                 log.error("%s cannot join again: %s", self.identity.replica_id, exc)
             return
+        if self._held and started >= self._valid_until:
+            log.warning(
+                "%s renewed its leases late: checks paused meanwhile", self.identity.replica_id
+            )
         self._valid_until = started + LEASE_SECONDS - LEASE_SAFETY_SECONDS
         lost = {s for s, epoch in self._held.items() if held.get(s) != epoch}
         self._drop(lost)
@@ -146,8 +149,14 @@ class ShardOwner:
         continues exactly where this one stopped."""
         shards = shards & self._held.keys()
         rows = [
-            (shard_of(sid), self._held[shard_of(sid)], sid, state.status, snapshot)
-            for sid, state, snapshot in self._snapshots_in(shards)
+            (
+                shard_of(sid),
+                self._held[shard_of(sid)],
+                sid,
+                self._monitor.state(sid).status,
+                self._monitor.snapshot(sid),
+            )
+            for sid in self._services_in(shards)
         ]
         self._drop(shards)
         try:
@@ -155,33 +164,21 @@ class ShardOwner:
         finally:
             await self._leases.release_shards(self.identity.replica_id, sorted(shards))
 
-    def _snapshots_in(self, shards: set[int]) -> list[tuple[str, HealthState, dict[str, Any]]]:
-        found = []
-        for state in self._monitor.states():
-            service_id = state.service.service_id
-            if shard_of(service_id) in shards:
-                found.append((service_id, state, self._monitor.snapshot(service_id)))
-        return found
-
     def _drop(self, shards: set[int]) -> None:
         if not shards:
             return
-        for state in self._monitor.states():
-            service_id = state.service.service_id
-            if shard_of(service_id) in shards:
-                self._monitor.release(service_id)
+        for service_id in self._services_in(shards):
+            self._monitor.release(service_id)
         for shard in shards:
             self._held.pop(shard, None)
         log.info("%s: gave up %d shards", self.identity.replica_id, len(shards))
 
     async def _adopt(self, gained: dict[int, int]) -> None:
-        services = [
-            state.service.service_id
-            for state in self._monitor.states()
-            if shard_of(state.service.service_id) in gained
-        ]
-        stored = await self._states.load_states(services)
+        stored = await self._states.load_states(self._services_in(gained.keys()))
         self._held.update(gained)
+        # Listed again: a service registered while the states were read was watched as
+        # another replica's (the shard was not held yet), and is scheduled only here.
+        services = self._services_in(gained.keys())
         self.takeovers += len(gained)
         for service_id in services:
             found = stored.get(service_id)
@@ -189,6 +186,13 @@ class ShardOwner:
         log.info(
             "%s: took %d shards (%d services)", self.identity.replica_id, len(gained), len(services)
         )
+
+    def _services_in(self, shards: Collection[int]) -> list[str]:
+        return [
+            state.service.service_id
+            for state in self._monitor.states()
+            if shard_of(state.service.service_id) in shards
+        ]
 
     async def load_mirrors(self) -> int:
         """Take every service's last written state (at start: until their owners report,
