@@ -201,6 +201,7 @@ def build_mesh(
         history,
         causes=graph,
         max_concurrent_probes=settings.max_concurrent_probes,
+        # The shard owner is built next, over this monitor: the monitor asks it late.
         owns=(lambda service_id: shards is not None and shards.owns(service_id))
         if settings.cluster
         else None,

@@ -157,7 +157,7 @@ class HealthState:
         monotonic time means nothing in another process)."""
 
         def wall(moment: float | None) -> float | None:
-            return None if moment is None else round(wall_now - (now - moment), 3)
+            return to_wall(moment, now, wall_now)
 
         return {
             "status": self.status.value,
@@ -189,7 +189,7 @@ class HealthState:
         """Take the values of `snapshot` (from another replica or the database)."""
 
         def local(moment: float | None) -> float | None:
-            return None if moment is None else now - (wall_now - moment)
+            return to_local(moment, now, wall_now)
 
         self.status = HealthStatus(snapshot["status"])
         self.status_since = local(snapshot["status_since"]) or now
@@ -270,6 +270,16 @@ class HealthState:
         while marks and (now - marks[0] > FLAP_WINDOW_SECONDS or len(marks) >= MAX_FLAP_MARKS):
             marks.pop(0)
         marks.append(now)
+
+
+def to_wall(moment: float | None, now: float, wall_now: float) -> float | None:
+    """A monotonic moment as wall-clock seconds (what another process can read)."""
+    return None if moment is None else round(wall_now - (now - moment), 3)
+
+
+def to_local(moment: float | None, now: float, wall_now: float) -> float | None:
+    """Wall-clock seconds as a moment on this process's monotonic clock."""
+    return None if moment is None else now - (wall_now - moment)
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ose_mesh.core.health_state import HealthState
+from ose_mesh.core.health_state import HealthState, to_local, to_wall
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.hub import HEARTBEAT, OWN_STATUS, STATUS, EventHub
 from ose_mesh.core.ports import Clock, ProbeOutcome, Prober, RootCauseReader
@@ -155,9 +155,9 @@ class HeartbeatMonitor:
         if snapshot is not None:
             wall_now = self._clock.wall().timestamp()
             state.restore(snapshot, now, wall_now)
-            last_beat = snapshot.get("last_beat")
+            last_beat = to_local(snapshot.get("last_beat"), now, wall_now)
             if last_beat is not None:
-                self._last_beat[service_id] = now - (wall_now - last_beat)
+                self._last_beat[service_id] = last_beat
         token = self._next_token(service_id)
         interval = state.service.check.interval_seconds
         if state.service.check.check_type is CheckType.PUSH:
@@ -198,8 +198,7 @@ class HeartbeatMonitor:
         now = self._clock.monotonic()
         wall_now = self._clock.wall().timestamp()
         taken = state.snapshot(now, wall_now)
-        last_beat = self._last_beat.get(service_id)
-        taken["last_beat"] = None if last_beat is None else round(wall_now - (now - last_beat), 3)
+        taken["last_beat"] = to_wall(self._last_beat.get(service_id), now, wall_now)
         return taken
 
     def mark_changed(self, service_ids: Iterable[str]) -> None:
@@ -327,9 +326,7 @@ class HeartbeatMonitor:
         Had the shard gone to another replica, release() would have voided the token."""
         service_id = state.service.service_id
         if kind == _CHECK:
-            interval = state.service.check.interval_seconds
-            slots_behind = math.floor((now - due) / interval)
-            self._push(due + (slots_behind + 1) * interval, _CHECK, service_id, token)
+            self._push(_next_slot(due, now, state.service), _CHECK, service_id, token)
         else:
             self._push(now + HOLD_RETRY_SECONDS, _DEADLINE, service_id, token)
 
@@ -350,8 +347,7 @@ class HeartbeatMonitor:
         interval = service.check.interval_seconds
         self.stats.add_drift(now - due)
         # The next slot stays on the original grid; slots already past are skipped.
-        slots_behind = math.floor((now - due) / interval)
-        self._push(due + (slots_behind + 1) * interval, _CHECK, service.service_id, token)
+        self._push(_next_slot(due, now, service), _CHECK, service.service_id, token)
         if service.check.check_type is CheckType.PUSH:
             last_beat = self._last_beat.get(service.service_id)
             if last_beat is None or last_beat < due - interval:
@@ -457,6 +453,12 @@ class HeartbeatMonitor:
         self._history.record_transition(change)
         self._hub.publish(OWN_STATUS, change)
         self._hub.publish(STATUS, change)
+
+
+def _next_slot(due: float, now: float, service: Service) -> float:
+    """The next check's slot on the service's fixed grid; slots already past are skipped."""
+    interval = service.check.interval_seconds
+    return due + (math.floor((now - due) / interval) + 1) * interval
 
 
 def _everything(service_id: str) -> bool:
