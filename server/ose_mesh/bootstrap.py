@@ -51,6 +51,7 @@ from ose_mesh.core.membership import Identity, Membership, default_replica_id
 from ose_mesh.core.outbox import EventService, OutboxRelay
 from ose_mesh.core.self_check import SelfCheck
 from ose_mesh.core.shards import ShardOwner
+from ose_mesh.core.status_page import StatusPageQueries
 from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
 from ose_mesh.core.use_cases import UseCases
@@ -232,9 +233,10 @@ def build_mesh(
     events = EventService(repository, relay, message_bus)
     webhooks = AlertNotifier(settings.webhooks, HttpWebhooks())
     jobs = Supervisor()
+    health = HealthQueries(monitor, history, repository, clock, graph)
     use_cases = UseCases(
         registry=registry,
-        health=HealthQueries(monitor, history, repository, clock, graph),
+        health=health,
         dependencies=dependencies,
         events=events,
         event_log=event_log,
@@ -250,6 +252,7 @@ def build_mesh(
         ),
         hub=hub,
         cluster=ClusterQueries(membership, monitor, repository if settings.cluster else None),
+        status_page=StatusPageQueries(monitor, health, repository, clock),
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.

@@ -74,6 +74,7 @@ async def test_real_answers_fit_the_documented_schemas(
 
     register = "/api/v1/heartbeat/register"
     await call("POST", register, json={"service_id": "api", "cluster": "core"})
+    await call("POST", register, json={"service_id": "web", "cluster": "edge", "public": True})
     await call("POST", register, data={"service_id": "db", "check_type": "push"})
     await call("POST", register, json={"service_id": "api", "check_type": "nope"})
     await call("POST", "/api/v1/heartbeat/{service_id}/beat", "/api/v1/heartbeat/db/beat", json={})
@@ -117,6 +118,10 @@ async def test_real_answers_fit_the_documented_schemas(
     await call("DELETE", deregister, "/api/v1/heartbeat/register/api")
     await call("DELETE", deregister, "/api/v1/heartbeat/register/api")
     await call("GET", "/api/v1/cluster")
+    await call("GET", "/api/v1/status-page")
+    by_cluster = "/api/v1/status-page/{cluster}"
+    await call("GET", by_cluster, "/api/v1/status-page/edge")
+    await call("GET", by_cluster, "/api/v1/status-page/core")  # no public service: 404
     await call("GET", "/health")
 
     # Everything but the two text answers (Mermaid, Prometheus) was called and checked.

@@ -26,6 +26,7 @@ PAGES = {
     "heartbeat-dashboard": "/heartbeat-dashboard",
     "dependencies": "/dependencies",
     "events": "/events",
+    "status": "/status",
     "graphql": "/graphql",
     "api-docs": "/api/docs",
 }
@@ -332,6 +333,56 @@ def test_a_protected_server_asks_for_a_token_and_then_shows_data(
         )
         assert registered.status_code == 201
         expect(page.locator(".result-window")).to_contain_text("late", timeout=10_000)
+        assert errors == []
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_the_status_page_shows_public_services_without_a_token_and_hides_private_ones(
+    browser: Browser, tmp_path: Path
+) -> None:
+    writer = {"Authorization": "Bearer writer-token-0002"}
+    server = MeshProcess(
+        f"sqlite+aiosqlite:///{tmp_path / 'mesh.db'}",
+        tmp_path,
+        env={"OSE_MESH_WRITE_TOKENS": "writer-token-0002"},
+    )
+    server.start()
+    context = browser.new_context(base_url=server.url, viewport={"width": 1440, "height": 900})
+    try:
+        with httpx.Client(base_url=server.url, headers=writer) as api:
+            for body in (
+                {
+                    "service_id": "storefront",
+                    "service_name": "Storefront",
+                    "cluster": "shop",
+                    "public": True,
+                },
+                {"service_id": "secret-ledger", "service_name": "Hidden Ledger", "cluster": "shop"},
+            ):
+                assert api.post("/api/v1/heartbeat/register", json=body).status_code == 201
+            edge = {"source": "storefront", "target": "secret-ledger", "relationship": "database"}
+            assert api.post("/api/v1/dependencies", json=edge).status_code == 201
+            beat(api, "storefront", ok=False)  # an incident, whose cause is the private one
+        page = context.new_page()
+        received: list[str] = []
+        page.on("response", lambda r: received.append(r.text()) if r.ok else None)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for path in ("/status", "/status/shop"):
+            page.goto(path)
+            expect(page.get_by_test_id("headline")).to_contain_text("Degraded performance")
+            expect(page.locator('[data-service="storefront"] .uptime-bars .day')).to_have_count(90)
+            expect(page.locator(".incidents")).to_contain_text("Storefront")
+            expect(page.get_by_role("dialog", name="Token needed")).to_have_count(0)
+            page.wait_for_load_state("networkidle")
+            for text in (page.content(), *received):
+                assert "secret-ledger" not in text
+                assert "Hidden Ledger" not in text
+        Watched(page).screenshot("status-page")
+        page.goto("/status/nowhere")
+        expect(page.get_by_role("alert")).to_contain_text("no public services")
         assert errors == []
     finally:
         context.close()

@@ -7,6 +7,7 @@ import { Dashboard } from "./pages/dashboard.jsx";
 import { Dependencies } from "./pages/dependencies.jsx";
 import { Events } from "./pages/events.jsx";
 import { Overview } from "./pages/overview.jsx";
+import { StatusPage, statusCluster } from "./pages/status.jsx";
 import { services, startServices } from "./lib/stores.js";
 
 const PAGES = {
@@ -32,6 +33,7 @@ function App() {
               {page.title}
             </a>
           ))}
+          <a href="/status">Status page</a>
           <a href="/graphql">GraphiQL</a>
           <a href="/api/docs">API docs</a>
         </nav>
@@ -44,4 +46,10 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById("app"));
+// The status page is public: no console around it, no token asked, no console data loaded.
+const path = location.pathname.replace(/\/+$/, "");
+const isStatusPage = path === "/status" || path.startsWith("/status/");
+render(
+  isStatusPage ? <StatusPage cluster={statusCluster(path)} /> : <App />,
+  document.getElementById("app"),
+);

@@ -62,6 +62,7 @@ class ServiceEntry(_Strict):
     id: str
     name: str | None = None
     cluster: str | None = None
+    public: bool | None = None
     check: CheckEntry | None = None
     demo: DemoEntry | None = None
 
@@ -81,6 +82,7 @@ class ServiceEntry(_Strict):
             service_id=self.id,
             service_name=self.name,
             cluster=self.cluster,
+            public=self.public,
             check_type=CheckType(check.type) if check.type else None,
             health_url=check.url,
             host=check.host,

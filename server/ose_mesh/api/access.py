@@ -25,8 +25,9 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 BEAT_PATH = re.compile(r"^/api/v1/heartbeat/([^/]+)/beat$")
-OPEN_PATHS = frozenset({"/health", "/api/openapi.json", "/api/docs"})
-OPEN_PREFIXES = ("/static/",)
+# The status page's data is open: it holds only what its operator made public.
+OPEN_PATHS = frozenset({"/health", "/api/openapi.json", "/api/docs", "/api/v1/status-page"})
+OPEN_PREFIXES = ("/static/", "/api/v1/status-page/")
 SCOPE_KEY = "ose_mesh.access"  # where the request's access level is kept in the ASGI scope
 
 

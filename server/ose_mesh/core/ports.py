@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from ose_mesh.domain import Dependency, EventMessage, HealthStatus, Service, StatusChange
@@ -147,6 +147,16 @@ class HistoryRepository(Protocol):
 
     async def uptime_since(self, since: datetime) -> dict[str, tuple[int, int]]:
         """Per service: (heartbeat count, missed) over minutes starting at or after `since`."""
+        ...
+
+    async def daily_uptime(
+        self, service_ids: Sequence[str], since: datetime
+    ) -> dict[str, dict[date, tuple[int, int]]]:
+        """Per service and UTC day: (heartbeat count, missed) over minutes from `since`."""
+        ...
+
+    async def rollups(self, service_id: str, since: datetime) -> list[Rollup]:
+        """One service's stored minute rows from `since`, oldest first."""
         ...
 
 

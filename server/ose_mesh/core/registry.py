@@ -54,6 +54,7 @@ class ServiceSpec:
     host: str | None = None
     port: int | None = None
     cluster: str | None = None
+    public: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,7 @@ class ServiceRegistry:
             check=check,
             cluster=spec.cluster,
             demo=demo,
+            public=bool(spec.public),
             registered_at=self._clock.wall(),
         )
 
@@ -252,6 +254,7 @@ class ServiceRegistry:
             current,
             service_name=spec.service_name or current.service_name,
             cluster=spec.cluster if spec.cluster is not None else current.cluster,
+            public=spec.public if spec.public is not None else current.public,
             check=check,
         )
 

@@ -15,6 +15,7 @@ from ose_mesh.core.event_log import EventLog
 from ose_mesh.core.hub import EventHub
 from ose_mesh.core.outbox import EventService
 from ose_mesh.core.registry import ServiceRegistry
+from ose_mesh.core.status_page import StatusPageQueries
 from ose_mesh.core.views import HealthQueries
 
 
@@ -28,3 +29,4 @@ class UseCases:
     bus: BusQueries  # the bus's status and topology
     hub: EventHub  # live changes, for subscriptions
     cluster: ClusterQueries  # the servers on the database and what each checks
+    status_page: StatusPageQueries  # the public services, for the open status page

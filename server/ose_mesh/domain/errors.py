@@ -24,6 +24,14 @@ class DependencyNotFound(DomainError):
         self.target = target
 
 
+class StatusPageNotFound(DomainError):
+    """No public service in the cluster asked for. An unknown cluster gets the same answer,
+    so the open status page does not tell which private clusters exist."""
+
+    def __init__(self, cluster: str) -> None:
+        super().__init__(f"No status page for '{cluster}': it has no public services.")
+
+
 class InvalidField(DomainError):
     """A value the caller sent breaks a rule; `field` names the input field."""
 

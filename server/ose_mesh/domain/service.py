@@ -90,13 +90,15 @@ def _check_range(name: str, value: float, low_exclusive: float, high: float) -> 
 
 @dataclass(frozen=True, slots=True)
 class Service:
-    """A registered service. `demo` marks services the demo mode created."""
+    """A registered service. `demo` marks services the demo mode created; `public` ones
+    are shown on the status page, which needs no token."""
 
     service_id: str
     service_name: str
     check: CheckConfig = field(default_factory=CheckConfig)
     cluster: str | None = None
     demo: bool = False
+    public: bool = False
     registered_at: datetime | None = None
 
     def validated(self) -> Service:

@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -371,6 +371,38 @@ class SqlRepository:
         async with self._connect() as conn:
             rows = (await conn.execute(query)).all()
         return {service_id: (int(count), int(missed)) for service_id, count, missed in rows}
+
+    async def daily_uptime(
+        self, service_ids: Sequence[str], since: datetime
+    ) -> dict[str, dict[date, tuple[int, int]]]:
+        r = ROLLUPS.c
+        day = (
+            sa.cast(sa.func.timezone("UTC", r.minute), sa.Date)
+            if self.dialect == "postgresql"
+            else sa.func.date(r.minute)  # SQLite keeps UTC times as text
+        ).label("day")
+        query = (
+            sa.select(r.service_id, day, sa.func.sum(r.count), sa.func.sum(r.missed))
+            .where(r.service_id.in_(service_ids), r.minute >= since)
+            .group_by(r.service_id, day)
+        )
+        found: dict[str, dict[date, tuple[int, int]]] = {}
+        async with self._connect() as conn:
+            for service_id, when, count, missed in (await conn.execute(query)).all():
+                when = when if isinstance(when, date) else date.fromisoformat(when)
+                found.setdefault(service_id, {})[when] = (int(count), int(missed))
+        return found
+
+    async def rollups(self, service_id: str, since: datetime) -> list[Rollup]:
+        r = ROLLUPS.c
+        query = (
+            sa.select(ROLLUPS)
+            .where(r.service_id == service_id, r.minute >= since)
+            .order_by(r.minute)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [RollupRow.domain(row) for row in rows]
 
     # -- replicas and leases -------------------------------------------------------------
 

@@ -47,6 +47,7 @@ class ServiceRow(SQLModel, table=True):
     service_name: str = Field(max_length=200)
     cluster: str | None = Field(default=None, max_length=200)
     demo: bool = False
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     registered_at: datetime = Field(sa_column=_datetime_column(nullable=False))
     check_type: str = Field(max_length=16)
     interval_seconds: float
@@ -69,6 +70,7 @@ class ServiceRow(SQLModel, table=True):
             "service_name": service.service_name,
             "cluster": service.cluster,
             "demo": service.demo,
+            "public": service.public,
             "registered_at": service.registered_at or datetime.now(UTC),
             "check_type": check.check_type.value,
             "interval_seconds": check.interval_seconds,
@@ -89,6 +91,7 @@ class ServiceRow(SQLModel, table=True):
             service_name=row["service_name"],
             cluster=row["cluster"],
             demo=row["demo"],
+            public=row["public"],
             registered_at=_utc(row["registered_at"]),
             check=CheckConfig(
                 check_type=CheckType(row["check_type"]),
@@ -161,6 +164,18 @@ class RollupRow(SQLModel, table=True):
             "latency_samples": rollup.latency_samples,
             "latency_max_ms": rollup.latency_max_ms,
         }
+
+    @staticmethod
+    def domain(row: sa.RowMapping) -> Rollup:
+        return Rollup(
+            service_id=row["service_id"],
+            minute=_utc(row["minute"]),
+            count=row["count"],
+            missed=row["missed"],
+            latency_sum_ms=row["latency_sum_ms"],
+            latency_samples=row["latency_samples"],
+            latency_max_ms=row["latency_max_ms"],
+        )
 
 
 class DependencyRow(SQLModel, table=True):

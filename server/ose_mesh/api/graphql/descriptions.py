@@ -139,6 +139,7 @@ DESCRIPTIONS = {
     "ServiceInput.host": "The host tcp checks connect to.",
     "ServiceInput.port": "The port tcp checks connect to (1 to 65535).",
     "ServiceInput.cluster": "The group the service belongs to.",
+    "ServiceInput.public": "Shown on the status page (/status), which needs no token.",
     "ServiceResult": "The service, or why the change was refused.",
     "DeregisterResult": "The removed service's id, or why nothing was removed.",
     "Deregistered.id": "The removed service's id.",

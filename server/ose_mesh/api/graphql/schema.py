@@ -59,6 +59,7 @@ class ServiceInput:
     host: str | None = None
     port: int | None = None
     cluster: str | None = None
+    public: bool | None = None
 
     def to_spec(self) -> core.ServiceSpec:
         return core.ServiceSpec(
@@ -75,6 +76,7 @@ class ServiceInput:
             host=self.host,
             port=self.port,
             cluster=self.cluster,
+            public=self.public,
         )
 
 

@@ -116,6 +116,9 @@ class Service:
     name: str
     cluster: str | None
     demo: bool = strawberry.field(description="True for services created by demo mode.")
+    public: bool = strawberry.field(
+        description="Shown on the status page (/status), which needs no token."
+    )
     registered_at: datetime | None
     check: CheckConfig
     health: Health
@@ -135,6 +138,7 @@ class Service:
             name=service.service_name,
             cluster=service.cluster,
             demo=service.demo,
+            public=service.public,
             registered_at=service.registered_at,
             check=CheckConfig.from_domain(service.check),
             health=Health(

@@ -2,7 +2,7 @@
 has its table of operations (api/operations.py), from which its routes and the OpenAPI
 document are made."""
 
-from ose_mesh.api.rest import cluster, dependencies, heartbeat, messagebus
+from ose_mesh.api.rest import cluster, dependencies, heartbeat, messagebus, status_page
 from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
 
 OPERATIONS = (
@@ -10,6 +10,7 @@ OPERATIONS = (
     *dependencies.operations,
     *messagebus.operations,
     *cluster.operations,
+    *status_page.operations,
 )
 
 __all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]

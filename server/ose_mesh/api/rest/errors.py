@@ -16,6 +16,7 @@ from ose_mesh.domain import (
     EventRefused,
     InvalidField,
     ServiceNotFound,
+    StatusPageNotFound,
     StorageRefused,
     Unavailable,
     UnknownExchange,
@@ -57,7 +58,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             return error_response(404, "not_found", exc.message, exchange=exc.exchange)
         case EventRefused():
             return error_response(422, "refused", exc.message)
-        case DependencyNotFound():
+        case DependencyNotFound() | StatusPageNotFound():
             return error_response(404, "not_found", exc.message)
         case InvalidField():
             return error_response(422, "invalid_field", exc.message, field=exc.field)

@@ -39,6 +39,7 @@ def health_json(view: ServiceHealth) -> models.ServiceHealth:
         "root_causes": view.root_causes,
         "cluster": service.cluster,
         "demo": service.demo,
+        "public": service.public,
         "metrics": {
             "heartbeat_count": metrics.heartbeat_count,
             "missed_heartbeats": metrics.missed_heartbeats,

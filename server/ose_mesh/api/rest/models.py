@@ -65,6 +65,10 @@ class RegisterBody(BaseModel):
     host: Annotated[str | None, Field(max_length=255)] = None
     port: Annotated[int | None, Field(ge=1, le=65535)] = None
     cluster: Annotated[str | None, Field(max_length=200)] = None
+    public: Annotated[
+        bool | None,
+        Field(description="Shown on the status page (/status), which needs no token."),
+    ] = None
 
     def to_spec(self) -> ServiceSpec:
         values = self.model_dump()
@@ -195,6 +199,7 @@ class ServiceHealth(TypedDict):
     root_causes: list[str]
     cluster: str | None
     demo: bool
+    public: bool
     metrics: Metrics
     config: CheckConfig
     beat_token: NotRequired[
@@ -431,3 +436,37 @@ class Health(TypedDict):
     jobs_down: NotRequired[
         Annotated[list[str], Field(description="Vital background jobs not running now.")]
     ]
+
+
+# -- answers: the public status page -------------------------------------------------------
+
+
+class PublicService(TypedDict):
+    service_id: str
+    service_name: str
+    cluster: str | None
+    status: HealthStatus
+    status_since: Timestamp
+    uptime_percentage: Annotated[
+        float | None, Field(description="Over the days shown; null: never checked in them")
+    ]
+    daily_uptime: Annotated[
+        list[float | None],
+        Field(description="Uptime % per UTC day from first_day, oldest first; null: no check"),
+    ]
+
+
+class Incident(TypedDict):
+    service_id: str
+    service_name: str
+    status: HealthStatus
+    since: Timestamp
+
+
+class StatusPage(TypedDict):
+    cluster: str | None
+    overall_status: HealthStatus
+    first_day: Annotated[str, Field(description="The first day of daily_uptime (UTC)")]
+    services: list[PublicService]
+    incidents: Annotated[list[Incident], Field(description="Public services not healthy now")]
+    generated_at: Timestamp

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
-PAGES = ("/", "/heartbeat-dashboard", "/dependencies", "/events")
+PAGES = ("/", "/heartbeat-dashboard", "/dependencies", "/events", "/status", "/status/{cluster}")
 
 
 async def page(request: Request) -> FileResponse:
