@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -123,3 +123,11 @@ class NullHistory:
 
     async def uptime_since(self, since: datetime) -> dict[str, tuple[int, int]]:
         return {}
+
+    async def daily_uptime(
+        self, service_ids: Sequence[str], since: datetime
+    ) -> dict[str, dict[date, tuple[int, int]]]:
+        return {}
+
+    async def minute_rollups(self, service_id: str, since: datetime) -> list[Rollup]:
+        return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from ose_mesh.core import ProbeOutcome, Rollup
 from ose_mesh.core.ports import OutboxEntry
@@ -56,6 +56,37 @@ class MemoryHistory:
                 count, missed = totals.get(r.service_id, (0, 0))
                 totals[r.service_id] = (count + r.count, missed + r.missed)
         return totals
+
+    async def daily_uptime(
+        self, service_ids: Sequence[str], since: datetime
+    ) -> dict[str, dict[date, tuple[int, int]]]:
+        found: dict[str, dict[date, tuple[int, int]]] = {}
+        for r in self.rollups:
+            if r.service_id in service_ids and r.minute >= since:
+                days = found.setdefault(r.service_id, {})
+                count, missed = days.get(r.minute.date(), (0, 0))
+                days[r.minute.date()] = (count + r.count, missed + r.missed)
+        return found
+
+    async def minute_rollups(self, service_id: str, since: datetime) -> list[Rollup]:
+        merged: dict[datetime, Rollup] = {}
+        for r in self.rollups:
+            if r.service_id == service_id and r.minute >= since:
+                seen = merged.get(r.minute)
+                merged[r.minute] = r if seen is None else _summed(seen, r)
+        return [merged[minute] for minute in sorted(merged)]
+
+
+def _summed(a: Rollup, b: Rollup) -> Rollup:
+    """Two writes of one minute, as the database sums them."""
+    return replace(
+        a,
+        count=a.count + b.count,
+        missed=a.missed + b.missed,
+        latency_sum_ms=a.latency_sum_ms + b.latency_sum_ms,
+        latency_samples=a.latency_samples + b.latency_samples,
+        latency_max_ms=max(a.latency_max_ms, b.latency_max_ms),
+    )
 
 
 class MemoryRepository(MemoryHistory):

@@ -138,6 +138,58 @@ def test_the_dashboard_puts_the_worst_first_and_keeps_its_order_in_the_url(
     watched.assert_clean()
 
 
+def test_the_beat_strip_follows_each_check_live_and_details_it_on_hover(
+    watched: Watched, api: httpx.Client
+) -> None:
+    service_id = push_service(api)
+    page = watched.page
+    page.goto("/heartbeat-dashboard")
+    row = page.locator(f'[data-service="{service_id}"]')
+    expect(row.get_by_text("no checks yet")).to_be_visible()
+    for ok in (True, True, False):
+        beat(api, service_id, ok=ok)
+    beats = row.locator(".beat:not(.beat-empty)")
+    expect(beats).to_have_count(3, timeout=15_000)  # the dashboard refreshes metrics every 5 s
+    expect(row.locator(".beat-ok")).to_have_count(2)
+    expect(row.locator(".beat-failed")).to_have_count(1)
+    beat(api, service_id)
+    expect(beats).to_have_count(4, timeout=15_000)
+    expect(beats.last).to_have_class(re.compile("beat-ok"))
+    beats.first.hover()
+    expect(beats.first).to_have_attribute("title", re.compile(r"succeeded · 5\.0 ms"))
+    watched.assert_clean()
+
+
+def test_a_service_panel_tells_its_story_with_charts_checks_and_neighbours(
+    watched: Watched, api: httpx.Client
+) -> None:
+    database = push_service(api, "Orders DB")
+    service_id = push_service(api)
+    edge = {"source": service_id, "target": database, "relationship": "database"}
+    assert api.post("/api/v1/dependencies", json=edge).status_code == 201
+    beat(api, database)
+    for ok in (True, False, True):
+        beat(api, service_id, ok=ok)
+    page = watched.page
+    page.goto(f"/heartbeat-dashboard?search={service_id}")
+    page.locator(f'[data-service="{service_id}"]').click()
+    panel = page.get_by_test_id("service-panel")
+    chart = panel.get_by_test_id("latency-chart")
+    # once the minute is written (every 5 s) and the chart drawn again (every 15 s)
+    expect(chart.locator("canvas")).to_have_count(1, timeout=30_000)
+    # uPlot draws the axes (ms on the left, % on the right) on the canvas; the legend is text
+    for series in ("p50", "p95", "uptime"):
+        expect(chart.locator(".u-legend")).to_contain_text(series)
+    panel.get_by_role("button", name="7 d").click()
+    expect(panel.get_by_role("button", name="7 d")).to_have_attribute("aria-pressed", "true")
+    expect(chart.locator(".u-title")).to_have_text("Latency and uptime, last 7 d")
+    expect(panel.locator(".beats .beat:not(.beat-empty)")).to_have_count(3)
+    expect(panel.get_by_text(database)).to_be_visible()  # what it depends on, with its status
+    expect(panel.locator(".timeline li").first).to_contain_text("healthy")
+    watched.screenshot("service-panel")
+    watched.assert_clean()
+
+
 def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     first, second = push_service(api), push_service(api)
     assert api.post(

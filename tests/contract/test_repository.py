@@ -105,6 +105,31 @@ async def test_rollups_of_the_same_minute_add_up(repository: SqlRepository) -> N
     assert await repository.uptime_since(T0 + timedelta(seconds=30)) == {"a": (10, 0)}
 
 
+async def test_rollups_per_utc_day_and_one_services_minutes(repository: SqlRepository) -> None:
+    late = T0.replace(hour=23, minute=59)
+    next_day = late + timedelta(minutes=1)
+    await repository.add_rollups(
+        [
+            Rollup("a", late, 6, 1, 60.0, 5, 20.0),
+            Rollup("a", next_day, 4, 4, 0.0, 0, 0.0),
+            Rollup("a", next_day + timedelta(hours=23, minutes=59), 2, 0, 4.0, 2, 3.0),
+            Rollup("b", late, 1, 0, 1.0, 1, 1.0),
+            Rollup("c", late, 9, 0, 9.0, 9, 1.0),
+        ]
+    )
+    daily = await repository.daily_uptime(["a", "b", "nope"], late)
+    assert daily == {
+        "a": {late.date(): (6, 1), next_day.date(): (6, 4)},
+        "b": {late.date(): (1, 0)},
+    }
+    assert await repository.daily_uptime(["a"], next_day) == {"a": {next_day.date(): (6, 4)}}
+    minutes = await repository.minute_rollups("a", next_day)
+    assert [(r.minute, r.count, r.missed, r.latency_max_ms) for r in minutes] == [
+        (next_day, 4, 4, 0.0),
+        (next_day + timedelta(hours=23, minutes=59), 2, 0, 3.0),
+    ]
+
+
 async def test_dependencies_upsert_list_and_delete(repository: SqlRepository) -> None:
     web_db = Dependency("web", "db", DependencyType.HARD, Relationship.DATABASE, "orders")
     await repository.upsert_dependency(web_db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ose_mesh.core import HealthState
+from ose_mesh.core.health_state import STRIP_LENGTH, STRIP_MESSAGE_CHARS
 from ose_mesh.domain import CheckConfig, HealthStatus, HeartbeatResult, Service
 
 H, DG, C, DD, U = (
@@ -212,3 +213,61 @@ def test_recent_latencies_are_bounded_and_in_order() -> None:
     recent = state.recent_latencies()
     assert len(recent) == 64
     assert recent == [float(i) for i in range(136, 200)]
+
+
+# -- the strip of beats: the last checks ----------------------------------------------------
+
+
+def mixed_checks(state: HealthState, count: int) -> list[tuple[float, str]]:
+    """`count` checks one second apart, cycling through the outcomes; what each was."""
+    made = []
+    for n in range(count):
+        at = float(n + 1)
+        kind = ("ok", "ok", "failed", "no_answer", "quiet_ok")[n % 5]
+        if kind == "failed":
+            state.record(HeartbeatResult("svc", False, at, None, f"HTTP 503 #{n} " + "y" * 300))
+        elif kind == "no_answer":
+            silence(state, at)
+        else:
+            state.record(HeartbeatResult("svc", True, at, None if kind == "quiet_ok" else n * 1.5))
+        made.append((at, "ok" if kind == "quiet_ok" else kind))
+    return made
+
+
+@pytest.mark.parametrize("count", [0, 1, STRIP_LENGTH - 1, STRIP_LENGTH, STRIP_LENGTH + 7, 200])
+def test_the_strip_keeps_the_last_checks_oldest_first(count: int) -> None:
+    state = make_state()
+    made = mixed_checks(state, count)[-STRIP_LENGTH:]
+    checks = state.checks()
+    assert [(c.at, c.outcome) for c in checks] == made
+    code = {"ok": "+", "failed": "-", "no_answer": "x"}
+    assert state.strip_code() == "".join(code[outcome] for _, outcome in made)
+    for check in checks:
+        if check.outcome == "failed":
+            assert check.message is not None
+            assert check.message.startswith("HTTP 503")
+            assert len(check.message) == STRIP_MESSAGE_CHARS  # bounded, whatever a beat sends
+        else:
+            assert check.message is None
+        if check.outcome == "ok" and check.latency_ms is not None:
+            assert check.latency_ms == (check.at - 1) * 1.5
+
+
+def test_a_healthy_service_keeps_no_messages_for_its_strip() -> None:
+    state = make_state()
+    for n in range(STRIP_LENGTH * 2):
+        state.record(HeartbeatResult("svc", True, float(n), 5.0, "HTTP 200"))
+    assert all(check.message is None for check in state.checks())
+    assert state._strip_messages is None  # memory: nothing kept for the good news
+
+
+def test_the_strip_survives_a_snapshot_taken_by_another_replica() -> None:
+    state = make_state()
+    mixed_checks(state, STRIP_LENGTH + 3)
+    copy = make_state()
+    # The other process's clocks: its monotonic clock reads 500 s less at the same moment.
+    copy.restore(state.snapshot(now=100.0, wall_now=10_000.0), now=-400.0, wall_now=10_000.0)
+    assert [(c.at + 500, c.outcome, c.latency_ms, c.message) for c in copy.checks()] == [
+        (pytest.approx(c.at), c.outcome, c.latency_ms, c.message) for c in state.checks()
+    ]
+    assert copy.strip_code() == state.strip_code()

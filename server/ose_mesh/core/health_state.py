@@ -12,7 +12,8 @@ Status rules (DESIGN.md, "Domain semantics"), in order of precedence:
   than latency_threshold_ms;
 - healthy: otherwise.
 
-Memory matters (10,000 services): slots, a fixed array of recent latencies, no dicts.
+Memory matters (10,000 services): slots, fixed arrays of recent latencies and of the
+last checks (the dashboard's strip of beats), no dicts.
 """
 
 from __future__ import annotations
@@ -25,9 +26,26 @@ from typing import Any
 from ose_mesh.domain import HealthStatus, HeartbeatResult, Service
 
 RECENT_SAMPLES = 64
+STRIP_LENGTH = 32  # the last checks kept for the strip of beats
+STRIP_MESSAGE_CHARS = 160
+# How a check is kept in the strip: when (seconds after monitoring_since, float32), then its
+# latency if it succeeded with one, else one of these; NaN marks a slot not used yet.
+_OK_NO_LATENCY, _FAILED, _NO_ANSWER = -1.0, -2.0, -3.0
+_EMPTY_STRIP = array("f", [math.nan]) * (2 * STRIP_LENGTH)
+_CODES = {_FAILED: "-", _NO_ANSWER: "x"}
 FLAP_WINDOW_SECONDS = 3600.0
 MAX_FLAP_MARKS = 64
 _AS_FLOAT32 = array("f", [0.0])
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check in the strip of beats."""
+
+    at: float  # monotonic
+    outcome: str  # "ok", "failed" (answered with an error) or "no_answer"
+    latency_ms: float | None
+    message: str | None  # kept for checks that did not succeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +67,9 @@ class HealthState:
         "_latency_sum",
         "_recent",
         "_recent_next",
+        "_strip",
+        "_strip_messages",
+        "_strip_next",
         "consecutive_failures",
         "consecutive_successes",
         "heartbeat_count",
@@ -87,6 +108,11 @@ class HealthState:
         self._latency_max = 0.0
         self._recent = array("f")
         self._recent_next = 0
+        self._strip: array[float] | None = None  # a ring of two values per check
+        self._strip_next = 0
+        # (slot, message) of the checks in the strip that failed with a message: most
+        # services have none, and a list per check would cost each of them 300 bytes.
+        self._strip_messages: list[tuple[int, str]] | None = None
         self._flap_marks: array[float] | None = None
         self.transitions = 0  # how many this state made: orders them across replicas
 
@@ -99,6 +125,7 @@ class HealthState:
         self.last_message = result.message
         if result.answered:
             self.last_answer_at = result.at
+        self._add_to_strip(result)
         if result.ok:
             self.consecutive_failures = 0
             self.consecutive_successes += 1
@@ -180,6 +207,10 @@ class HealthState:
             ],
             # 32-bit floats printed in full take 18 characters; 3 decimals are what is shown
             "recent": [round(latency, 3) for latency in self.recent_latencies()],
+            "checks": [
+                [wall(check.at), check.outcome, check.latency_ms, check.message]
+                for check in self.checks()
+            ],
             "flaps": [wall(at) for at in self._flap_marks or ()],
             "transitions": self.transitions,
             "taken_at": wall_now,
@@ -209,6 +240,18 @@ class HealthState:
         self._latency_max = float(high)
         self._recent = array("f", snapshot["recent"][-RECENT_SAMPLES:])
         self._recent_next = 0
+        self._strip, self._strip_next, self._strip_messages = None, 0, None
+        for at, outcome, latency, message in snapshot.get("checks", [])[-STRIP_LENGTH:]:
+            self._add_to_strip(
+                HeartbeatResult(
+                    self.service.service_id,
+                    ok=outcome == "ok",
+                    at=local(at) or now,
+                    latency_ms=latency,
+                    message=message,
+                    answered=outcome != "no_answer",
+                )
+            )
         flaps = [local(at) for at in snapshot["flaps"]]
         self._flap_marks = array("d", [at for at in flaps if at is not None]) if flaps else None
         self.transitions = int(snapshot["transitions"])
@@ -247,6 +290,61 @@ class HealthState:
             return list(self._recent)
         cut = self._recent_next
         return list(self._recent[cut:]) + list(self._recent[:cut])
+
+    def checks(self) -> list[Check]:
+        """The last STRIP_LENGTH checks, oldest first."""
+        strip = self._strip or _EMPTY_STRIP
+        messages = dict(self._strip_messages or ())
+        found = []
+        for slot in self._strip_order():
+            offset, value = strip[2 * slot], strip[2 * slot + 1]
+            outcome = (
+                "ok"
+                if value >= 0 or value == _OK_NO_LATENCY
+                else "failed"
+                if value == _FAILED
+                else "no_answer"
+            )
+            latency = round(value, 3) if value >= 0 else None
+            at = self.monitoring_since + offset
+            found.append(Check(at, outcome, latency, messages.get(slot)))
+        return found
+
+    def strip_code(self) -> str:
+        """The last checks' outcomes, oldest first, one character each: "+" succeeded,
+        "-" answered with an error, "x" no answer (what a list of thousands carries)."""
+        strip = self._strip or _EMPTY_STRIP
+        return "".join(_CODES.get(strip[2 * slot + 1], "+") for slot in self._strip_order())
+
+    def _strip_order(self) -> list[int]:
+        """The used slots, oldest first."""
+        strip = self._strip
+        if strip is None:
+            return []
+        start = self._strip_next
+        order = [*range(start, STRIP_LENGTH), *range(start)]
+        return [slot for slot in order if not math.isnan(strip[2 * slot + 1])]
+
+    def _add_to_strip(self, result: HeartbeatResult) -> None:
+        if result.ok:
+            value = _OK_NO_LATENCY if result.latency_ms is None else result.latency_ms
+        else:
+            value = _FAILED if result.answered else _NO_ANSWER
+        if self._strip is None:
+            self._strip = array("f", _EMPTY_STRIP)
+        slot = self._strip_next
+        self._strip[2 * slot] = result.at - self.monitoring_since
+        self._strip[2 * slot + 1] = value
+        self._strip_next = (slot + 1) % STRIP_LENGTH
+        messages = self._strip_messages
+        if messages is not None:
+            messages[:] = [kept for kept in messages if kept[0] != slot]
+        if not result.ok and result.message:
+            if messages is None:
+                messages = self._strip_messages = []
+            messages.append((slot, result.message[:STRIP_MESSAGE_CHARS]))
+        if messages is not None and not messages:
+            self._strip_messages = None
 
     def _add_latency(self, latency_ms: float) -> None:
         # Recent samples are kept as 32-bit floats (memory); every statistic uses the value

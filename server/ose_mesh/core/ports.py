@@ -155,7 +155,7 @@ class HistoryRepository(Protocol):
         """Per service and UTC day: (heartbeat count, missed) over minutes from `since`."""
         ...
 
-    async def rollups(self, service_id: str, since: datetime) -> list[Rollup]:
+    async def minute_rollups(self, service_id: str, since: datetime) -> list[Rollup]:
         """One service's stored minute rows from `since`, oldest first."""
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,11 +10,17 @@ from datetime import datetime, timedelta
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
-from ose_mesh.core.ports import Clock, HistoryRepository, RootCauseReader
+from ose_mesh.core.ports import Clock, HistoryRepository, Rollup, RootCauseReader
 from ose_mesh.domain import HealthStatus, Service, StatusChange
 
 MAX_PAGE = 10_000
 MAX_HISTORY = 1_000
+# A chart's window and the width of its buckets: 60 to 96 points each.
+LATENCY_WINDOWS = {
+    "1h": (timedelta(hours=1), timedelta(minutes=1)),
+    "24h": (timedelta(hours=24), timedelta(minutes=15)),
+    "7d": (timedelta(days=7), timedelta(hours=2)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,17 @@ class HeartbeatMetrics:
     seconds_since_last: float | None
     flap_count: int
     recent_latencies_ms: list[float]
+    recent_checks: str  # HealthState.strip_code
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    """One of a service's last checks (the dashboard's strip of beats)."""
+
+    at: datetime
+    outcome: str  # "ok", "failed" (answered with an error) or "no_answer"
+    latency_ms: float | None
+    message: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +68,19 @@ class ServiceHealth:
     @property
     def is_alive(self) -> bool:
         return self.status.is_alive
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyPoint:
+    """One bucket of a service's chart, from the stored minute rollups. A rollup keeps each
+    minute's mean and maximum, not its samples, so over a bucket p50 is the median of the
+    minutes' means (weighted by samples) and p95 the 95th percentile of their maxima."""
+
+    at: datetime  # the bucket's start
+    checks: int
+    uptime_percentage: float | None  # None: no check in the bucket
+    p50_latency_ms: float | None  # None: no successful check with a latency
+    p95_latency_ms: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +169,27 @@ class HealthQueries:
             average_uptime=round(sum(uptimes) / len(uptimes), 2) if uptimes else None,
         )
 
+    def checks(self, service_id: str) -> list[CheckView]:
+        """A service's last checks, oldest first."""
+        return [
+            CheckView(self.wall_time(check.at), check.outcome, check.latency_ms, check.message)
+            for check in self._monitor.state(service_id).checks()
+        ]
+
+    async def latency_history(self, service_id: str, window: str) -> list[LatencyPoint]:
+        """A service's latency and uptime over `window` (a key of LATENCY_WINDOWS), bucket
+        by bucket, oldest first; buckets without checks are left out."""
+        self._monitor.state(service_id)
+        span, width = LATENCY_WINDOWS[window]
+        now = self._clock.wall()
+        start = now - span
+        buckets: dict[int, list[Rollup]] = {}
+        for rollup in await self._history_repository.minute_rollups(service_id, start):
+            buckets.setdefault(int((rollup.minute - start) / width), []).append(rollup)
+        return [
+            _latency_point(start + index * width, rows) for index, rows in sorted(buckets.items())
+        ]
+
     async def history(self, service_id: str, limit: int = 100) -> list[StatusChange]:
         """Newest first: transitions not yet written, then the stored ones."""
         self._monitor.state(service_id)
@@ -174,6 +226,7 @@ class HealthQueries:
             seconds_since_last=None if last is None else round(now - last, 3),
             flap_count=state.flap_count(now),
             recent_latencies_ms=[round(v, 3) for v in state.recent_latencies()],
+            recent_checks=state.strip_code(),
         )
         return ServiceHealth(
             service=state.service,
@@ -183,6 +236,25 @@ class HealthQueries:
             root_causes=root_causes,
             metrics=metrics,
         )
+
+
+def _latency_point(at: datetime, rows: list[Rollup]) -> LatencyPoint:
+    checks = sum(row.count for row in rows)
+    missed = sum(row.missed for row in rows)
+    timed = [row for row in rows if row.latency_samples]
+    means = sorted((row.latency_sum_ms / row.latency_samples, row.latency_samples) for row in timed)
+    maxima = sorted(row.latency_max_ms for row in timed)
+    p50 = None
+    if means:
+        half, seen = sum(weight for _, weight in means) / 2, 0
+        for mean, weight in means:
+            seen += weight
+            if seen >= half:
+                p50 = round(mean, 3)
+                break
+    p95 = round(maxima[max(0, math.ceil(0.95 * len(maxima)) - 1)], 3) if maxima else None
+    uptime = None if checks == 0 else round(100.0 * (checks - missed) / checks, 2)
+    return LatencyPoint(at, checks, uptime, p50, p95)
 
 
 def overall_status(counts: Counter[HealthStatus]) -> HealthStatus:

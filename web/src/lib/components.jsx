@@ -45,6 +45,43 @@ export function Sparkline({ values, p50, p95, width = 120, height = 28 }) {
   );
 }
 
+const STRIP_LENGTH = 32; // what the server keeps (core/health_state.py)
+const BEAT_CLASS = { "+": "beat-ok", "-": "beat-failed", x: "beat-none" };
+const BEAT_WORD = { "+": "succeeded", "-": "failed", x: "no answer" };
+const OUTCOME_CODE = { OK: "+", FAILED: "-", NO_ANSWER: "x" };
+
+/** The codes ("+", "-", "x") of checks as the API details them. */
+export function checksCode(checks) {
+  return checks.map((check) => OUTCOME_CODE[check.outcome]).join("");
+}
+
+function describeCheck(check) {
+  const parts = [new Date(check.at).toLocaleString(), BEAT_WORD[OUTCOME_CODE[check.outcome]]];
+  if (check.latencyMs != null) parts.push(fmtMs(check.latencyMs));
+  if (check.message) parts.push(check.message);
+  return parts.join(" · ");
+}
+
+/** The last checks as a strip of beats, newest on the right (like Uptime Kuma's beat bar).
+ * `code` has one character per check; `checks`, when loaded for the same code, give each
+ * beat its time, latency and message on hover. */
+export function BeatStrip({ code, checks, onHover }) {
+  if (!code) return <span class="muted beats-empty">no checks yet</span>;
+  const detailed = checks && checksCode(checks) === code ? checks : null;
+  const failed = [...code].filter((c) => c !== "+").length;
+  const padding = Math.max(0, STRIP_LENGTH - code.length);
+  return (
+    <span class="beats" role="img" data-testid="beats" onMouseEnter={onHover}
+      aria-label={`last ${code.length} checks: ${code.length - failed} succeeded, ${failed} did not`}>
+      {Array.from({ length: padding }, (_, i) => <span key={`pad${i}`} class="beat beat-empty" />)}
+      {[...code].map((c, i) => (
+        <span key={i} class={`beat ${BEAT_CLASS[c] ?? "beat-ok"}`}
+          title={detailed ? describeCheck(detailed[i]) : BEAT_WORD[c]} />
+      ))}
+    </span>
+  );
+}
+
 // Preact 11 does not add "px" to numbers in styles: every length below is a string.
 
 /** Only the rows in view are in the DOM, so 5,000 services scroll like 50. Rows have one

@@ -6,8 +6,9 @@ const SERVICE_FIELDS = `
   health {
     status since reason rootCauses
     metrics {
-      p50LatencyMs p95LatencyMs uptimePercentage lastHeartbeat heartbeatCount
-      recentLatenciesMs
+      p50LatencyMs p95LatencyMs uptimePercentage uptime24h uptime7d uptime30d
+      lastHeartbeat heartbeatCount
+      recentLatenciesMs recentChecks
     }
   }
 `;
@@ -18,6 +19,10 @@ export const SERVICES = `query Services($limit: Int!) {
 
 export const SERVICE = `query Service($id: String!) {
   service(id: $id) { ${SERVICE_FIELDS} }
+}`;
+
+export const SERVICE_CHECKS = `query ServiceChecks($id: String!) {
+  service(id: $id) { id health { checks { at outcome latencyMs message } } }
 }`;
 
 export const SERVICE_HISTORY = `query ServiceHistory($id: String!) {
@@ -91,5 +96,12 @@ export const PUBLISH = `mutation Publish($input: PublishInput!) {
     ... on InvalidFieldError { message field }
     ... on UnknownExchangeError { message exchange }
     ... on UnavailableError { message }
+  }
+}`;
+
+export const LATENCY_HISTORY = `query LatencyHistory($id: String!, $window: ChartWindow!) {
+  service(id: $id) {
+    id
+    latencyHistory(window: $window) { at checks uptimePercentage p50LatencyMs p95LatencyMs }
   }
 }`;

@@ -1,17 +1,18 @@
 import { useEffect, useState } from "preact/hooks";
 import { request } from "../lib/client.js";
 import {
+  BeatStrip,
   NoServicesYet,
   STATUSES,
-  Sparkline,
   StatusBadge,
+  checksCode,
   VirtualList,
   fmtMs,
   fmtPercent,
-  fmtTime,
   secondsSince,
 } from "../lib/components.jsx";
-import { SERVICE_HISTORY } from "../lib/documents.js";
+import { SERVICE_CHECKS } from "../lib/documents.js";
+import { ServicePanel } from "../lib/ServicePanel.jsx";
 import { now, recentlyChanged, services, servicesError, servicesLoaded, startServices } from "../lib/stores.js";
 
 const ROW_HEIGHT = 44;
@@ -58,6 +59,11 @@ export function Dashboard() {
     ["asc", "desc"].includes(params.get("dir")) ? params.get("dir") : COLUMNS[sort].first,
   );
   const [open, setOpen] = useState(null);
+  const [checks, setChecks] = useState({}); // id -> its last checks, loaded on hover
+  const loadChecks = (id) =>
+    request(SERVICE_CHECKS, { id })
+      .then((data) => data.service && setChecks((all) => ({ ...all, [id]: data.service.health.checks })))
+      .catch((e) => console.warn(`could not load the checks of ${id}`, e));
   useEffect(() => {
     const next = new URLSearchParams();
     if (search) next.set("search", search);
@@ -103,7 +109,7 @@ export function Dashboard() {
       <div class="vrow header" data-testid="columns">
         <SortButton column="status" sort={sort} direction={direction} onSort={sortBy} />
         <SortButton column="name" sort={sort} direction={direction} onSort={sortBy} />
-        <span>Latency (last 64)</span>
+        <span>Last checks</span>
         <SortButton column="latency" sort={sort} direction={direction} onSort={sortBy} />
         <SortButton column="uptime" sort={sort} direction={direction} onSort={sortBy} />
         <SortButton column="heartbeat" sort={sort} direction={direction} onSort={sortBy} />
@@ -111,7 +117,7 @@ export function Dashboard() {
       <VirtualList
         items={shown}
         rowHeight={ROW_HEIGHT}
-        height={Math.max(240, Math.min(shown.length * ROW_HEIGHT + 2, window.innerHeight - 260))}
+        height={Math.max(ROW_HEIGHT + 2, Math.min(shown.length * ROW_HEIGHT + 2, window.innerHeight - 260))}
         keyOf={(s) => s.id}
         renderRow={(s) => {
           const m = s.health.metrics;
@@ -126,7 +132,8 @@ export function Dashboard() {
                 {s.id}
                 {s.name !== s.id ? <span class="muted"> {s.name}</span> : null}
               </span>
-              <Sparkline values={m.recentLatenciesMs} p50={m.p50LatencyMs} p95={m.p95LatencyMs} />
+              <BeatStrip code={m.recentChecks} checks={checks[s.id]}
+                onHover={() => checksCode(checks[s.id] ?? []) !== m.recentChecks && loadChecks(s.id)} />
               <span>{fmtMs(m.p50LatencyMs)} / {fmtMs(m.p95LatencyMs)}</span>
               <span>{fmtPercent(m.uptimePercentage)}</span>
               <span>{since == null ? "never" : `${since} s ago`}</span>
@@ -135,7 +142,7 @@ export function Dashboard() {
         }}
       />
       {open && services.value.has(open) ? (
-        <History service={services.value.get(open)} onClose={() => setOpen(null)} />
+        <ServicePanel service={services.value.get(open)} onClose={() => setOpen(null)} />
       ) : null}
     </main>
   );
@@ -151,45 +158,5 @@ function SortButton({ column, sort, direction, onSort }) {
       {label}
       {active ? (direction === "asc" ? " ▲" : " ▼") : ""}
     </button>
-  );
-}
-
-function History({ service, onClose }) {
-  const [entries, setEntries] = useState(null);
-  const [error, setError] = useState("");
-  useEffect(() => {
-    let live = true;
-    request(SERVICE_HISTORY, { id: service.id })
-      .then((data) => live && setEntries(data.service?.history ?? []))
-      .catch((e) => live && setError(e.message));
-    return () => (live = false);
-  }, [service.id, service.health.since]);
-  return (
-    <section class="panel history" aria-label={`History of ${service.id}`}>
-      <header>
-        <h2>{service.id}</h2>
-        <StatusBadge status={service.health.status} />
-        <span class="muted">{service.health.reason}</span>
-        <button type="button" onClick={onClose}>Close</button>
-      </header>
-      {service.health.rootCauses.length ? (
-        <p>Trouble starts at: {service.health.rootCauses.join(", ")}</p>
-      ) : null}
-      {error ? <p class="error">{error}</p> : null}
-      {entries == null ? <p class="muted">Loading…</p> : null}
-      {entries?.length === 0 ? <p class="muted">No transitions yet.</p> : null}
-      <ol class="timeline">
-        {(entries ?? []).map((entry) => (
-          <li key={entry.at + entry.current}>
-            <time>{new Date(entry.at).toLocaleString()}</time>
-            <StatusBadge status={entry.previous} /> → <StatusBadge status={entry.current} />
-            <span class="muted">{entry.reason}</span>
-            {entry.rootCauses.length ? <span> (from {entry.rootCauses.join(", ")})</span> : null}
-          </li>
-        ))}
-      </ol>
-      <p><a href={`/dependencies?focus=${encodeURIComponent(service.id)}`}>Show in the dependency graph →</a></p>
-      <p class="muted">Status since {fmtTime(service.health.since)}.</p>
-    </section>
   );
 }

@@ -393,7 +393,7 @@ class SqlRepository:
                 found.setdefault(service_id, {})[when] = (int(count), int(missed))
         return found
 
-    async def rollups(self, service_id: str, since: datetime) -> list[Rollup]:
+    async def minute_rollups(self, service_id: str, since: datetime) -> list[Rollup]:
         r = ROLLUPS.c
         query = (
             sa.select(ROLLUPS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -70,10 +71,29 @@ class HeartbeatMetrics:
     recent_latencies_ms: list[float] = strawberry.field(
         description="Recent successful latencies, oldest first (for sparklines)."
     )
+    recent_checks: str = strawberry.field(
+        description="The last checks' outcomes, oldest first, one character each: '+' "
+        "succeeded, '-' answered with an error, 'x' no answer (Health.checks has details)."
+    )
 
     @classmethod
     def from_domain(cls, metrics: core.HeartbeatMetrics) -> HeartbeatMetrics:
         return cls(**{name: getattr(metrics, name) for name in metrics.__slots__})
+
+
+@strawberry.enum(description="How a check ended.")
+class CheckOutcome(Enum):
+    OK = "ok"
+    FAILED = "failed"
+    NO_ANSWER = "no_answer"
+
+
+@strawberry.type(description="One of a service's last checks.")
+class Check:
+    at: datetime
+    outcome: CheckOutcome
+    latency_ms: float | None
+    message: str | None = strawberry.field(description="Why it did not succeed, if it did not.")
 
 
 @strawberry.type(description="A service's current health.")
@@ -87,6 +107,22 @@ class Health:
     root_causes: list[str] = strawberry.field(
         description="Non-healthy services this one depends on where the trouble starts."
     )
+
+    @strawberry.field(description="Its last checks, oldest first (the strip of beats).")
+    def checks(self, info: Info) -> list[Check]:
+        try:
+            found = mesh_of(info).health.checks(self.service_id)
+        except domain.ServiceNotFound:
+            return []  # deregistered while the answer was being made
+        return [
+            Check(
+                at=check.at,
+                outcome=CheckOutcome(check.outcome),
+                latency_ms=check.latency_ms,
+                message=check.message,
+            )
+            for check in found
+        ]
 
 
 @strawberry.type(description="A status transition.")
@@ -110,6 +146,22 @@ class StatusChange:
         )
 
 
+@strawberry.enum(description="How far back a chart goes.")
+class ChartWindow(Enum):
+    HOUR = "1h"
+    DAY = "24h"
+    WEEK = "7d"
+
+
+@strawberry.type(description="One bucket of a service's latency and uptime chart.")
+class LatencyPoint:
+    at: datetime
+    checks: int
+    uptime_percentage: float | None
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+
+
 @strawberry.type(description="A monitored service.")
 class Service:
     id: str
@@ -129,6 +181,22 @@ class Service:
             raise ValueError(f"limit must be from 1 to {core.MAX_HISTORY}")
         changes = await mesh_of(info).health.history(self.id, limit)
         return [StatusChange.from_domain(change) for change in changes]
+
+    @strawberry.field(description="Latency and uptime over a window, from the rollups.")
+    async def latency_history(
+        self, info: Info, window: ChartWindow = ChartWindow.HOUR
+    ) -> list[LatencyPoint]:
+        points = await mesh_of(info).health.latency_history(self.id, window.value)
+        return [
+            LatencyPoint(
+                at=point.at,
+                checks=point.checks,
+                uptime_percentage=point.uptime_percentage,
+                p50_latency_ms=point.p50_latency_ms,
+                p95_latency_ms=point.p95_latency_ms,
+            )
+            for point in points
+        ]
 
     @classmethod
     def from_domain(cls, view: core.ServiceHealth) -> Service:

@@ -1,0 +1,119 @@
+// A service's story at a glance: status and why, uptime per window, latency and uptime
+// charts over 1 h / 24 h / 7 d, its last checks, its transitions, and the services it needs
+// and that need it, with their statuses.
+import { useEffect, useState } from "preact/hooks";
+import { request } from "./client.js";
+import { BeatStrip, StatusBadge, fmtPercent, fmtTime } from "./components.jsx";
+import { LATENCY_HISTORY, NEIGHBOURHOOD, SERVICE_CHECKS, SERVICE_HISTORY } from "./documents.js";
+import { LatencyChart } from "./LatencyChart.jsx";
+import { now, services } from "./stores.js";
+
+const CHART_REFRESH_MS = 15_000;
+
+const WINDOWS = [
+  { value: "HOUR", label: "1 h", seconds: 3_600 },
+  { value: "DAY", label: "24 h", seconds: 86_400 },
+  { value: "WEEK", label: "7 d", seconds: 604_800 },
+];
+
+/** `query` once per change of `key`; [data, error]. The last answer stays shown until
+ * the next one comes (no flicker on a refresh). */
+function useQuery(query, variables, key) {
+  const [state, setState] = useState([null, ""]);
+  useEffect(() => {
+    let live = true;
+    request(query, variables)
+      .then((data) => live && setState([data, ""]))
+      .catch((e) => live && setState([null, e.message]));
+    return () => (live = false);
+  }, [key]);
+  return state;
+}
+
+export function ServicePanel({ service, onClose }) {
+  const id = service.id;
+  const m = service.health.metrics;
+  const [chartWindow, setChartWindow] = useState("HOUR");
+  // The chart is drawn again every 15 s (new minutes are written); the rest follows the
+  // status and the strip of checks.
+  const tick = Math.floor(now.value / CHART_REFRESH_MS);
+  const [chart, chartError] = useQuery(LATENCY_HISTORY, { id, window: chartWindow }, `${id}/${chartWindow}/${tick}`);
+  const [checks] = useQuery(SERVICE_CHECKS, { id }, `${id}/${m.recentChecks}`);
+  const [history, historyError] = useQuery(SERVICE_HISTORY, { id }, `${id}/${service.health.since}`);
+  const [neighbours] = useQuery(NEIGHBOURHOOD, { id, depth: 1 }, id);
+  const { label, seconds } = WINDOWS.find((w) => w.value === chartWindow);
+  const points = chart?.service?.latencyHistory ?? null;
+
+  return (
+    <section class="panel history" aria-label={`History of ${id}`} data-testid="service-panel">
+      <header>
+        <h2>{id}</h2>
+        <StatusBadge status={service.health.status} />
+        <span class="muted">{service.health.reason}</span>
+        <button type="button" onClick={onClose}>Close</button>
+      </header>
+      {service.health.rootCauses.length ? (
+        <p>Trouble starts at: {service.health.rootCauses.join(", ")}</p>
+      ) : null}
+      <dl class="uptimes">
+        <div><dt>Uptime 24 h</dt><dd>{fmtPercent(m.uptime24h)}</dd></div>
+        <div><dt>7 d</dt><dd>{fmtPercent(m.uptime7d)}</dd></div>
+        <div><dt>30 d</dt><dd>{fmtPercent(m.uptime30d)}</dd></div>
+        <div><dt>Status since</dt><dd>{fmtTime(service.health.since)}</dd></div>
+      </dl>
+      <div class="toolbar" role="group" aria-label="Chart window">
+        {WINDOWS.map((w) => (
+          <button key={w.value} type="button" aria-pressed={w.value === chartWindow} onClick={() => setChartWindow(w.value)}>
+            {w.label}
+          </button>
+        ))}
+      </div>
+      {chartError ? <p class="error">{chartError}</p> : null}
+      {points == null && !chartError ? <p class="muted">Loading the chart…</p> : null}
+      {points?.length === 0 ? <p class="muted">No checks stored in the last {label} yet.</p> : null}
+      {points?.length ? <LatencyChart points={points} seconds={seconds} label={`Latency and uptime, last ${label}`} /> : null}
+      <h3>Last checks</h3>
+      <BeatStrip code={m.recentChecks} checks={checks?.service?.health.checks} />
+      <div class="columns">
+        <Neighbours title="Depends on" reached={neighbours?.serviceDependencies?.dependencies} />
+        <Neighbours title="Needed by" reached={neighbours?.serviceDependencies?.dependents} />
+      </div>
+      <h3>Transitions</h3>
+      {historyError ? <p class="error">{historyError}</p> : null}
+      {history == null && !historyError ? <p class="muted">Loading…</p> : null}
+      {history?.service?.history.length === 0 ? <p class="muted">No transitions yet.</p> : null}
+      <ol class="timeline">
+        {(history?.service?.history ?? []).map((entry) => (
+          <li key={entry.at + entry.current}>
+            <time>{new Date(entry.at).toLocaleString()}</time>
+            <StatusBadge status={entry.previous} /> → <StatusBadge status={entry.current} />
+            <span class="muted">{entry.reason}</span>
+            {entry.rootCauses.length ? <span> (from {entry.rootCauses.join(", ")})</span> : null}
+          </li>
+        ))}
+      </ol>
+      <p><a href={`/dependencies?focus=${encodeURIComponent(id)}`}>Show in the dependency graph →</a></p>
+    </section>
+  );
+}
+
+function Neighbours({ title, reached }) {
+  return (
+    <div>
+      <h3>{title}</h3>
+      {reached == null ? <p class="muted">Loading…</p> : null}
+      {reached?.length === 0 ? <p class="muted">Nothing.</p> : null}
+      <ul class="edges">
+        {(reached ?? []).map((r) => {
+          const other = services.value.get(r.serviceId);
+          return (
+            <li key={r.serviceId}>
+              {other ? <StatusBadge status={other.health.status} /> : <span class="muted">not monitored</span>}{" "}
+              {r.serviceId} <span class="muted">({r.via.type.toLowerCase()}, {r.via.relationship.toLowerCase()})</span>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
