@@ -258,7 +258,7 @@ def test_a_healthy_service_keeps_no_messages_for_its_strip() -> None:
     for n in range(STRIP_LENGTH * 2):
         state.record(HeartbeatResult("svc", True, float(n), 5.0, "HTTP 200"))
     assert all(check.message is None for check in state.checks())
-    assert state._strip_messages is None  # memory: nothing kept for the good news
+    assert state._strip_messages == ()  # memory: nothing kept for the good news
 
 
 def test_the_strip_survives_a_snapshot_taken_by_another_replica() -> None:

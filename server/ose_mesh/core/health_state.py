@@ -28,11 +28,14 @@ from ose_mesh.domain import HealthStatus, HeartbeatResult, Service
 RECENT_SAMPLES = 64
 STRIP_LENGTH = 32  # the last checks kept for the strip of beats
 STRIP_MESSAGE_CHARS = 160
-# How a check is kept in the strip: when (seconds after monitoring_since, float32), then its
-# latency if it succeeded with one, else one of these; NaN marks a slot not used yet.
-_OK_NO_LATENCY, _FAILED, _NO_ANSWER = -1.0, -2.0, -3.0
-_EMPTY_STRIP = array("f", [math.nan]) * (2 * STRIP_LENGTH)
-_CODES = {_FAILED: "-", _NO_ANSWER: "x"}
+# A check in the strip is one 32-bit number: tenths of a second after monitoring_since,
+# times 4, plus how it ended. The latency of a success is not repeated: it is in the recent
+# latencies, in the same order.
+_OK_TIMED, _OK, _FAILED, _NO_ANSWER = range(4)
+_UNUSED = 0xFFFFFFFF
+_EMPTY_STRIP = array("I", [_UNUSED]) * STRIP_LENGTH
+_CODES = "++-x"
+_OUTCOMES = ("ok", "ok", "failed", "no_answer")
 FLAP_WINDOW_SECONDS = 3600.0
 MAX_FLAP_MARKS = 64
 _AS_FLOAT32 = array("f", [0.0])
@@ -108,11 +111,11 @@ class HealthState:
         self._latency_max = 0.0
         self._recent = array("f")
         self._recent_next = 0
-        self._strip: array[float] | None = None  # a ring of two values per check
+        self._strip: array[int] | None = None  # a ring of checks, oldest at _strip_next
         self._strip_next = 0
-        # (slot, message) of the checks in the strip that failed with a message: most
-        # services have none, and a list per check would cost each of them 300 bytes.
-        self._strip_messages: list[tuple[int, str]] | None = None
+        # slot, message, slot, message… of the checks in the strip that failed with a
+        # message: most services have none, and a list per check would cost each 300 bytes.
+        self._strip_messages: tuple[int | str, ...] = ()
         self._flap_marks: array[float] | None = None
         self.transitions = 0  # how many this state made: orders them across replicas
 
@@ -240,7 +243,7 @@ class HealthState:
         self._latency_max = float(high)
         self._recent = array("f", snapshot["recent"][-RECENT_SAMPLES:])
         self._recent_next = 0
-        self._strip, self._strip_next, self._strip_messages = None, 0, None
+        self._strip, self._strip_next, self._strip_messages = None, 0, ()
         for at, outcome, latency, message in snapshot.get("checks", [])[-STRIP_LENGTH:]:
             self._add_to_strip(
                 HeartbeatResult(
@@ -294,27 +297,26 @@ class HealthState:
     def checks(self) -> list[Check]:
         """The last STRIP_LENGTH checks, oldest first."""
         strip = self._strip or _EMPTY_STRIP
-        messages = dict(self._strip_messages or ())
+        messages = dict(zip(self._strip_messages[::2], self._strip_messages[1::2], strict=True))
+        latencies = self.recent_latencies()  # the timed successes', oldest first
         found = []
-        for slot in self._strip_order():
-            offset, value = strip[2 * slot], strip[2 * slot + 1]
-            outcome = (
-                "ok"
-                if value >= 0 or value == _OK_NO_LATENCY
-                else "failed"
-                if value == _FAILED
-                else "no_answer"
-            )
-            latency = round(value, 3) if value >= 0 else None
-            at = self.monitoring_since + offset
-            found.append(Check(at, outcome, latency, messages.get(slot)))
+        for slot in reversed(self._strip_order()):  # newest first, to pair the latencies
+            value = strip[slot]
+            code = value & 3
+            latency = None
+            if code == _OK_TIMED and latencies:
+                latency = round(latencies.pop(), 3)
+            at = self.monitoring_since + (value >> 2) / 10
+            message = messages.get(slot)
+            found.append(Check(at, _OUTCOMES[code], latency, str(message) if message else None))
+        found.reverse()
         return found
 
     def strip_code(self) -> str:
         """The last checks' outcomes, oldest first, one character each: "+" succeeded,
         "-" answered with an error, "x" no answer (what a list of thousands carries)."""
         strip = self._strip or _EMPTY_STRIP
-        return "".join(_CODES.get(strip[2 * slot + 1], "+") for slot in self._strip_order())
+        return "".join(_CODES[strip[slot] & 3] for slot in self._strip_order())
 
     def _strip_order(self) -> list[int]:
         """The used slots, oldest first."""
@@ -323,28 +325,26 @@ class HealthState:
             return []
         start = self._strip_next
         order = [*range(start, STRIP_LENGTH), *range(start)]
-        return [slot for slot in order if not math.isnan(strip[2 * slot + 1])]
+        return [slot for slot in order if strip[slot] != _UNUSED]
 
     def _add_to_strip(self, result: HeartbeatResult) -> None:
         if result.ok:
-            value = _OK_NO_LATENCY if result.latency_ms is None else result.latency_ms
+            code = _OK if result.latency_ms is None else _OK_TIMED
         else:
-            value = _FAILED if result.answered else _NO_ANSWER
+            code = _FAILED if result.answered else _NO_ANSWER
         if self._strip is None:
-            self._strip = array("f", _EMPTY_STRIP)
+            self._strip = array("I", _EMPTY_STRIP)
+        tenths = min(max(0, round(10 * (result.at - self.monitoring_since))), _UNUSED // 4 - 1)
         slot = self._strip_next
-        self._strip[2 * slot] = result.at - self.monitoring_since
-        self._strip[2 * slot + 1] = value
+        self._strip[slot] = tenths * 4 + code
         self._strip_next = (slot + 1) % STRIP_LENGTH
         messages = self._strip_messages
-        if messages is not None:
-            messages[:] = [kept for kept in messages if kept[0] != slot]
+        if slot in messages[::2]:
+            at = 2 * messages[::2].index(slot)
+            messages = messages[:at] + messages[at + 2 :]
         if not result.ok and result.message:
-            if messages is None:
-                messages = self._strip_messages = []
-            messages.append((slot, result.message[:STRIP_MESSAGE_CHARS]))
-        if messages is not None and not messages:
-            self._strip_messages = None
+            messages += (slot, result.message[:STRIP_MESSAGE_CHARS])
+        self._strip_messages = messages
 
     def _add_latency(self, latency_ms: float) -> None:
         # Recent samples are kept as 32-bit floats (memory); every statistic uses the value

@@ -16,6 +16,9 @@ import { ServicePanel } from "../lib/ServicePanel.jsx";
 import { now, recentlyChanged, services, servicesError, servicesLoaded, startServices } from "../lib/stores.js";
 
 const ROW_HEIGHT = 44;
+// At phone width a row is a card of three lines: status and name, the strip, the figures.
+const CARD_HEIGHT = 92;
+const NARROW = "(max-width: 700px)";
 
 // The worst first: what needs someone comes before what is fine.
 const SEVERITY = { DEAD: 0, CRITICAL: 1, DEGRADED: 2, UNKNOWN: 3, HEALTHY: 4 };
@@ -49,8 +52,20 @@ function compare(column, direction) {
   };
 }
 
+function useNarrow() {
+  const [narrow, setNarrow] = useState(() => matchMedia(NARROW).matches);
+  useEffect(() => {
+    const query = matchMedia(NARROW);
+    const changed = () => setNarrow(query.matches);
+    query.addEventListener("change", changed);
+    return () => query.removeEventListener("change", changed);
+  }, []);
+  return narrow;
+}
+
 export function Dashboard() {
   startServices();
+  const rowHeight = useNarrow() ? CARD_HEIGHT : ROW_HEIGHT;
   const params = new URLSearchParams(location.search);
   const [search, setSearch] = useState(params.get("search") ?? "");
   const [status, setStatus] = useState(params.get("status") ?? "");
@@ -109,15 +124,15 @@ export function Dashboard() {
       <div class="vrow header" data-testid="columns">
         <SortButton column="status" sort={sort} direction={direction} onSort={sortBy} />
         <SortButton column="name" sort={sort} direction={direction} onSort={sortBy} />
-        <span>Last checks</span>
+        <span class="header-only">Last checks</span>
         <SortButton column="latency" sort={sort} direction={direction} onSort={sortBy} />
         <SortButton column="uptime" sort={sort} direction={direction} onSort={sortBy} />
         <SortButton column="heartbeat" sort={sort} direction={direction} onSort={sortBy} />
       </div>
       <VirtualList
         items={shown}
-        rowHeight={ROW_HEIGHT}
-        height={Math.max(ROW_HEIGHT + 2, Math.min(shown.length * ROW_HEIGHT + 2, window.innerHeight - 260))}
+        rowHeight={rowHeight}
+        height={Math.max(rowHeight + 2, Math.min(shown.length * rowHeight + 2, window.innerHeight - 260))}
         keyOf={(s) => s.id}
         renderRow={(s) => {
           const m = s.health.metrics;
@@ -134,9 +149,9 @@ export function Dashboard() {
               </span>
               <BeatStrip code={m.recentChecks} checks={checks[s.id]}
                 onHover={() => checksCode(checks[s.id] ?? []) !== m.recentChecks && loadChecks(s.id)} />
-              <span>{fmtMs(m.p50LatencyMs)} / {fmtMs(m.p95LatencyMs)}</span>
-              <span>{fmtPercent(m.uptimePercentage)}</span>
-              <span>{since == null ? "never" : `${since} s ago`}</span>
+              <span class="latency" title="p50 / p95 latency">{fmtMs(m.p50LatencyMs)} / {fmtMs(m.p95LatencyMs)}</span>
+              <span class="uptime" title="Uptime">{fmtPercent(m.uptimePercentage)}</span>
+              <span class="last-beat" title="Last heartbeat">{since == null ? "never" : `${since} s ago`}</span>
             </button>
           );
         }}

@@ -1,0 +1,96 @@
+"""Every page, light and dark, at phone and desktop widths: axe-core finds no serious or
+critical violation, nothing scrolls sideways, and a screenshot is kept for review
+(screenshots/, git-ignored)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import SCREENSHOTS
+from tests.integration.server import MeshProcess
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
+PAGES = {
+    "overview": "/",
+    "heartbeat-dashboard": "/heartbeat-dashboard",
+    "dependencies": "/dependencies",
+    "events": "/events",
+    "status": "/status",
+    "graphql": "/graphql",
+    "api-docs": "/api/docs",
+}
+WIDTHS = {"phone": 375, "desktop": 1440}
+
+
+@pytest.fixture(scope="module")
+def populated(mesh: MeshProcess) -> Iterator[MeshProcess]:
+    """A few services with every status worth drawing, edges, and one public service."""
+    with httpx.Client(base_url=mesh.url, timeout=10) as api:
+        ids = [f"a11y-{uuid.uuid4().hex[:6]}" for _ in range(4)]
+        for n, service_id in enumerate(ids):
+            body = {"service_id": service_id, "service_name": f"Service {n}", "public": n < 2}
+            assert api.post("/api/v1/heartbeat/register", json=body).status_code == 201
+        for source, target in zip(ids, ids[1:], strict=False):
+            edge = {"source": source, "target": target, "relationship": "sync_api"}
+            assert api.post("/api/v1/dependencies", json=edge).status_code == 201
+        for service_id, ok in zip(ids, (True, False, True, True), strict=True):
+            assert api.post(f"/api/v1/heartbeat/{service_id}/beat", json={"ok": ok}).is_success
+    yield mesh
+
+
+def open_page(browser: Browser, mesh: MeshProcess, path: str, width: int, scheme: str) -> Page:
+    context = browser.new_context(
+        base_url=mesh.url, viewport={"width": width, "height": 900}, color_scheme=scheme
+    )
+    page = context.new_page()
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_axe_finds_no_serious_violation(
+    browser: Browser, populated: MeshProcess, name: str, scheme: str
+) -> None:
+    page = open_page(browser, populated, PAGES[name], 1440, scheme)
+    try:
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        )
+        serious = [
+            {"rule": v["id"], "impact": v["impact"], "where": [n["target"] for n in v["nodes"]][:5]}
+            for v in found
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], json.dumps(serious, indent=1)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_page_scrolls_sideways(
+    browser: Browser, populated: MeshProcess, name: str, width: str
+) -> None:
+    page = open_page(browser, populated, PAGES[name], WIDTHS[width], "light")
+    try:
+        expect(page.locator("body")).to_be_visible()
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        assert overflow <= 0, f"{name} at {WIDTHS[width]} px scrolls {overflow} px sideways"
+    finally:
+        page.context.close()
