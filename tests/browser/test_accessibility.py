@@ -4,6 +4,7 @@ critical violation, nothing scrolls sideways, and a screenshot is kept for revie
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Iterator
@@ -32,19 +33,19 @@ WIDTHS = {"phone": 375, "desktop": 1440}
 
 
 @pytest.fixture(scope="module")
-def populated(mesh: MeshProcess) -> Iterator[MeshProcess]:
+def populated(mesh: MeshProcess) -> MeshProcess:
     """A few services with every status worth drawing, edges, and one public service."""
     with httpx.Client(base_url=mesh.url, timeout=10) as api:
         ids = [f"a11y-{uuid.uuid4().hex[:6]}" for _ in range(4)]
         for n, service_id in enumerate(ids):
             body = {"service_id": service_id, "service_name": f"Service {n}", "public": n < 2}
             assert api.post("/api/v1/heartbeat/register", json=body).status_code == 201
-        for source, target in zip(ids, ids[1:], strict=False):
+        for source, target in itertools.pairwise(ids):
             edge = {"source": source, "target": target, "relationship": "sync_api"}
             assert api.post("/api/v1/dependencies", json=edge).status_code == 201
         for service_id, ok in zip(ids, (True, False, True, True), strict=True):
             assert api.post(f"/api/v1/heartbeat/{service_id}/beat", json={"ok": ok}).is_success
-    yield mesh
+    return mesh
 
 
 def open_page(browser: Browser, mesh: MeshProcess, path: str, width: int, scheme: str) -> Page:
