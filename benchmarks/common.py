@@ -115,6 +115,9 @@ class NullHistory:
     async def list_transitions(self, service_id: str, limit: int) -> list[StatusChange]:
         return []
 
+    async def transitions_since(self, since: datetime, limit: int) -> list[StatusChange]:
+        return []
+
     async def last_statuses(self) -> dict[str, HealthStatus]:
         return {}
 

@@ -43,6 +43,10 @@ class MemoryHistory:
         mine = [c for c in reversed(self.transitions) if c.service_id == service_id]
         return mine[:limit]
 
+    async def transitions_since(self, since: datetime, limit: int) -> list[StatusChange]:
+        recent = [c for c in self.transitions if c.at >= since]
+        return sorted(recent, key=lambda c: c.at, reverse=True)[:limit]
+
     async def last_statuses(self) -> dict[str, HealthStatus]:
         return {c.service_id: c.current for c in self.transitions}
 

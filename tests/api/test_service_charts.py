@@ -71,3 +71,18 @@ async def test_a_window_that_is_not_one_of_the_three_is_refused(client: httpx.As
         body = response.json()
         assert body.get("data") is None
         assert "ChartWindow" in body["errors"][0]["message"]
+
+
+async def test_the_overview_timeline_counts_every_service_at_every_step(
+    client: httpx.AsyncClient,
+) -> None:
+    for service_id in ("a", "b"):
+        body = {"service_id": service_id}
+        assert (await client.post("/api/v1/heartbeat/register", json=body)).is_success
+    await client.post("/api/v1/heartbeat/a/beat", json={"ok": False})
+    body = await gql(client, "{ statusTimeline { at healthy degraded critical dead unknown } }")
+    timeline = body["data"]["statusTimeline"]
+    assert len(timeline) == 97
+    now = timeline[-1]
+    assert (now["degraded"], now["unknown"]) == (1, 1)  # a failed once; b never beat
+    assert timeline[0]["unknown"] == 0  # a day ago neither was registered

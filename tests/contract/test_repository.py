@@ -83,6 +83,19 @@ async def test_transitions_newest_first_with_a_limit(repository: SqlRepository) 
     assert await repository.list_transitions("a", 2) == [changes[2], changes[1]]
 
 
+async def test_every_services_transitions_since_a_moment_newest_first(
+    repository: SqlRepository,
+) -> None:
+    changes = [
+        change("a", "unknown", "healthy", 1),
+        change("b", "unknown", "dead", 2),
+        change("a", "healthy", "degraded", 3),
+    ]
+    await repository.add_transitions(changes)
+    assert await repository.transitions_since(changes[1].at, 10) == [changes[2], changes[1]]
+    assert await repository.transitions_since(changes[0].at, 1) == [changes[2]]
+
+
 async def test_last_status_per_service(repository: SqlRepository) -> None:
     await repository.add_transitions(
         [

@@ -66,3 +66,27 @@ async def test_summary_and_history() -> None:
         (HealthStatus.DEGRADED, HealthStatus.CRITICAL),
         (HealthStatus.UNKNOWN, HealthStatus.DEGRADED),
     ]
+
+
+async def test_the_status_timeline_walks_back_through_the_transitions() -> None:
+    core = await registered("web", "db", "cache")
+    core.clock.advance(3 * 3600)
+    await core.registry.register(ServiceSpec("late", check_type=CheckType.PUSH))
+    await core.registry.beat("web", ok=True)  # unknown -> healthy
+    await core.registry.beat("db", ok=True)
+    core.clock.advance(3600)  # an hour later db fails; the first transitions are written
+    await core.history.flush()
+    await fail(core, "db")  # healthy -> degraded -> critical, still pending
+    core.clock.advance(1800)
+    timeline = await core.health.status_timeline()
+    assert len(timeline) == 97  # 24 h in 15-minute steps, both ends
+    assert [p.at for p in timeline] == sorted(p.at for p in timeline)
+    now, an_hour_ago, a_day_ago = timeline[-1], timeline[-5], timeline[0]
+    assert now.counts[HealthStatus.CRITICAL] == 1
+    assert now.counts[HealthStatus.HEALTHY] == 1
+    assert now.counts[HealthStatus.UNKNOWN] == 2  # cache never beat, nor late
+    assert an_hour_ago.counts[HealthStatus.CRITICAL] == 0
+    assert an_hour_ago.counts[HealthStatus.HEALTHY] == 2
+    assert a_day_ago.counts == dict.fromkeys(HealthStatus, 0)  # nothing registered yet
+    # three registered 4.5 h ago (18 steps), the late one 1.5 h ago (6 steps)
+    assert [sum(p.counts.values()) for p in timeline[-24:]] == [0] * 5 + [3] * 12 + [4] * 7

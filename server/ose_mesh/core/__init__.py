@@ -42,6 +42,7 @@ from ose_mesh.core.views import (
     HealthSummary,
     HeartbeatMetrics,
     ServiceHealth,
+    StatusCounts,
 )
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "ServiceRegistry",
     "ServiceRepository",
     "ServiceSpec",
+    "StatusCounts",
     "Subscription",
     "SystemClock",
 ]

@@ -137,6 +137,10 @@ class HistoryRecorder:
     def pending_transitions(self, service_id: str) -> list[StatusChange]:
         return [c for c in reversed(self._transitions) if c.service_id == service_id]
 
+    def pending_since(self, since: datetime) -> list[StatusChange]:
+        """Every service's transitions not written yet, at or after `since`, newest first."""
+        return [c for c in reversed(self._transitions) if c.at >= since]
+
     # -- writing -------------------------------------------------------------------------
 
     async def flush(self) -> None:

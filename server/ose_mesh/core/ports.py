@@ -137,6 +137,10 @@ class HistoryRepository(Protocol):
         """The newest `limit` transitions of a service, newest first."""
         ...
 
+    async def transitions_since(self, since: datetime, limit: int) -> list[StatusChange]:
+        """Every service's transitions at or after `since`, newest first, at most `limit`."""
+        ...
+
     async def last_statuses(self) -> dict[str, HealthStatus]:
         """Each service's status after its latest stored transition."""
         ...

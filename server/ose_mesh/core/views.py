@@ -14,6 +14,11 @@ from ose_mesh.core.ports import Clock, HistoryRepository, Rollup, RootCauseReade
 from ose_mesh.domain import HealthStatus, Service, StatusChange
 
 MAX_PAGE = 10_000
+# The overview's chart: 24 h in 15-minute steps, from at most this many transitions (a
+# fleet flapping harder than that is drawn from its newest ones).
+TIMELINE_SPAN = timedelta(hours=24)
+TIMELINE_STEP = timedelta(minutes=15)
+MAX_TIMELINE_TRANSITIONS = 200_000
 MAX_HISTORY = 1_000
 # A chart's window and the width of its buckets: 60 to 96 points each.
 LATENCY_WINDOWS = {
@@ -81,6 +86,14 @@ class LatencyPoint:
     uptime_percentage: float | None  # None: no check in the bucket
     p50_latency_ms: float | None  # None: no successful check with a latency
     p95_latency_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCounts:
+    """How many of today's services had each status at one moment."""
+
+    at: datetime
+    counts: dict[HealthStatus, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +202,43 @@ class HealthQueries:
         return [
             _latency_point(start + index * width, rows) for index, rows in sorted(buckets.items())
         ]
+
+    async def status_timeline(self) -> list[StatusCounts]:
+        """Services per status over the last 24 h, oldest first. Walked back from now: a
+        service's status before each of its transitions is the transition's `previous`,
+        and before it was registered it is not counted."""
+        now = self._clock.wall()
+        since = now - TIMELINE_SPAN
+        stored = await self._history_repository.transitions_since(since, MAX_TIMELINE_TRANSITIONS)
+        pending = self._history.pending_since(since)
+        changes = sorted(pending + stored, key=lambda change: change.at, reverse=True)
+        status = self._monitor.statuses()
+        counts = Counter(status.values())
+        registrations = sorted(
+            (
+                (state.service.registered_at, state.service.service_id)
+                for state in self._monitor.states()
+                if state.service.registered_at is not None
+            ),
+            reverse=True,
+        )
+        timeline = []
+        moment, index, registered = now, 0, 0
+        while moment >= since:
+            while index < len(changes) and changes[index].at > moment:
+                change = changes[index]
+                index += 1
+                if change.service_id in status:  # not one deregistered since
+                    counts[status[change.service_id]] -= 1
+                    status[change.service_id] = change.previous
+                    counts[change.previous] += 1
+            while registered < len(registrations) and registrations[registered][0] > moment:
+                counts[status.pop(registrations[registered][1])] -= 1
+                registered += 1
+            timeline.append(StatusCounts(moment, {s: counts.get(s, 0) for s in HealthStatus}))
+            moment -= TIMELINE_STEP
+        timeline.reverse()
+        return timeline
 
     async def history(self, service_id: str, limit: int = 100) -> list[StatusChange]:
         """Newest first: transitions not yet written, then the stored ones."""

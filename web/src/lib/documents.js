@@ -105,3 +105,7 @@ export const LATENCY_HISTORY = `query LatencyHistory($id: String!, $window: Char
     latencyHistory(window: $window) { at checks uptimePercentage p50LatencyMs p95LatencyMs }
   }
 }`;
+
+export const STATUS_TIMELINE = `query StatusTimeline {
+  statusTimeline { at healthy degraded critical dead unknown }
+}`;

@@ -1,4 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
+import { request } from "../lib/client.js";
+import { STATUS_TIMELINE } from "../lib/documents.js";
+import { StatusChart } from "../lib/StatusChart.jsx";
 import {
   NoServicesYet,
   STATUSES,
@@ -39,9 +42,18 @@ export function Overview() {
           </a>
         ))}
       </section>
+      <nav class="quick-links" aria-label="Go to">
+        <a href="/heartbeat-dashboard">Heartbeat dashboard</a>
+        <a href="/dependencies">Dependency explorer</a>
+        <a href="/events">Events and publishing</a>
+        <a href="/status">Public status page</a>
+        <a href="/graphql">GraphiQL</a>
+        <a href="/api/docs">REST API docs</a>
+        <a href="/metrics">Prometheus metrics</a>
+      </nav>
       {servicesLoaded.value && !all.length ? <NoServicesYet /> : null}
-      <div class="columns">
-        <section class="panel">
+      <div class="overview-grid">
+        <section class="panel attention-panel">
           <h2>Needs attention</h2>
           {attention.length ? (
             <ul class="attention">
@@ -62,6 +74,10 @@ export function Overview() {
             <p class="muted">{all.length ? "Every service is healthy or not checked yet." : ""}</p>
           )}
         </section>
+        <section class="panel timeline-panel">
+          <h2>The last 24 hours</h2>
+          <Timeline />
+        </section>
         <section class="panel">
           <h2>Recent events</h2>
           <RecentEvents />
@@ -70,21 +86,36 @@ export function Overview() {
         <section class="panel">
           <h2>Event bus</h2>
           <BusPanel status={busStatus.value} />
+        </section>
+        <section class="panel">
           <h2>Servers</h2>
           <ClusterPanel cluster={cluster.value} />
-          <h2>Everything else</h2>
-          <ul class="links">
-            <li><a href="/heartbeat-dashboard">Heartbeat dashboard</a></li>
-            <li><a href="/dependencies">Dependency explorer (2D and 3D)</a></li>
-            <li><a href="/events">Event stream and publishing</a></li>
-            <li><a href="/graphql">GraphiQL</a></li>
-            <li><a href="/api/docs">REST API documentation</a></li>
-            <li><a href="/metrics">Prometheus metrics</a></li>
-          </ul>
         </section>
       </div>
     </main>
   );
+}
+
+const TIMELINE_REFRESH_MS = 60_000;
+
+function Timeline() {
+  const [points, setPoints] = useState(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    const load = () =>
+      request(STATUS_TIMELINE)
+        .then((data) => {
+          setPoints(data.statusTimeline);
+          setError("");
+        })
+        .catch((e) => setError(e.message));
+    load();
+    const timer = setInterval(() => document.visibilityState === "visible" && load(), TIMELINE_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+  if (error) return <p class="error">{error}</p>;
+  if (!points) return <p class="muted">Loading…</p>;
+  return <StatusChart points={points} />;
 }
 
 const SEVERITY = { DEAD: 3, CRITICAL: 2, DEGRADED: 1 };
@@ -97,9 +128,8 @@ function RecentEvents() {
   return (
     <ul class="events-mini">
       {events.map((event) => (
-        <li key={event.eventId}>
-          <span class="muted">{fmtTime(event.seenAt)}</span> <code>{event.routingKey}</code>{" "}
-          {event.eventType}
+        <li key={event.eventId} title={`${event.eventType} (${event.routingKey})`}>
+          <span class="muted">{fmtTime(event.seenAt)}</span> <code>{event.routingKey}</code>
         </li>
       ))}
     </ul>

@@ -332,6 +332,18 @@ class SqlRepository:
             rows = (await conn.execute(query)).mappings().all()
         return [TransitionRow.domain(row) for row in rows]
 
+    async def transitions_since(self, since: datetime, limit: int) -> list[StatusChange]:
+        t = TRANSITIONS.c
+        query = (
+            sa.select(TRANSITIONS)
+            .where(t.at >= since)
+            .order_by(t.at.desc(), t.id.desc())
+            .limit(limit)
+        )
+        async with self._connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [TransitionRow.domain(row) for row in rows]
+
     async def last_statuses(self) -> dict[str, HealthStatus]:
         t = TRANSITIONS.c
         latest = sa.select(sa.func.max(t.id).label("id")).group_by(t.service_id).subquery()

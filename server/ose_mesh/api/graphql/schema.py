@@ -30,6 +30,7 @@ from ose_mesh.api.graphql.types import (
     Service,
     ServiceResult,
     StatusChange,
+    StatusCounts,
     error_result,
     not_found_or_unavailable,
 )
@@ -118,6 +119,11 @@ class HealthQuery:
             return Service.from_domain(mesh_of(info).health.get(id))
         except domain.ServiceNotFound:
             return None
+
+    @strawberry.field(description="Services per status over the last 24 h, every 15 minutes.")
+    async def status_timeline(self, info: Info) -> list[StatusCounts]:
+        points = await mesh_of(info).health.status_timeline()
+        return [StatusCounts.from_domain(point) for point in points]
 
     @strawberry.field(description="Counts of services per status and the overall status.")
     def heartbeat_summary(self, info: Info) -> HealthSummary:

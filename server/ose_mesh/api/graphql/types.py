@@ -221,6 +221,20 @@ class Service:
         )
 
 
+@strawberry.type(description="How many services had each status at one moment.")
+class StatusCounts:
+    at: datetime
+    healthy: int
+    degraded: int
+    critical: int
+    dead: int
+    unknown: int
+
+    @classmethod
+    def from_domain(cls, point: core.StatusCounts) -> StatusCounts:
+        return cls(at=point.at, **{status.value: count for status, count in point.counts.items()})
+
+
 @strawberry.type(description="Counts of services per status.")
 class HealthSummary:
     total: int
