@@ -4,6 +4,7 @@ names, GraphiQL and Swagger UI."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from pathlib import Path
@@ -220,6 +221,8 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     page.wait_for_function(f"{CY}.width() <= {canvas['width']}")  # Cytoscape resized to it
     page.keyboard.press("Escape")
     expect(details).to_have_count(0)
+    # where the node is now (the graph may have been drawn again meanwhile: a late change)
+    where = page.evaluate(f"{CY}.getElementById('{first}').renderedPosition()")
     page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
     expect(details).to_contain_text(first)
 
@@ -278,6 +281,53 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     page.get_by_role("button", name="2D").click()
     expect(graph).to_be_visible()
     watched.screenshot("dependencies-explorer")
+    watched.assert_clean()
+
+
+def test_the_explorer_keeps_its_layout_across_reloads_and_places_new_services_nearby(
+    watched: Watched, api: httpx.Client
+) -> None:
+    first, second = push_service(api), push_service(api)
+    edge = {"source": first, "target": second, "relationship": "sync_api"}
+    assert api.post("/api/v1/dependencies", json=edge).is_success
+    page = watched.page
+    page.goto("/dependencies")
+    wait_for_graph(watched)
+    positions = f"Object.fromEntries({CY}.nodes().map((n) => [n.id(), n.position()]))"
+    box = page.get_by_test_id("graph-2d").bounding_box()
+    assert box is not None
+    at = page.evaluate(f"{CY}.getElementById('{first}').renderedPosition()")
+    page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
+    page.mouse.down()
+    for step in range(1, 11):  # the user moves a service: that is the layout now
+        page.mouse.move(box["x"] + at["x"] + 8 * step, box["y"] + at["y"] + 5 * step)
+    page.mouse.up()
+    page.wait_for_timeout(600)  # kept shortly after the drop
+    before = page.evaluate(positions)
+
+    page.reload()
+    wait_for_graph(watched)
+    after = page.evaluate(positions)
+    assert after.keys() == before.keys()
+    for service_id, was in before.items():
+        assert after[service_id]["x"] == pytest.approx(was["x"], abs=1), service_id
+        assert after[service_id]["y"] == pytest.approx(was["y"], abs=1), service_id
+
+    # A new service that depends on `first` is drawn beside it; nothing else moves.
+    newcomer = push_service(api)
+    edge = {"source": newcomer, "target": first, "relationship": "sync_api"}
+    assert api.post("/api/v1/dependencies", json=edge).is_success
+    page.reload()
+    page.wait_for_function(f"{CY} && {CY}.getElementById('{newcomer}').length > 0")
+    again = page.evaluate(positions)
+    for service_id, was in after.items():
+        assert again[service_id]["x"] == pytest.approx(was["x"], abs=1), service_id
+    distance = math.dist(
+        (again[newcomer]["x"], again[newcomer]["y"]), (again[first]["x"], again[first]["y"])
+    )
+    assert distance < 100
+    # Re-layout starts over (and keeps the new one)
+    page.get_by_role("button", name="Re-layout").click()
     watched.assert_clean()
 
 

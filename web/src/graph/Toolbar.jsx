@@ -9,6 +9,8 @@ export function ViewBar({ graph, view, setView, focus, setFocus, depth, setDepth
   return (
     <form class="toolbar" onSubmit={actions.focus}>
       <button type="button" onClick={actions.reset}>Reset View</button>
+      <button type="button" onClick={actions.relayout} disabled={!graph || three}
+        title="Lay the graph out again (the layout is kept in this browser)">Re-layout</button>
       <button type="button" aria-pressed={physics} onClick={() => setView({ ...view, physics: !physics })}>
         Toggle Physics{physics ? " (on)" : ""}
       </button>

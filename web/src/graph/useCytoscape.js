@@ -10,6 +10,7 @@ import { GRAPH, GRAPH_CHANGED } from "../lib/documents.js";
 import { services } from "../lib/stores.js";
 import { elementsOf } from "./elements.js";
 import { graphStyle, statusColours } from "./graphStyle.js";
+import { loadLayout, placeFromSaved, saveLayout } from "./savedLayout.js";
 
 cytoscape.use(fcose);
 cytoscape.use(cola);
@@ -49,7 +50,10 @@ export function useCytoscape(box, graph, on) {
   useEffect(() => {
     if (!graph || !box.current) return;
     const old = cyRef.current;
-    const positions = old ? Object.fromEntries(old.nodes().map((n) => [n.id(), n.position()])) : {};
+    // Where the nodes were: on this page a moment ago, or when this browser last drew them.
+    const before = old
+      ? Object.fromEntries(old.nodes().map((n) => [n.id(), [n.position("x"), n.position("y")]]))
+      : loadLayout();
     old?.destroy();
     const small = graph.services.length < SMALL;
     const style = graphStyle(statusColours());
@@ -64,13 +68,18 @@ export function useCytoscape(box, graph, on) {
       pixelRatio: 1,
     });
     cyRef.current = cy;
-    const known = Object.keys(positions).length && cy.nodes().every((n) => positions[n.id()]);
-    cy.layout(
-      known
-        ? { name: "preset", positions }
-        : { name: "fcose", quality: small ? "default" : "draft", animate: false, randomize: true,
-            nodeDimensionsIncludeLabels: small, packComponents: true },
-    ).run();
+    const positions = placeFromSaved(graph, before);
+    if (positions) {
+      cy.layout({ name: "preset", positions, fit: true, padding: 30 }).run();
+    } else {
+      runForceLayout(cy, small);
+    }
+    saveLayout(cy);
+    let saving = null; // a node dragged: kept once the user lets go
+    cy.on("dragfree", "node", () => {
+      clearTimeout(saving);
+      saving = setTimeout(() => saveLayout(cy), 300);
+    });
     cy.on("tap", "node", (event) => on.select(event.target.id()));
     cy.on("tap", (event) => event.target === cy && on.select(null));
     cy.on("mouseover", "node", (event) => {
@@ -111,6 +120,12 @@ export function useCytoscape(box, graph, on) {
   return cyRef;
 }
 
+/** Lay the graph out from scratch (fcose): seconds at 2,000 services, so done once and kept. */
+export function runForceLayout(cy, small = cy.nodes().length < SMALL) {
+  cy.layout({ name: "fcose", quality: small ? "default" : "draft", animate: false, randomize: true,
+    nodeDimensionsIncludeLabels: small, packComponents: true }).run();
+}
+
 /** While `on`, a force layout keeps running on the drawn graph. */
 export function usePhysics(cyRef, on, graph) {
   useEffect(() => {
@@ -119,7 +134,10 @@ export function usePhysics(cyRef, on, graph) {
     const layout = cy.layout({ name: "cola", infinite: true, fit: false, animate: true,
       nodeSpacing: 8, edgeLength: 80, randomize: false });
     layout.run();
-    return () => layout.stop();
+    return () => {
+      layout.stop();
+      saveLayout(cy); // where physics left the nodes is the layout now
+    };
   }, [on, graph]);
 }
 

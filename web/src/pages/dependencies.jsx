@@ -10,7 +10,14 @@ import { statusColours } from "../graph/graphStyle.js";
 import { Legend } from "../graph/Legend.jsx";
 import { Details, Tooltip } from "../graph/panels.jsx";
 import { FilterBar, NO_FILTERS, ViewBar } from "../graph/Toolbar.jsx";
-import { useCytoscape, useDependencyGraph, useGraph3D, usePhysics } from "../graph/useCytoscape.js";
+import { forgetLayout, saveLayout } from "../graph/savedLayout.js";
+import {
+  runForceLayout,
+  useCytoscape,
+  useDependencyGraph,
+  useGraph3D,
+  usePhysics,
+} from "../graph/useCytoscape.js";
 
 export function Dependencies() {
   startServices();
@@ -47,6 +54,14 @@ export function Dependencies() {
       cy.elements().unselect();
       cy.fit(undefined, 30);
       view3d.current?.reset();
+    },
+
+    relayout() {
+      const cy = cyRef.current;
+      if (!cy) return;
+      forgetLayout();
+      runForceLayout(cy);
+      saveLayout(cy);
     },
 
     async exportPng() {
