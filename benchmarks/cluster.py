@@ -34,7 +34,7 @@ import httpx
 import websockets
 from tests.integration.cluster import INTERVAL, Fleet, Replicas
 
-from benchmarks.common import median, percentile
+from benchmarks.common import median, percentile, write_section
 from ose_mesh.core.shards import shard_of
 
 IDS = ["r1", "r2", "r3"]
@@ -371,28 +371,8 @@ def section(r: ClusterResult) -> list[str]:
     ]
 
 
-def write_section(lines: list[str], benchmarks_md: Path) -> None:
-    """Put this section into BENCHMARKS.md in place of the one there (the others stay
-    as their last `make bench` wrote them), saying when and at which commit."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    stamp = (
-        f"Written by `python -m benchmarks.cluster --write` on "
-        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC at commit `{commit}`, apart "
-        "from the other sections."
-    )
-    text = benchmarks_md.read_text()
-    head, found, _ = text.partition(lines[0])
-    benchmarks_md.write_text(
-        (head if found else text.rstrip("\n") + "\n\n")
-        + "\n".join([lines[0], "", stamp, *lines[1:]])
-        + "\n"
-    )
-
-
 if __name__ == "__main__":
     figures = section(run())
     print("\n".join(figures))
     if "--write" in sys.argv:
-        write_section(figures, Path(__file__).parents[1] / "BENCHMARKS.md")
+        write_section(figures, Path(__file__).parents[1] / "BENCHMARKS.md", "benchmarks.cluster")

@@ -134,3 +134,24 @@ class NullHistory:
 
     async def minute_rollups(self, service_id: str, since: datetime) -> list[Rollup]:
         return []
+
+
+def write_section(lines: list[str], benchmarks_md: Path, module: str) -> None:
+    """Put one section (its `## ` title first) into BENCHMARKS.md in place of the one
+    there, up to the next section; the others stay as their last run wrote them. Says when
+    and at which commit it was written."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    stamp = (
+        f"Written by `python -m {module} --write` on "
+        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC at commit `{commit}`, apart "
+        "from the other sections."
+    )
+    text = benchmarks_md.read_text()
+    head, found, rest = text.partition(lines[0] + "\n")
+    _, next_title, tail = rest.partition("\n## ")
+    after = f"\n## {tail}" if found and next_title else ""
+    if not found:
+        head = text.rstrip("\n") + "\n\n"
+    benchmarks_md.write_text(head + "\n".join([lines[0], "", stamp, *lines[1:]]) + "\n" + after)

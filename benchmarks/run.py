@@ -195,25 +195,7 @@ def main() -> int:
         "",
         "Target: ≤ 5 KB per service, flat over the hour.",
         "",
-        "## Web client (Debian's Chromium, headless, software rendering)",
-        "",
-        "Frames are counted with requestAnimationFrame in the page while it works "
-        "(`benchmarks/web.py`); 60 is the display's ceiling.",
-        "",
-        "| what | figure | target |",
-        "| --- | ---: | --- |",
-        f"| dashboard, {web.DASHBOARD_SERVICES:,} services: first rows | "
-        f"{w.dashboard_first_rows_ms:,.0f} ms | |",
-        f"| dashboard, {web.DASHBOARD_SERVICES:,} services: scrolling | "
-        f"{w.dashboard_scroll_fps:.0f} FPS (slowest frame {w.dashboard_worst_frame_ms:.0f} ms) "
-        "| smooth |",
-        f"| status change through the API → shown on the dashboard (median of "
-        f"{len(w.status_to_screen_ms)}; max) | {median(w.status_to_screen_ms):,.0f} ms; "
-        f"{max(w.status_to_screen_ms):,.0f} ms | ≤ 1 s |",
-        f"| graph explorer, {web.GRAPH_SERVICES:,} services and {web.GRAPH_EDGES:,} dependencies: "
-        f"first drawing (fcose layout) | {w.graph_first_draw_ms:,.0f} ms | |",
-        f"| graph explorer: panning and zooming | {w.graph_pan_zoom_fps:.0f} FPS (slowest frame "
-        f"{w.graph_worst_frame_ms:.0f} ms) | ≥ 30 FPS |",
+        *web.section(w),
         "",
         "## Hostile GraphQL documents",
         "",

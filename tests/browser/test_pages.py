@@ -222,6 +222,7 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     page.keyboard.press("Escape")
     expect(details).to_have_count(0)
     # where the node is now (the graph may have been drawn again meanwhile: a late change)
+    page.wait_for_function(f"{CY}.width() > {canvas['width']}")  # the canvas is wide again
     where = page.evaluate(f"{CY}.getElementById('{first}').renderedPosition()")
     page.mouse.click(box["x"] + where["x"], box["y"] + where["y"])
     expect(details).to_contain_text(first)
@@ -274,6 +275,33 @@ def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     expect(graph).to_be_hidden()
     page.wait_for_timeout(500)
     assert page.get_by_test_id("graph-3d").screenshot() != still  # a different picture
+    three = page.get_by_test_id("graph-3d")
+    total = api.get("/api/v1/dependencies/graph").json()["total_services"]
+    expect(three).to_have_attribute("data-labelled", str(total))  # every service named
+    expect(three).to_have_attribute("data-fitted", "true", timeout=20_000)  # zoomed to fit
+    # Focus works in 3D: the service comes to the middle and the rest dims; a click on it
+    # opens the same details panel as in 2D.
+    page.get_by_label("Focus on a service").fill(first)
+    page.get_by_role("button", name="Focus").click()
+    expect(three).to_have_attribute("data-lit", "2")  # first and second
+    page.wait_for_timeout(1000)  # the camera's move
+    page.keyboard.press("Escape")  # the panel the focus opened
+    expect(details).to_have_count(0)
+    # the canvas takes the room back; the service stays centred
+    page.wait_for_function(
+        "(() => { const box = document.querySelector('[data-testid=graph-3d]');"
+        " return box.querySelector('canvas').width === box.clientWidth * devicePixelRatio; })()"
+    )
+    middle = three.bounding_box()
+    assert middle is not None
+    centre = (middle["x"] + middle["width"] / 2, middle["y"] + middle["height"] / 2)
+    page.mouse.move(*centre)
+    expect(three.locator(".float-tooltip-kap")).to_contain_text(first)  # hovered
+    page.mouse.click(*centre)
+    expect(details).to_contain_text(first)
+    watched.screenshot("dependencies-3d")
+    page.get_by_role("button", name="Reset View").click()
+    expect(three).to_have_attribute("data-lit", str(total))
     with page.expect_download() as download:
         page.get_by_role("button", name="Export PNG").click()
     with open(download.value.path(), "rb") as png:

@@ -18,14 +18,14 @@ export function ViewBar({ graph, view, setView, focus, setFocus, depth, setDepth
       <button type="button" aria-pressed={three} onClick={() => setView({ ...view, three: !three })}>
         {three ? "2D" : "3D"}
       </button>
-      <button type="button" onClick={actions.rootCauses} disabled={!graph || three}>Root causes</button>
+      <button type="button" onClick={actions.rootCauses} disabled={!graph}>Root causes</button>
       <span class="sep" />
       <input list="service-ids" placeholder="Focus on a service" aria-label="Focus on a service"
         value={focus} onInput={(e) => setFocus(e.currentTarget.value)} />
       <select aria-label="Depth" value={depth} onChange={(e) => setDepth(e.currentTarget.value)}>
         {["1", "2", "3", "5", "all"].map((d) => <option key={d} value={d}>depth {d}</option>)}
       </select>
-      <button type="submit" disabled={three}>Focus</button>
+      <button type="submit">Focus</button>
       <datalist id="service-ids">
         {(graph?.services ?? []).slice(0, 5000).map((s) => <option key={s.id} value={s.id} />)}
       </datalist>

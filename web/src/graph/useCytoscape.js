@@ -141,15 +141,16 @@ export function usePhysics(cyRef, on, graph) {
   }, [on, graph]);
 }
 
-/** The 3D view (three.js, loaded only when switched on), recoloured live. */
-export function useGraph3D(box, graph, shown, physics) {
+/** The 3D view (three.js, loaded only when switched on), recoloured live; `onSelect`
+ * gets the id of a clicked service (null: the background). */
+export function useGraph3D(box, graph, shown, physics, onSelect) {
   const view = useRef(null);
   useEffect(() => {
     if (!shown || !graph) return undefined;
     let disposed = false;
     import("./graph3d.js").then(({ Graph3D }) => {
       if (disposed) return;
-      view.current = new Graph3D(box.current, graph, services.value, physics);
+      view.current = new Graph3D(box.current, graph, services.value, physics, onSelect);
     });
     return () => {
       disposed = true;

@@ -34,7 +34,7 @@ export function Dependencies() {
   const [shown, setShown] = useState({ nodes: 0, edges: 0 });
   const cyRef = useCytoscape(box, graph, { select: setSelected, hover: setTooltip });
   usePhysics(cyRef, view.physics, graph);
-  const view3d = useGraph3D(box3d, graph, view.three, view.physics);
+  const view3d = useGraph3D(box3d, graph, view.three, view.physics, setSelected);
 
   useEffect(() => {
     const cy = cyRef.current;
@@ -86,6 +86,8 @@ export function Dependencies() {
         const reached = (await request(NEIGHBOURHOOD, variables)).serviceDependencies;
         const ids = [...(reached.dependencies ?? []), ...(reached.dependents ?? [])];
         focusOn(cy, id, ids.map((r) => r.serviceId));
+        view3d.current?.mark(new Set([id, ...ids.map((r) => r.serviceId)]));
+        view3d.current?.lookAt(id);
         setSelected(id);
         setError("");
       } catch (e) {
@@ -105,6 +107,7 @@ export function Dependencies() {
 
     rootCauses() {
       const causes = markRootCauses(cyRef.current, services.value);
+      if (causes.size) view3d.current?.mark(causes);
       setHighlight(causes.size ? `Trouble starts at: ${[...causes].join(", ")}` : "No service is in trouble because of another.");
     },
   };
