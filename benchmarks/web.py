@@ -132,17 +132,21 @@ def dashboard(page: Page, server: Server) -> tuple[float, float, float, list[flo
         FRAMES, [SECONDS, "document.querySelector('.vlist').scrollTop = (i * 400) % 200000;"]
     )
     with httpx.Client(base_url=server.url) as api:
-        # After a start, the 5,000 services (which never beat) turn degraded, then dead:
-        # waves of 5,000 transitions the page takes in. Changes are measured once the
-        # services have settled, so each one is the only thing happening.
-        deadline = time.monotonic() + 90
-        while api.get("/api/v1/heartbeat/summary").json()["dead"] < DASHBOARD_SERVICES - 1:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the services never all turned dead")
-            time.sleep(1)
-        time.sleep(2)
+        settle(api, DASHBOARD_SERVICES)
         delays = [status_change(page, api, f"svc-{i:05}", ok=True) for i in range(10)]
     return first_rows, scrolled["fps"], scrolled["worst"], delays
+
+
+def settle(api: httpx.Client, services: int) -> None:
+    """After a start, the services (which never beat) turn degraded, then dead: waves of
+    thousands of transitions a page takes in. Figures are taken once they have settled, so
+    that each measures one thing."""
+    deadline = time.monotonic() + 90
+    while api.get("/api/v1/heartbeat/summary").json()["dead"] < services - 1:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the services never all turned dead")
+        time.sleep(1)
+    time.sleep(2)
 
 
 class Churn:
@@ -214,6 +218,8 @@ def first_drawing(page: Page, url: str) -> float:
 
 
 def explorer(page: Page, server: Server) -> tuple[float, float, float, float]:
+    with httpx.Client(base_url=server.url) as api:
+        settle(api, GRAPH_SERVICES)
     page.evaluate("localStorage.clear()")
     first_draw = first_drawing(page, f"{server.url}/dependencies")  # the force layout
     reloads = [first_drawing(page, f"{server.url}/dependencies") for _ in range(5)]  # saved

@@ -88,6 +88,13 @@ BACK = (
 )
 
 
+# Contrast and labels GraphiQL misses (static/third-party-a11y.*, shared with Swagger UI).
+A11Y = (
+    '<link rel="stylesheet" href="/static/third-party-a11y.css">'
+    '<script src="/static/third-party-a11y.js" defer></script>'
+)
+
+
 class OfflineGraphQL(GraphQL[dict[str, Any], None]):
     @cached_property
     def graphql_ide_html(self) -> str:
@@ -99,6 +106,9 @@ class OfflineGraphQL(GraphQL[dict[str, Any], None]):
         client = f'<script src="{LOCAL}{vendored("graphql-ws")}/umd/graphql-ws.min.js"></script>'
         page = page.replace(FETCHER_OPTION, WS_CLIENT_OPTION).replace(HEADERS, TOKEN_HEADERS)
         page = _with_examples(page).replace(TABS_OPTION, TABS)
+        if "<html>" not in page or "</head>" not in page:
+            raise RuntimeError("strawberry's GraphiQL page changed: update api/graphiql.py")
+        page = page.replace("<html>", '<html lang="en">', 1).replace("</head>", A11Y + "</head>", 1)
         return page.replace(BODY, BODY + BACK + client)
 
 

@@ -41,6 +41,7 @@ async def api_docs(request: Request) -> HTMLResponse:
   <title>API docs · OSE Service Mesh</title>
   <link rel="icon" href="data:,">
   <link rel="stylesheet" href="{folder}/swagger-ui.css">
+  <link rel="stylesheet" href="/static/third-party-a11y.css">
 </head>
 <body>
   <nav style="font:14px system-ui,sans-serif;padding:.6rem 1.2rem;border-bottom:1px solid #d0d7de">

@@ -2,7 +2,9 @@
 window.ui = SwaggerUIBundle({
   url: "/api/openapi.json",
   dom_id: "#swagger-ui",
-  deepLinking: true,
+  // No deep links: Swagger UI puts them inside each operation's button (a link in a button
+  // is unreachable by keyboard and confuses screen readers).
+  deepLinking: false,
   validatorUrl: null,
   tryItOutEnabled: false,
 });
