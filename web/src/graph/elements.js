@@ -13,7 +13,7 @@ export function elementsOf(graph) {
     })),
     edges: graph.dependencies.map((d) => ({
       data: { id: `${d.source}->${d.target}`, source: d.source, target: d.target, type: d.type.toLowerCase(),
-        relationship: d.relationship.toLowerCase() },
+        relationship: d.relationship.toLowerCase(), description: d.description ?? "" },
     })),
   };
 }

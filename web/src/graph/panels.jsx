@@ -2,13 +2,25 @@
 import { StatusBadge, fmtMs, fmtPercent } from "../lib/components.jsx";
 import { services } from "../lib/stores.js";
 
-export function Tooltip({ id, x, y }) {
+export function Tooltip({ id, edge, x, y }) {
+  if (edge) return <EdgeTooltip edge={edge} x={x} y={y} />;
   const service = services.value.get(id);
   return (
     <div class="tooltip" style={{ left: `${x + 12}px`, top: `${y + 12}px` }} role="tooltip">
       <strong>{id}</strong>
       {service ? <StatusBadge status={service.health.status} /> : <span class="muted"> not monitored</span>}
       {service?.health.reason ? <div class="muted">{service.health.reason}</div> : null}
+    </div>
+  );
+}
+
+function EdgeTooltip({ edge, x, y }) {
+  return (
+    <div class="tooltip" style={{ left: `${x + 12}px`, top: `${y + 12}px` }} role="tooltip"
+      data-testid="edge-tooltip">
+      <strong>{edge.source} → {edge.target}</strong>
+      <span>{edge.source} depends on {edge.target}: {edge.type}, {edge.relationship.replace("_", " ")}</span>
+      {edge.description ? <span class="muted">{edge.description}</span> : null}
     </div>
   );
 }

@@ -87,6 +87,12 @@ export function useCytoscape(box, graph, on) {
       on.hover({ id: event.target.id(), x, y });
     });
     cy.on("mouseout", "node", () => on.hover(null));
+    cy.on("mouseover", "edge", (event) => {
+      const { x, y } = event.renderedPosition; // where the pointer is on the line
+      const { source, target, type, relationship, description } = event.target.data();
+      on.hover({ edge: { source, target, type, relationship, description }, x, y });
+    });
+    cy.on("mouseout", "edge", () => on.hover(null));
     cy.on("viewport drag", () => on.hover(null));
   }, [graph]);
 
