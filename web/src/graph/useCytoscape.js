@@ -17,16 +17,20 @@ cytoscape.use(cola);
 
 const SMALL = 300; // below this many services: nicer curves and an animated layout
 
-/** The dependency graph: a snapshot, then again after every change (a burst loads once). */
+/** The dependency graph: a snapshot, then again after every change (a burst loads once).
+ * A reload in the same tab first draws the graph this tab saw last (sessionStorage), and
+ * draws again only if the server's differs: the drawing does not wait for the network. */
 export function useDependencyGraph() {
-  const [graph, setGraph] = useState(null);
+  const [graph, setGraph] = useState(keptGraph);
   const [error, setError] = useState("");
   useEffect(() => {
     let timer = null;
     const load = () =>
       request(GRAPH)
         .then((data) => {
-          setGraph(data.dependencyGraph);
+          const fresh = data.dependencyGraph;
+          setGraph((shown) => (shown && sameShape(shown, fresh) ? shown : fresh));
+          keepGraph(fresh);
           setError("");
         })
         .catch((e) => setError(e.message));
@@ -41,6 +45,35 @@ export function useDependencyGraph() {
     };
   }, []);
   return { graph, error, setError };
+}
+
+const GRAPH_KEY = "ose-mesh.explorer-graph.v1";
+
+function keptGraph() {
+  try {
+    return JSON.parse(sessionStorage.getItem(GRAPH_KEY) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+function keepGraph(graph) {
+  try {
+    sessionStorage.setItem(GRAPH_KEY, JSON.stringify(graph));
+  } catch {
+    sessionStorage.removeItem(GRAPH_KEY); // too big for the tab's storage: no shortcut
+  }
+}
+
+/** The same services and edges (statuses are drawn from the live store either way). */
+function sameShape(a, b) {
+  const shape = (g) =>
+    JSON.stringify([
+      g.services.map((s) => [s.id, s.cluster, s.monitored]),
+      g.dependencies.map((d) => [d.source, d.target, d.type, d.relationship, d.description]),
+      g.clusters,
+    ]);
+  return shape(a) === shape(b);
 }
 
 /** Cytoscape in `box`, drawing `graph`; `on` gets select(id | null) and hover(tip | null). */
@@ -88,12 +121,21 @@ export function useCytoscape(box, graph, on) {
     });
     cy.on("mouseout", "node", () => on.hover(null));
     cy.on("mouseover", "edge", (event) => {
-      const { x, y } = event.renderedPosition; // where the pointer is on the line
+      // where the pointer is on the line (the line's middle for an event with no pointer)
+      const { x, y } = event.renderedPosition ?? event.target.renderedMidpoint();
       const { source, target, type, relationship, description } = event.target.data();
       on.hover({ edge: { source, target, type, relationship, description }, x, y });
     });
     cy.on("mouseout", "edge", () => on.hover(null));
-    cy.on("viewport drag", () => on.hover(null));
+    // A tooltip goes when the view really moves (Cytoscape also says "viewport" while the
+    // pointer merely crosses the canvas, which would take every tooltip away at once).
+    let view = "";
+    cy.on("viewport", () => {
+      const now = `${cy.zoom()} ${cy.pan().x} ${cy.pan().y}`;
+      if (now !== view) on.hover(null);
+      view = now;
+    });
+    cy.on("drag", () => on.hover(null));
   }, [graph]);
 
   useEffect(() => () => cyRef.current?.destroy(), []);
