@@ -36,6 +36,14 @@ _UNUSED = 0xFFFFFFFF
 _EMPTY_STRIP = array("I", [_UNUSED]) * STRIP_LENGTH
 _CODES = "++-x"
 _OUTCOMES = ("ok", "ok", "failed", "no_answer")
+# In a snapshot: "t" a timed success, "o" a success without latency, "-" and "x" as above.
+_SNAPSHOT_CODES = {
+    ("ok", True): "t",
+    ("ok", False): "o",
+    ("failed", False): "-",
+    ("no_answer", False): "x",
+}
+_SNAPSHOT_OUTCOMES = {"t": _OK_TIMED, "o": _OK, "-": _FAILED, "x": _NO_ANSWER}
 FLAP_WINDOW_SECONDS = 3600.0
 MAX_FLAP_MARKS = 64
 _AS_FLOAT32 = array("f", [0.0])
@@ -210,10 +218,10 @@ class HealthState:
             ],
             # 32-bit floats printed in full take 18 characters; 3 decimals are what is shown
             "recent": [round(latency, 3) for latency in self.recent_latencies()],
-            "checks": [
-                [wall(check.at), check.outcome, check.latency_ms, check.message]
-                for check in self.checks()
-            ],
+            # The strip, small (it goes to the other replicas every few seconds): its code,
+            # how long before taken_at each check was (tenths of a second), and the messages
+            # by position. Latencies are the recent ones above.
+            "strip": self._strip_snapshot(now),
             "flaps": [wall(at) for at in self._flap_marks or ()],
             "transitions": self.transitions,
             "taken_at": wall_now,
@@ -243,18 +251,7 @@ class HealthState:
         self._latency_max = float(high)
         self._recent = array("f", snapshot["recent"][-RECENT_SAMPLES:])
         self._recent_next = 0
-        self._strip, self._strip_next, self._strip_messages = None, 0, ()
-        for at, outcome, latency, message in snapshot.get("checks", [])[-STRIP_LENGTH:]:
-            self._add_to_strip(
-                HeartbeatResult(
-                    self.service.service_id,
-                    ok=outcome == "ok",
-                    at=local(at) or now,
-                    latency_ms=latency,
-                    message=message,
-                    answered=outcome != "no_answer",
-                )
-            )
+        self._restore_strip(snapshot.get("strip"), now, wall_now - snapshot["taken_at"])
         flaps = [local(at) for at in snapshot["flaps"]]
         self._flap_marks = array("d", [at for at in flaps if at is not None]) if flaps else None
         self.transitions = int(snapshot["transitions"])
@@ -311,6 +308,32 @@ class HealthState:
             found.append(Check(at, _OUTCOMES[code], latency, str(message) if message else None))
         found.reverse()
         return found
+
+    def _strip_snapshot(self, now: float) -> list[Any]:
+        checks = self.checks()
+        codes = "".join(_SNAPSHOT_CODES[(c.outcome, c.latency_ms is not None)] for c in checks)
+        ages = [round(10 * (now - check.at)) for check in checks]
+        messages = {str(n): c.message for n, c in enumerate(checks) if c.message is not None}
+        return [codes, ages, messages]
+
+    def _restore_strip(self, strip: list[Any] | None, now: float, age: float) -> None:
+        """Take a strip from a snapshot taken `age` seconds ago (on another clock)."""
+        self._strip, self._strip_next, self._strip_messages = None, 0, ()
+        if not strip:
+            return
+        codes, ages, messages = strip
+        for n, (code, tenths) in enumerate(zip(codes, ages, strict=True)):
+            outcome = _SNAPSHOT_OUTCOMES[code]
+            self._add_to_strip(
+                HeartbeatResult(
+                    self.service.service_id,
+                    ok=outcome in (_OK_TIMED, _OK),
+                    at=now - age - tenths / 10,
+                    latency_ms=0.0 if outcome == _OK_TIMED else None,  # only its kind counts
+                    message=messages.get(str(n)),
+                    answered=outcome != _NO_ANSWER,
+                )
+            )
 
     def strip_code(self) -> str:
         """The last checks' outcomes, oldest first, one character each: "+" succeeded,
