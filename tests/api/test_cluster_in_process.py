@@ -95,6 +95,25 @@ async def test_two_replicas_share_the_work_and_answer_for_everything(database: N
 
         # a transition made by A reaches B's subscribers, once
         mine = next(sid for sid in ids if sid in a.prober.calls)
+
+        # B shows the strip of A's last checks, and its status page A's public services
+        strip = "{ service(id: $id) { health { metrics { recentChecks } } } }"
+        query = {"query": f"query($id: String!) {strip}", "variables": {"id": mine}}
+
+        async def strip_on(member: Replica) -> str:
+            answer = (await member.client.post("/graphql", json=query)).json()
+            return str(answer["data"]["service"]["health"]["metrics"]["recentChecks"])
+
+        await eventually(lambda: strip_on(b), within=10)
+        assert set(await strip_on(b)) <= {"+"}
+        public = {"service_id": "storefront", "public": True}
+        assert (await a.client.post("/api/v1/heartbeat/register", json=public)).is_success
+
+        async def on_bs_status_page() -> bool:
+            page = (await b.client.get("/api/v1/status-page")).json()
+            return [s["service_id"] for s in page["services"]] == ["storefront"]
+
+        await eventually(on_bs_status_page, within=15)  # the page is kept for 10 s
         watching = b.app.state.mesh.hub.subscribe(STATUS, accept=lambda c: c.service_id == mine)
         a.prober.fail.add(mine)
         change = await eventually(
