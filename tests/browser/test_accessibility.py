@@ -15,20 +15,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import SCREENSHOTS
+from tests.browser.test_pages import PAGES
 from tests.integration.server import MeshProcess
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
-PAGES = {
-    "overview": "/",
-    "heartbeat-dashboard": "/heartbeat-dashboard",
-    "dependencies": "/dependencies",
-    "events": "/events",
-    "status": "/status",
-    "graphql": "/graphql",
-    "api-docs": "/api/docs",
-}
 WIDTHS = {"phone": 375, "desktop": 1440}
 # What GraphiQL 3's own markup gets wrong and a page around it cannot mend: its tab strip is
 # a tablist whose tabs hold buttons (select, close) beside a "new tab" button. Pinned to
