@@ -19,8 +19,8 @@ from ose_mesh.config import load_settings
 from ose_mesh.core import STATUS
 from ose_mesh.core.catalog import Catalog
 from ose_mesh.core.registry import ServiceSpec
-from ose_mesh.core.shards import SHARDS
-from ose_mesh.domain import CheckType, Dependency
+from ose_mesh.core.shards import SHARDS, shard_of
+from ose_mesh.domain import CheckConfig, CheckType, Dependency, Service
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL, _fresh_schema
 from tests.eventually import eventually
 from tests.fakes import ScriptedProber
@@ -169,3 +169,29 @@ async def test_a_stopping_replica_hands_over_and_the_state_continues(database: N
         assert all(monitor.state(sid).status.value == "healthy" for sid in theirs)
         view = await cluster_view(b)
         assert [r["id"] for r in view["replicas"]] == ["b"]  # type: ignore[index, union-attr]
+
+
+async def test_a_beat_for_a_service_its_owner_has_not_heard_of_yet_is_counted(
+    database: None,
+) -> None:
+    """The owner may get a forwarded beat before the news of the registration: it reads the
+    service from the database, as the replica the beat reached did, instead of a 404."""
+    async with replica("a") as a, replica("b") as b:
+
+        async def balanced() -> bool:
+            view = await cluster_view(a)
+            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
+
+        await eventually(balanced, within=10)
+        held_by_b = (await eventually(lambda: b.app.state.parts.shards.held_shards())).keys()
+        service_id = next(f"quiet-{n}" for n in range(1000) if shard_of(f"quiet-{n}") in held_by_b)
+        await eventually(lambda: a.app.state.parts.shards.owner_of(service_id) == "b")
+        # Stored as a registration through a third replica would be, with no news sent yet
+        service = Service(service_id, service_id, CheckConfig(check_type=CheckType.PUSH))
+        await a.app.state.parts.repository.upsert_service(service)
+        assert service_id not in b.app.state.parts.monitor
+        answer = await a.client.post(f"/api/v1/heartbeat/{service_id}/beat")  # A forwards to B
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["heartbeat_count"] == 1
+        unknown = await a.client.post("/api/v1/heartbeat/never-registered/beat")
+        assert unknown.status_code == 404

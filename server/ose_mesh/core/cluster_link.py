@@ -294,7 +294,25 @@ class ClusterLink:
         self._owner.nudge()
 
     async def _on_beats(self, body: dict[str, Any], properties: Properties) -> None:
-        answers = [self._count(*beat) for beat in body["beats"]]
+        # A service registered through another replica a moment ago may not have reached
+        # this one yet (its news is on the way): it is read from the database first, as a
+        # beat arriving here directly would be, so that it is counted, not refused.
+        unknown = {str(beat[0]) for beat in body["beats"] if beat[0] not in self._monitor}
+        unreadable = set()
+        if self._registry is not None:
+            for service_id in unknown:
+                try:
+                    await self._registry.require(service_id)
+                except ServiceNotFound:
+                    pass  # answered not_found below
+                except Unavailable:
+                    unreadable.add(service_id)  # a 503 for the sender, not a wrong 404
+        answers = [
+            {"error": "its database cannot be reached"}
+            if beat[0] in unreadable
+            else self._count(*beat)
+            for beat in body["beats"]
+        ]
         if properties.reply_to:
             # Answered in the background: waiting here for the broker's confirm would
             # hold the next batch back.
