@@ -69,6 +69,7 @@ class WebFigures:
     churn_status_to_screen_ms: list[float]
     graph_first_draw_ms: float
     graph_reload_ms: float
+    graph_reload_interactive_ms: float
     graph_pan_zoom_fps: float
     graph_worst_frame_ms: float
 
@@ -207,21 +208,27 @@ def status_change(page: Page, api: httpx.Client, service_id: str, ok: bool) -> f
     return (time.perf_counter() - started) * 1000
 
 
-def first_drawing(page: Page, url: str) -> float:
-    """Milliseconds from asking for the page until the graph is drawn (two frames after
-    Cytoscape holds every node)."""
-    started = time.perf_counter()
+MARK = "performance.getEntriesByName('{}')[0]?.startTime"
+
+
+def first_drawing(page: Page, url: str) -> tuple[float, float]:
+    """Milliseconds from the start of the page's navigation until the graph is first
+    painted (the preview from the saved layout, else Cytoscape's first render) and until
+    Cytoscape has drawn every node (the graph answers the pointer), from the performance
+    marks the explorer sets in those frames."""
     page.goto(url)
-    page.wait_for_function(f"{CY} && {CY}.nodes().length >= {GRAPH_SERVICES}", polling="raf")
-    page.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
-    return (time.perf_counter() - started) * 1000
+    page.wait_for_function(f"{CY} && {CY}.nodes().length >= {GRAPH_SERVICES}")
+    page.wait_for_function(f"{MARK.format('explorer-graph-drawn')} !== undefined")
+    ready: float = page.evaluate(MARK.format("explorer-graph-drawn"))
+    preview: float | None = page.evaluate(MARK.format("explorer-preview-drawn"))
+    return min(ready, preview or ready), ready
 
 
-def explorer(page: Page, server: Server) -> tuple[float, float, float, float]:
+def explorer(page: Page, server: Server) -> tuple[float, float, float, float, float]:
     with httpx.Client(base_url=server.url) as api:
         settle(api, GRAPH_SERVICES)
-    page.evaluate("localStorage.clear()")
-    first_draw = first_drawing(page, f"{server.url}/dependencies")  # the force layout
+    page.evaluate("localStorage.clear(); sessionStorage.clear()")
+    _, first_draw = first_drawing(page, f"{server.url}/dependencies")  # the force layout
     reloads = [first_drawing(page, f"{server.url}/dependencies") for _ in range(5)]  # saved
     step = (
         f"const cy = {CY};"
@@ -230,7 +237,9 @@ def explorer(page: Page, server: Server) -> tuple[float, float, float, float]:
         " renderedPosition: {x: 400, y: 300}});"
     )
     moved = page.evaluate(FRAMES, [SECONDS, step])
-    return first_draw, statistics.median(reloads), moved["fps"], moved["worst"]
+    drawn = statistics.median(drawn for drawn, _ in reloads)
+    ready = statistics.median(ready for _, ready in reloads)
+    return first_draw, drawn, ready, moved["fps"], moved["worst"]
 
 
 def run() -> WebFigures:
@@ -246,7 +255,7 @@ def run() -> WebFigures:
         graph = Server(Path(folder), GRAPH_SERVICES, GRAPH_EDGES)
         try:
             page.goto(graph.url + "/health")  # localStorage belongs to the page's origin
-            first_draw, reload_ms, graph_fps, graph_worst = explorer(page, graph)
+            first_draw, reload_ms, reload_ready, graph_fps, graph_worst = explorer(page, graph)
         finally:
             graph.stop()
         browser.close()
@@ -260,6 +269,7 @@ def run() -> WebFigures:
         churn_delays,
         first_draw,
         reload_ms,
+        reload_ready,
         graph_fps,
         graph_worst,
     )
@@ -292,8 +302,10 @@ def section(w: WebFigures) -> list[str]:
         f"{max(w.churn_status_to_screen_ms):,.0f} ms | ≤ 1 s |",
         f"| graph explorer, {GRAPH_SERVICES:,} services and {GRAPH_EDGES:,} dependencies: "
         f"first visit (fcose layout) | {w.graph_first_draw_ms:,.0f} ms | |",
-        f"| graph explorer: reload with the saved layout (median of 5) | "
+        f"| graph explorer: reload with the saved layout, first drawing (median of 5) | "
         f"{w.graph_reload_ms:,.0f} ms | ≤ 500 ms |",
+        f"| … and every node answering the pointer (Cytoscape built and drawn) | "
+        f"{w.graph_reload_interactive_ms:,.0f} ms | |",
         f"| graph explorer: panning and zooming | {w.graph_pan_zoom_fps:.0f} FPS (slowest frame "
         f"{w.graph_worst_frame_ms:.0f} ms) | ≥ 30 FPS |",
     ]

@@ -3,9 +3,12 @@ names, GraphiQL and Swagger UI."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -519,6 +522,49 @@ def test_the_status_page_shows_public_services_without_a_token_and_hides_private
         Watched(page).screenshot("status-page")
         page.goto("/status/nowhere")
         expect(page.get_by_role("alert")).to_contain_text("no public services")
+        assert errors == []
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_a_big_graph_is_drawn_from_its_saved_layout_before_cytoscape_is_ready(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Over 300 services the explorer first paints the saved layout on a plain canvas, then
+    Cytoscape takes over at the same places (benchmarks/web.py measures how soon)."""
+    names = [f"node-{n:03}" for n in range(320)]
+    catalog = {
+        "services": [{"id": name} for name in names],
+        "dependencies": [{"source": a, "target": b} for a, b in itertools.pairwise(names)],
+    }
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    database = f"sqlite+aiosqlite:///{tmp_path / 'big.db'}"
+    init = ["init", "--catalog", str(tmp_path / "catalog.json"), "--database-url", database]
+    subprocess.run([sys.executable, "-m", "ose_mesh.cli", *init], check=True, capture_output=True)
+    server = MeshProcess(database, tmp_path)
+    server.start()
+    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto("/dependencies")  # the first visit lays the graph out and keeps the layout
+        page.wait_for_function(f"{CY} && {CY}.nodes().length === {len(names) + 1}")
+        preview = page.get_by_test_id("graph-preview")
+        expect(preview).to_be_hidden()
+        assert preview.get_attribute("data-drawn") is None  # nothing saved to draw from
+        page.reload()
+        page.wait_for_function(f"{CY} && {CY}.nodes().length === {len(names) + 1}")
+        expect(preview).to_have_attribute("data-drawn", str(len(names) + 1))
+        expect(preview).to_be_hidden()  # Cytoscape drew, the preview went
+        marks = page.evaluate(
+            "['explorer-preview-drawn', 'explorer-graph-drawn']"
+            ".map((name) => performance.getEntriesByName(name)[0]?.startTime)"
+        )
+        assert marks[0] is not None
+        assert marks[1] is not None
+        assert marks[0] < marks[1]
         assert errors == []
     finally:
         context.close()

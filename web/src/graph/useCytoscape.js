@@ -10,6 +10,7 @@ import { GRAPH, GRAPH_CHANGED } from "../lib/documents.js";
 import { services } from "../lib/stores.js";
 import { elementsOf } from "./elements.js";
 import { graphStyle, statusColours } from "./graphStyle.js";
+import { drawPreview } from "./preview.js";
 import { loadLayout, placeFromSaved, saveLayout } from "./savedLayout.js";
 
 cytoscape.use(fcose);
@@ -76,66 +77,68 @@ function sameShape(a, b) {
   return shape(a) === shape(b);
 }
 
-/** Cytoscape in `box`, drawing `graph`; `on` gets select(id | null) and hover(tip | null). */
-export function useCytoscape(box, graph, on) {
+/** Cytoscape in `box`, drawing `graph`; `on` gets select(id | null) and hover(tip | null).
+ * Returns the instance's ref and a number that changes each time a new one is drawn. A big
+ * graph with a saved layout is first drawn on `preview` (preview.js), and Cytoscape is
+ * built once the browser has shown that. */
+export function useCytoscape(box, preview, graph, on) {
   const cyRef = useRef(null);
+  const [built, setBuilt] = useState(0);
 
   useEffect(() => {
-    if (!graph || !box.current) return;
+    if (!graph || !box.current) return undefined;
     const old = cyRef.current;
     // Where the nodes were: on this page a moment ago, or when this browser last drew them.
     const before = old
       ? Object.fromEntries(old.nodes().map((n) => [n.id(), [n.position("x"), n.position("y")]]))
       : loadLayout();
-    old?.destroy();
-    const small = graph.services.length < SMALL;
-    const style = graphStyle(statusColours());
-    if (small) style.push({ selector: "edge", style: { "curve-style": "bezier" } });
-    const cy = cytoscape({
-      container: box.current,
-      elements: elementsOf(graph),
-      style,
-      wheelSensitivity: 0.3,
-      textureOnViewport: !small, // pan and zoom move a picture of the graph: fluid at 2,000
-      hideEdgesOnViewport: graph.dependencies.length > 5000,
-      pixelRatio: 1,
-    });
-    cyRef.current = cy;
     const positions = placeFromSaved(graph, before);
-    if (positions) {
-      cy.layout({ name: "preset", positions, fit: true, padding: 30 }).run();
+    const small = graph.services.length < SMALL;
+    let cancelled = false;
+
+    const build = () => {
+      if (cancelled) return;
+      cyRef.current?.destroy();
+      const style = graphStyle(statusColours());
+      if (small) style.push({ selector: "edge", style: { "curve-style": "bezier" } });
+      const cy = cytoscape({
+        container: box.current,
+        elements: elementsOf(graph),
+        style,
+        wheelSensitivity: 0.3,
+        textureOnViewport: !small, // pan and zoom move a picture of the graph: fluid at 2,000
+        hideEdgesOnViewport: graph.dependencies.length > 5000,
+        pixelRatio: 1,
+      });
+      cyRef.current = cy;
+      cy.one("render", () => {
+        performance.mark("explorer-graph-drawn"); // benchmarks/web.py reads these marks
+        if (preview.current) preview.current.hidden = true;
+      });
+      if (positions) {
+        cy.layout({ name: "preset", positions, fit: true, padding: 30 }).run();
+      } else {
+        runForceLayout(cy, small);
+      }
+      saveLayout(cy);
+      listen(cy, on);
+      setBuilt((n) => n + 1);
+    };
+
+    if (!old && positions && !small && preview.current) {
+      preview.current.hidden = false;
+      drawPreview(preview.current, graph, positions, statusColours(), services.value);
+      // Let the browser show the preview before Cytoscape takes the main thread.
+      requestAnimationFrame(() => {
+        performance.mark("explorer-preview-drawn"); // painted in this frame
+        setTimeout(build, 0);
+      });
     } else {
-      runForceLayout(cy, small);
+      build();
     }
-    saveLayout(cy);
-    let saving = null; // a node dragged: kept once the user lets go
-    cy.on("dragfree", "node", () => {
-      clearTimeout(saving);
-      saving = setTimeout(() => saveLayout(cy), 300);
-    });
-    cy.on("tap", "node", (event) => on.select(event.target.id()));
-    cy.on("tap", (event) => event.target === cy && on.select(null));
-    cy.on("mouseover", "node", (event) => {
-      const { x, y } = event.target.renderedPosition();
-      on.hover({ id: event.target.id(), x, y });
-    });
-    cy.on("mouseout", "node", () => on.hover(null));
-    cy.on("mouseover", "edge", (event) => {
-      // where the pointer is on the line (the line's middle for an event with no pointer)
-      const { x, y } = event.renderedPosition ?? event.target.renderedMidpoint();
-      const { source, target, type, relationship, description } = event.target.data();
-      on.hover({ edge: { source, target, type, relationship, description }, x, y });
-    });
-    cy.on("mouseout", "edge", () => on.hover(null));
-    // A tooltip goes when the view really moves (Cytoscape also says "viewport" while the
-    // pointer merely crosses the canvas, which would take every tooltip away at once).
-    let view = "";
-    cy.on("viewport", () => {
-      const now = `${cy.zoom()} ${cy.pan().x} ${cy.pan().y}`;
-      if (now !== view) on.hover(null);
-      view = now;
-    });
-    cy.on("drag", () => on.hover(null));
+    return () => {
+      cancelled = true;
+    };
   }, [graph]);
 
   useEffect(() => () => cyRef.current?.destroy(), []);
@@ -162,10 +165,42 @@ export function useCytoscape(box, graph, on) {
           }
         });
       }),
-    [graph],
+    [built],
   );
 
-  return cyRef;
+  return [cyRef, built];
+}
+
+/** What the explorer does with the pointer on a Cytoscape instance. */
+function listen(cy, on) {
+  let saving = null; // a node dragged: kept once the user lets go
+  cy.on("dragfree", "node", () => {
+    clearTimeout(saving);
+    saving = setTimeout(() => saveLayout(cy), 300);
+  });
+  cy.on("tap", "node", (event) => on.select(event.target.id()));
+  cy.on("tap", (event) => event.target === cy && on.select(null));
+  cy.on("mouseover", "node", (event) => {
+    const { x, y } = event.target.renderedPosition();
+    on.hover({ id: event.target.id(), x, y });
+  });
+  cy.on("mouseout", "node", () => on.hover(null));
+  cy.on("mouseover", "edge", (event) => {
+    // where the pointer is on the line (the line's middle for an event with no pointer)
+    const { x, y } = event.renderedPosition ?? event.target.renderedMidpoint();
+    const { source, target, type, relationship, description } = event.target.data();
+    on.hover({ edge: { source, target, type, relationship, description }, x, y });
+  });
+  cy.on("mouseout", "edge", () => on.hover(null));
+  // A tooltip goes when the view really moves (Cytoscape also says "viewport" while the
+  // pointer merely crosses the canvas, which would take every tooltip away at once).
+  let view = "";
+  cy.on("viewport", () => {
+    const now = `${cy.zoom()} ${cy.pan().x} ${cy.pan().y}`;
+    if (now !== view) on.hover(null);
+    view = now;
+  });
+  cy.on("drag", () => on.hover(null));
 }
 
 /** Lay the graph out from scratch (fcose): seconds at 2,000 services, so done once and kept. */
@@ -175,7 +210,7 @@ export function runForceLayout(cy, small = cy.nodes().length < SMALL) {
 }
 
 /** While `on`, a force layout keeps running on the drawn graph. */
-export function usePhysics(cyRef, on, graph) {
+export function usePhysics(cyRef, on, built) {
   useEffect(() => {
     const cy = cyRef.current;
     if (!cy || !on) return undefined;
@@ -186,7 +221,7 @@ export function usePhysics(cyRef, on, graph) {
       layout.stop();
       saveLayout(cy); // where physics left the nodes is the layout now
     };
-  }, [on, graph]);
+  }, [on, built]);
 }
 
 /** The 3D view (three.js, loaded only when switched on), recoloured live; `onSelect`

@@ -32,8 +32,9 @@ export function Dependencies() {
   const [depth, setDepth] = useState("1");
   const [highlight, setHighlight] = useState("");
   const [shown, setShown] = useState({ nodes: 0, edges: 0 });
-  const cyRef = useCytoscape(box, graph, { select: setSelected, hover: setTooltip });
-  usePhysics(cyRef, view.physics, graph);
+  const preview = useRef(null);
+  const [cyRef, built] = useCytoscape(box, preview, graph, { select: setSelected, hover: setTooltip });
+  usePhysics(cyRef, view.physics, built);
   const view3d = useGraph3D(box3d, graph, view.three, view.physics, setSelected);
 
   useEffect(() => {
@@ -41,7 +42,7 @@ export function Dependencies() {
     if (!cy || !graph) return;
     applyFilters(cy, graph, filters);
     setShown({ nodes: cy.nodes(":visible").length, edges: cy.edges(":visible").length });
-  }, [graph, filters]);
+  }, [built, filters]);
 
   const actions = {
     reset() {
@@ -122,7 +123,7 @@ export function Dependencies() {
   // Focus on the service named in the address (links from the other pages).
   useEffect(() => {
     if (graph && focus && cyRef.current) actions.focus();
-  }, [graph]);
+  }, [built]);
 
   return (
     <main class="dependencies">
@@ -135,6 +136,8 @@ export function Dependencies() {
       <div class="graph-area">
         <div class="graph-box">
           <div ref={box} class="graph" hidden={view.three} data-testid="graph-2d" />
+          <canvas ref={preview} class="graph preview" hidden data-testid="graph-preview"
+            aria-hidden="true" />
           {view.three ? <div ref={box3d} class="graph" data-testid="graph-3d" /> : null}
           {tooltip && !view.three ? <Tooltip {...tooltip} /> : null}
           <Legend />
