@@ -282,7 +282,9 @@ def section(w: WebFigures) -> list[str]:
         "## Web client (Debian's Chromium, headless, software rendering)",
         "",
         "Frames are counted with requestAnimationFrame in the page while it works "
-        "(`benchmarks/web.py`); 60 is the display's ceiling.",
+        "(`benchmarks/web.py`); 60 is the display's ceiling. The explorer's times run from "
+        "the start of the page's navigation to the performance marks it sets in the frame "
+        "that paints the graph.",
         "",
         "| what | figure | target |",
         "| --- | ---: | --- |",
