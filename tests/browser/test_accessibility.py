@@ -8,7 +8,6 @@ import itertools
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,13 +21,6 @@ pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = {"phone": 375, "desktop": 1440}
-# What GraphiQL 3's own markup gets wrong and a page around it cannot mend: its tab strip is
-# a tablist whose tabs hold buttons (select, close) beside a "new tab" button. Pinned to
-# those elements: anything else, or the same rule elsewhere, fails.
-UPSTREAM = {
-    ("graphql", "aria-required-children"): 'class="graphiql-tabs"',
-    ("graphql", "nested-interactive"): 'class="graphiql-tab',
-}
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +63,11 @@ def test_axe_finds_no_serious_violation(
         serious = [
             {"rule": v["id"], "impact": v["impact"], "where": [n["target"] for n in v["nodes"]][:5]}
             for v in found
-            if v["impact"] in ("serious", "critical") and not upstream(name, v)
+            if v["impact"] in ("serious", "critical")
         ]
         assert serious == [], json.dumps(serious, indent=1)
     finally:
         page.context.close()
-
-
-def upstream(page: str, violation: dict[str, Any]) -> bool:
-    """Whether every element of a violation is one of the known upstream ones."""
-    known = UPSTREAM.get((page, violation["id"]))
-    return known is not None and all(known in node["html"] for node in violation["nodes"])
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -413,6 +413,19 @@ def run_in_graphiql(watched: Watched, document: str) -> None:
 def test_graphiql_runs_a_query_and_a_subscription(watched: Watched, api: httpx.Client) -> None:
     page = watched.page
     page.goto("/graphql")
+    # its two example tabs are buttons, the selected one pressed, and they still switch
+    first, second = (
+        page.get_by_role("button", name="Services"),
+        page.get_by_role("button", name="StatusChanges"),
+    )
+    expect(first).to_have_attribute("aria-pressed", "true")
+    expect(second).to_have_attribute("aria-pressed", "false")
+    second.click()
+    expect(second).to_have_attribute("aria-pressed", "true")
+    expect(first).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".graphiql-query-editor")).to_contain_text("serviceStatusChanged")
+    first.click()
+    expect(first).to_have_attribute("aria-pressed", "true")
     run_in_graphiql(watched, "{ heartbeatSummary { total healthy } }")
     expect(page.locator(".result-window")).to_contain_text('"healthy"', timeout=10_000)
 
