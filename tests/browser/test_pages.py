@@ -81,8 +81,10 @@ def test_the_dashboard_and_the_graph_follow_the_api_without_reload(
     page = watched.page
     page.goto("/heartbeat-dashboard")
     expect(page.get_by_role("status")).to_have_text("Live")
-    # registered after the page loaded: it appears without reload
+    # registered after the page loaded: it appears without reload (searched for, since the
+    # list draws only the rows in view and the session's services fill it)
     service_id = push_service(api, max_failures=1)
+    page.get_by_label("Search services").fill(service_id)
     row = page.locator(f'[data-service="{service_id}"]')
     expect(row).to_contain_text("unknown", timeout=2000)
     assert beat(api, service_id) == "healthy"
@@ -147,7 +149,7 @@ def test_the_beat_strip_follows_each_check_live_and_details_it_on_hover(
 ) -> None:
     service_id = push_service(api)
     page = watched.page
-    page.goto("/heartbeat-dashboard")
+    page.goto(f"/heartbeat-dashboard?search={service_id}")
     row = page.locator(f'[data-service="{service_id}"]')
     expect(row.get_by_text("no checks yet")).to_be_visible()
     for ok in (True, True, False):
@@ -385,9 +387,13 @@ def test_hostile_names_are_inert_text_everywhere(watched: Watched, api: httpx.Cl
         page.wait_for_load_state("networkidle")
         if path == "/heartbeat-dashboard":
             for service_id, name in zip(ids, HOSTILE, strict=True):
+                # the list draws only the rows in view: search, as a user would
+                page.get_by_label("Search services").fill(service_id)
                 row = page.locator(f'[data-service="{service_id}"]')
-                row.scroll_into_view_if_needed()
                 expect(row).to_contain_text(name[:60])
+                row.click()  # its panel too
+                expect(page.get_by_test_id("service-panel")).to_contain_text(service_id)
+                page.get_by_role("button", name="Close").click()
         if path == "/events":
             expect(page.get_by_text(HOSTILE[0]).first).to_be_visible()
         if path == "/dependencies":

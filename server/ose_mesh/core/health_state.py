@@ -124,6 +124,8 @@ class HealthState:
         # slot, message, slot, message… of the checks in the strip that failed with a
         # message: most services have none, and a list per check would cost each 300 bytes.
         self._strip_messages: tuple[int | str, ...] = ()
+        # When it changed status in the last hour, as seconds after monitoring_since in
+        # 32-bit floats (to the second after months; the window is an hour).
         self._flap_marks: array[float] | None = None
         self.transitions = 0  # how many this state made: orders them across replicas
 
@@ -222,7 +224,7 @@ class HealthState:
             # how long before taken_at each check was (tenths of a second), and the messages
             # by position. Latencies are the recent ones above.
             "strip": self._strip_snapshot(now),
-            "flaps": [wall(at) for at in self._flap_marks or ()],
+            "flaps": [wall(self.monitoring_since + at) for at in self._flap_marks or ()],
             "transitions": self.transitions,
             "taken_at": wall_now,
         }
@@ -253,7 +255,8 @@ class HealthState:
         self._recent_next = 0
         self._restore_strip(snapshot.get("strip"), now, wall_now - snapshot["taken_at"])
         flaps = [local(at) for at in snapshot["flaps"]]
-        self._flap_marks = array("d", [at for at in flaps if at is not None]) if flaps else None
+        marks = [at - self.monitoring_since for at in flaps if at is not None]
+        self._flap_marks = array("f", marks) if marks else None
         self.transitions = int(snapshot["transitions"])
 
     # -- metrics -------------------------------------------------------------------------
@@ -269,7 +272,8 @@ class HealthState:
         """Status transitions within the last hour, leaving `unknown` not counted."""
         if self._flap_marks is None:
             return 0
-        return sum(1 for at in self._flap_marks if now - at <= FLAP_WINDOW_SECONDS)
+        since = now - self.monitoring_since
+        return sum(1 for at in self._flap_marks if since - at <= FLAP_WINDOW_SECONDS)
 
     def latency(self) -> LatencyStats:
         if self._latency_count == 0:
@@ -387,10 +391,11 @@ class HealthState:
     def _mark_flap(self, now: float) -> None:
         marks = self._flap_marks
         if marks is None:
-            marks = self._flap_marks = array("d")
-        while marks and (now - marks[0] > FLAP_WINDOW_SECONDS or len(marks) >= MAX_FLAP_MARKS):
+            marks = self._flap_marks = array("f")
+        since = now - self.monitoring_since
+        while marks and (since - marks[0] > FLAP_WINDOW_SECONDS or len(marks) >= MAX_FLAP_MARKS):
             marks.pop(0)
-        marks.append(now)
+        marks.append(since)
 
 
 def to_wall(moment: float | None, now: float, wall_now: float) -> float | None:
