@@ -2,13 +2,9 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { fmtMs, fmtPercent } from "./components.jsx";
+import { cssVar, fmtMs, fmtPercent } from "./components.jsx";
 
 const HEIGHT = 220;
-
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
 
 /** `seconds`: how far back the time axis goes, to now (one point still spans the window). */
 export function LatencyChart({ points, label, seconds }) {

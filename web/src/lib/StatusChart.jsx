@@ -2,13 +2,10 @@
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { cssVar } from "./components.jsx";
 
 const HEIGHT = 200;
 const LAYERS = ["healthy", "unknown", "degraded", "critical", "dead"]; // bottom to top
-
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
 
 export function StatusChart({ points }) {
   const box = useRef(null);

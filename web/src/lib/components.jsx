@@ -136,6 +136,11 @@ ose-mesh serve --demo`}</pre>
   );
 }
 
+/** A theme colour (CSS custom property), as the charts need it (they draw on a canvas). */
+export function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
 export function fmtMs(value) {
   return value == null ? "–" : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
 }
