@@ -2,7 +2,7 @@
 // in tens of milliseconds, while Cytoscape (half a second to seconds at 2,000 services)
 // builds the interactive graph behind it. Drawn as Cytoscape's fit will place it, so the
 // swap is barely visible.
-const PADDING = 30; // as the preset layout's fit
+export const FIT_PADDING = 30; // around the graph when it is fitted to its box, here and in Cytoscape
 const RADIUS = 9; // half a node's width (graphStyle.js)
 
 export function drawPreview(canvas, graph, positions, colours, live) {
@@ -18,7 +18,7 @@ export function drawPreview(canvas, graph, positions, colours, live) {
   const top = Math.min(...ys) - RADIUS;
   const spanX = Math.max(...xs) + RADIUS - left || 1;
   const spanY = Math.max(...ys) + RADIUS - top || 1;
-  const zoom = Math.min((width - 2 * PADDING) / spanX, (height - 2 * PADDING) / spanY);
+  const zoom = Math.min((width - 2 * FIT_PADDING) / spanX, (height - 2 * FIT_PADDING) / spanY);
   const offsetX = (width - spanX * zoom) / 2 - left * zoom;
   const offsetY = (height - spanY * zoom) / 2 - top * zoom;
   const at = (p) => [p.x * zoom + offsetX, p.y * zoom + offsetY];

@@ -10,7 +10,7 @@ import { GRAPH, GRAPH_CHANGED } from "../lib/documents.js";
 import { services } from "../lib/stores.js";
 import { elementsOf } from "./elements.js";
 import { graphStyle, statusColours } from "./graphStyle.js";
-import { drawPreview } from "./preview.js";
+import { FIT_PADDING, drawPreview } from "./preview.js";
 import { loadLayout, placeFromSaved, saveLayout } from "./savedLayout.js";
 
 cytoscape.use(fcose);
@@ -116,7 +116,7 @@ export function useCytoscape(box, preview, graph, on) {
         if (preview.current) preview.current.hidden = true;
       });
       if (positions) {
-        cy.layout({ name: "preset", positions, fit: true, padding: 30 }).run();
+        cy.layout({ name: "preset", positions, fit: true, padding: FIT_PADDING }).run();
       } else {
         runForceLayout(cy, small);
       }

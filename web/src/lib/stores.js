@@ -162,10 +162,10 @@ export function eventStream({ exchange = null, pattern = null, keep = 200 }, onU
   };
 }
 
-// -- polled: the bus status, the servers of the mesh ---------------------------------------
+// -- polled: the bus status, the servers of the mesh, the day's statuses -------------------
 
-/** A store loaded now and every few seconds while the page is visible, once started. */
-function polled(query, field, what) {
+/** A store loaded now and every `everyMs` while the page is visible, once started. */
+function polled(query, field, what, everyMs = METRICS_REFRESH_MS) {
   const value = signal(null);
   let started = false;
   const start = () => {
@@ -176,7 +176,7 @@ function polled(query, field, what) {
         .then((data) => (value.value = data[field]))
         .catch((error) => console.warn(`could not load ${what}`, error));
     load();
-    setInterval(() => document.visibilityState === "visible" && load(), METRICS_REFRESH_MS);
+    setInterval(() => document.visibilityState === "visible" && load(), everyMs);
   };
   return [value, start];
 }
@@ -188,3 +188,10 @@ export const [busStatus, startBusStatus] = polled(
 );
 /** One server, or the replicas of a cluster, and what each checks. */
 export const [cluster, startCluster] = polled(documents.CLUSTER, "cluster", "the replicas");
+/** Services per status over the last 24 h (the server walks the transitions: once a minute). */
+export const [statusTimeline, startStatusTimeline] = polled(
+  documents.STATUS_TIMELINE,
+  "statusTimeline",
+  "the last 24 hours",
+  60_000,
+);

@@ -1,6 +1,4 @@
 import { useEffect, useState } from "preact/hooks";
-import { request } from "../lib/client.js";
-import { STATUS_TIMELINE } from "../lib/documents.js";
 import { StatusChart } from "../lib/StatusChart.jsx";
 import {
   NoServicesYet,
@@ -17,6 +15,8 @@ import {
   startBusStatus,
   startCluster,
   startServices,
+  startStatusTimeline,
+  statusTimeline,
 } from "../lib/stores.js";
 
 export function Overview() {
@@ -96,24 +96,9 @@ export function Overview() {
   );
 }
 
-const TIMELINE_REFRESH_MS = 60_000;
-
 function Timeline() {
-  const [points, setPoints] = useState(null);
-  const [error, setError] = useState("");
-  useEffect(() => {
-    const load = () =>
-      request(STATUS_TIMELINE)
-        .then((data) => {
-          setPoints(data.statusTimeline);
-          setError("");
-        })
-        .catch((e) => setError(e.message));
-    load();
-    const timer = setInterval(() => document.visibilityState === "visible" && load(), TIMELINE_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
-  if (error) return <p class="error">{error}</p>;
+  startStatusTimeline();
+  const points = statusTimeline.value;
   if (!points) return <p class="muted">Loading…</p>;
   return <StatusChart points={points} />;
 }
