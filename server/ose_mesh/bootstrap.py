@@ -48,6 +48,7 @@ from ose_mesh.core.cluster import ClusterQueries
 from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.event_log import EventLog, EventTap
 from ose_mesh.core.membership import Identity, Membership, default_replica_id
+from ose_mesh.core.notices import forward_notices, subscribe_notices
 from ose_mesh.core.outbox import EventService, OutboxRelay
 from ose_mesh.core.self_check import SelfCheck
 from ose_mesh.core.shards import ShardOwner
@@ -191,6 +192,7 @@ def build_mesh(
         prober = network_prober = NetworkProber(
             policy=probe_policy(settings),
             replica_id=identity.replica_id if settings.cluster else None,
+            ca_file=settings.probe_ca_file,
         )
     hub = EventHub()
     history = HistoryRecorder(clock, repository)
@@ -257,6 +259,7 @@ def build_mesh(
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.
     transitions = subscribe_transitions(hub)
+    notices = subscribe_notices(hub)
     alerts = subscribe_transitions(hub) if webhooks.urls else None
     jobs.add("monitor", monitor.run)
     jobs.add(
@@ -268,6 +271,7 @@ def build_mesh(
     jobs.add("bus-connection", lambda: message_bus.stay_connected(on_connect))
     jobs.add("outbox-relay", relay.run)
     jobs.add("transitions", lambda: forward_transitions(transitions, events))
+    jobs.add("notices", lambda: forward_notices(notices, events))
     jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
     if alerts is not None:
         jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)

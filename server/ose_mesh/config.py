@@ -9,6 +9,7 @@ they mean for the parts (tokens, probe policy) is worked out in bootstrap.py.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from pathlib import Path
 from typing import Any, Self
 
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     probe_deny: str = Field("", validation_alias=AliasChoices("OSE_MESH_PROBE_DENY", "probe_deny"))
     probe_allow: str = Field(
         "", validation_alias=AliasChoices("OSE_MESH_PROBE_ALLOW", "probe_allow")
+    )
+    probe_ca_file: Path | None = Field(
+        None, validation_alias=AliasChoices("OSE_MESH_PROBE_CA_FILE", "probe_ca_file")
     )
     header_timeout_seconds: float = Field(
         10,
@@ -187,6 +191,16 @@ class Settings(BaseSettings):
                     raise ValueError(f"{network!r} is not a network such as 10.0.0.0/8") from None
         return value
 
+    @field_validator("probe_ca_file")
+    @classmethod
+    def _certificates(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                ssl.create_default_context().load_verify_locations(cafile=str(value))
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"cannot read PEM certificates from {value} ({exc})") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
@@ -232,6 +246,7 @@ _ENV_NAMES = {
     "max_connections": "OSE_MESH_MAX_CONNECTIONS",
     "probe_deny": "OSE_MESH_PROBE_DENY",
     "probe_allow": "OSE_MESH_PROBE_ALLOW",
+    "probe_ca_file": "OSE_MESH_PROBE_CA_FILE",
 }
 
 

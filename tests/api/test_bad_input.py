@@ -48,6 +48,37 @@ BAD_REGISTRATIONS = [
     (body(service_name=["a"]), "service_name"),
     (body(unexpected="field"), "unexpected"),
     ({"service_name": "no id"}, "service_id"),
+    # more kinds of check (issue 14)
+    (body(check_type="grpc", host="payments"), "port"),
+    (body(check_type="grpc", port=50051), "host"),
+    (body(check_type="grpc", host="payments", port=50051, grpc_service="x\ny"), "grpc_service"),
+    (body(grpc_service="payments"), "grpc_service"),  # a push check has no gRPC service
+    (body(check_type="tcp", host="db", port=5432, tls=True), "tls"),
+    (body(cert_expiry_days=-1), "cert_expiry_days"),
+    (body(cert_expiry_days=3651), "cert_expiry_days"),
+    (body(cert_expiry_days="soon"), "cert_expiry_days"),
+    (
+        body(check_type="tcp", host="db", port=5432, assertions={"body_contains": "ok"}),
+        "assertions",
+    ),
+    (body(health_url="http://h/", assertions={"status_codes": [200, 999]}), "status_codes"),
+    (body(health_url="http://h/", assertions={"status_codes": "200"}), "status_codes"),
+    (body(health_url="http://h/", assertions={"json_path": "$..["}), "json_path"),
+    (body(health_url="http://h/", assertions={"json_path": "$." + "a." * 250 + "b"}), "json_path"),
+    (body(health_url="http://h/", assertions={"json_equals": "UP"}), "json_equals"),
+    (
+        body(health_url="http://h/", assertions={"json_path": "$.a", "json_equals": [1]}),
+        "json_equals",
+    ),
+    (
+        body(health_url="http://h/", assertions={"json_path": "$.a", "json_equals": {}}),
+        "json_equals",
+    ),
+    (body(health_url="http://h/", assertions={"body_contains": ""}), "body_contains"),
+    (body(health_url="http://h/", assertions={"body_contains": "x" * 501}), "body_contains"),
+    (body(health_url="http://h/", assertions={"max_response_ms": 0}), "max_response_ms"),
+    (body(health_url="http://h/", assertions={"status": 200}), "status"),
+    (body(health_url="http://h/", assertions=[200]), "assertions"),
 ]
 
 

@@ -8,7 +8,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from ose_mesh.core.catalog import Catalog
 from ose_mesh.core.registry import ServiceSpec
@@ -17,6 +26,7 @@ from ose_mesh.domain import (
     Dependency,
     DependencyType,
     DomainError,
+    HttpAssertions,
     Relationship,
     parse_dependency_type,
     parse_relationship,
@@ -41,8 +51,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class AssertionsEntry(_Strict):
+    status_codes: list[int] | None = None
+    body_contains: str | None = None
+    json_path: str | None = None
+    json_equals: StrictBool | StrictInt | StrictFloat | StrictStr | None = None
+    max_response_ms: float | None = None
+
+
 class CheckEntry(_Strict):
-    type: Literal["http", "tcp", "push"] | None = None
+    type: Literal["http", "tcp", "push", "grpc"] | None = None
     url: str | None = None
     host: str | None = None
     port: int | None = None
@@ -52,6 +70,10 @@ class CheckEntry(_Strict):
     probe_timeout_seconds: float | None = None
     recovery_successes: int | None = None
     latency_threshold_ms: float | None = None
+    grpc_service: str | None = None
+    tls: bool | None = None
+    cert_expiry_days: int | None = None
+    assertions: AssertionsEntry | None = None
 
 
 class DemoEntry(_Strict):
@@ -93,6 +115,12 @@ class ServiceEntry(_Strict):
             probe_timeout_seconds=check.probe_timeout_seconds,
             recovery_successes=check.recovery_successes,
             latency_threshold_ms=check.latency_threshold_ms,
+            grpc_service=check.grpc_service,
+            tls=check.tls,
+            cert_expiry_days=check.cert_expiry_days,
+            assertions=None
+            if check.assertions is None
+            else HttpAssertions.from_json(check.assertions.model_dump()),
         )
 
 

@@ -9,7 +9,7 @@ Status rules (DESIGN.md, "Domain semantics"), in order of precedence:
 - critical: consecutive_failures >= max_failures;
 - degraded: 1 <= consecutive_failures < max_failures, or recovering (fewer than
   recovery_successes successes since the last failure), or the last success was slower
-  than latency_threshold_ms;
+  than latency_threshold_ms or came with a warning (a TLS certificate about to expire);
 - healthy: otherwise.
 
 Memory matters (10,000 services): slots, fixed arrays of recent latencies and of the
@@ -81,6 +81,7 @@ class HealthState:
         "_strip",
         "_strip_messages",
         "_strip_next",
+        "cert_not_after",
         "consecutive_failures",
         "consecutive_successes",
         "heartbeat_count",
@@ -95,6 +96,7 @@ class HealthState:
         "status",
         "status_since",
         "transitions",
+        "warning",
     )
 
     def __init__(
@@ -113,6 +115,8 @@ class HealthState:
         self.last_result_at: float | None = None
         self.last_latency_ms: float | None = None
         self.last_message: str | None = None
+        self.warning: str | None = None  # of the last success
+        self.cert_not_after: float | None = None  # wall-clock seconds
         self._latency_sum = 0.0
         self._latency_count = 0
         self._latency_min = math.inf
@@ -138,8 +142,11 @@ class HealthState:
         self.last_message = result.message
         if result.answered:
             self.last_answer_at = result.at
+        if result.cert_not_after is not None:
+            self.cert_not_after = result.cert_not_after
         self._add_to_strip(result)
         if result.ok:
+            self.warning = result.warning
             self.consecutive_failures = 0
             self.consecutive_successes += 1
             self.last_success_at = result.at
@@ -170,7 +177,7 @@ class HealthState:
             return HealthStatus.UNKNOWN
         if self.consecutive_failures >= check.max_failures:
             return HealthStatus.CRITICAL
-        if self.consecutive_failures >= 1 or self.recovering:
+        if self.consecutive_failures >= 1 or self.recovering or self.warning is not None:
             return HealthStatus.DEGRADED
         threshold = check.latency_threshold_ms
         if threshold is not None and (self.last_latency_ms or 0.0) > threshold:
@@ -212,6 +219,8 @@ class HealthState:
             "last_result_at": wall(self.last_result_at),
             "last_latency_ms": self.last_latency_ms,
             "last_message": self.last_message,
+            "warning": self.warning,
+            "cert_not_after": self.cert_not_after,
             "latency": [
                 self._latency_sum,
                 self._latency_count,
@@ -247,6 +256,8 @@ class HealthState:
         self.last_result_at = local(snapshot["last_result_at"])
         self.last_latency_ms = snapshot["last_latency_ms"]
         self.last_message = snapshot["last_message"]
+        self.warning = snapshot.get("warning")  # .get: snapshots stored before they existed
+        self.cert_not_after = snapshot.get("cert_not_after")
         total, count, low, high = snapshot["latency"]
         self._latency_sum, self._latency_count = float(total), int(count)
         self._latency_min = math.inf if low is None else float(low)

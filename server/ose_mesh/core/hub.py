@@ -14,6 +14,7 @@ from typing import Any
 Topic = str
 STATUS: Topic = "status"  # every transition in the mesh (what users watch)
 OWN_STATUS: Topic = "status.own"  # those this process made (published, alerted, told)
+OWN_NOTICES: Topic = "notices.own"  # other events this process made (an expiring certificate)
 HEARTBEAT: Topic = "heartbeat"
 REGISTRY: Topic = "registry"
 GRAPH: Topic = "graph"

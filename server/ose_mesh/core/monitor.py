@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ose_mesh.core.certificates import certificate_event, certificate_warning
 from ose_mesh.core.health_state import HealthState, to_local, to_wall
 from ose_mesh.core.history import HistoryRecorder
-from ose_mesh.core.hub import HEARTBEAT, OWN_STATUS, STATUS, EventHub
+from ose_mesh.core.hub import HEARTBEAT, OWN_NOTICES, OWN_STATUS, STATUS, EventHub
 from ose_mesh.core.ports import Clock, ProbeOutcome, Prober, RootCauseReader
 from ose_mesh.domain import (
     CheckType,
@@ -375,6 +376,7 @@ class HeartbeatMonitor:
         if not outcome.ok:
             self.stats.probes_failed += 1
         now = self._clock.monotonic()
+        wall_now = self._clock.wall().timestamp()
         self._apply(
             HeartbeatResult(
                 service.service_id,
@@ -383,6 +385,8 @@ class HeartbeatMonitor:
                 outcome.latency_ms,
                 outcome.message,
                 outcome.answered,
+                warning=certificate_warning(service.check, outcome.cert_not_after, wall_now),
+                cert_not_after=outcome.cert_not_after,
             )
         )
 
@@ -427,7 +431,23 @@ class HeartbeatMonitor:
         state = self._states.get(result.service_id)
         if state is None or not self._owns(result.service_id):
             return
+        warned = state.warning is not None
         previous = state.record(result)
+        if (
+            result.ok
+            and result.cert_not_after is not None
+            and warned != (result.warning is not None)
+        ):
+            self._hub.publish(
+                OWN_NOTICES,
+                certificate_event(
+                    result.service_id,
+                    state.service.check,
+                    result.cert_not_after,
+                    self._clock.wall().timestamp(),
+                    expiring=not warned,
+                ),
+            )
         self._dirty.add(result.service_id)
         self._history.record_heartbeat(result)
         for observe in self._observers:
@@ -480,6 +500,8 @@ def describe_status(state: HealthState) -> str:
             return f"{state.consecutive_failures} consecutive failures{last}"
         case HealthStatus.DEGRADED if state.consecutive_failures:
             return f"{state.consecutive_failures} consecutive failure(s){last}"
+        case HealthStatus.DEGRADED if state.warning is not None:
+            return state.warning
         case HealthStatus.DEGRADED if state.recovering:
             return (
                 f"recovering: {state.consecutive_successes} of "

@@ -28,11 +28,12 @@ class ProbeOutcome:
     # The service answered, even with an error (HTTP 500): it is alive. False when nothing
     # came back (refused, reset, unresolvable, timed out).
     answered: bool = True
+    cert_not_after: float | None = None  # the TLS certificate's expiry (Unix seconds), if any
 
 
 class Prober(Protocol):
     async def probe(self, service: Service) -> ProbeOutcome:
-        """Check the service once (HTTP or TCP). Must not raise for a failing service."""
+        """Check the service once (HTTP, TCP or gRPC). Must not raise for a failing service."""
         ...
 
 

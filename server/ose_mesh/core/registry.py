@@ -29,6 +29,7 @@ from ose_mesh.core.ports import (
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
+    HttpAssertions,
     InvalidField,
     Service,
     ServiceNotFound,
@@ -53,6 +54,10 @@ class ServiceSpec:
     health_url: str | None = None
     host: str | None = None
     port: int | None = None
+    grpc_service: str | None = None
+    tls: bool | None = None
+    cert_expiry_days: int | None = None
+    assertions: HttpAssertions | None = None  # HttpAssertions() removes them
     cluster: str | None = None
     public: bool | None = None
 
@@ -64,6 +69,8 @@ class RegistryEvent:
 
 
 _CHECK_FIELDS = tuple(f.name for f in fields(CheckConfig))
+# Options of one kind of check, dropped when an update changes the kind without giving them.
+_KIND_OPTIONS = {"grpc_service": None, "tls": False, "assertions": None}
 
 
 class ServiceRegistry:
@@ -249,6 +256,8 @@ class ServiceRegistry:
         changes = _given(spec)
         if "health_url" in changes and "check_type" not in changes:
             changes["check_type"] = CheckType.HTTP
+        if changes.get("check_type", current.check.check_type) is not current.check.check_type:
+            changes = {**_KIND_OPTIONS, **changes}
         check = replace(current.check, **changes)
         return replace(
             current,
@@ -260,5 +269,8 @@ class ServiceRegistry:
 
 
 def _given(spec: ServiceSpec) -> dict[str, Any]:
-    """The check fields the caller did send."""
-    return {name: getattr(spec, name) for name in _CHECK_FIELDS if getattr(spec, name) is not None}
+    """The check fields the caller did send (empty assertions: none)."""
+    given = {name: getattr(spec, name) for name in _CHECK_FIELDS if getattr(spec, name) is not None}
+    if given.get("assertions") == HttpAssertions():
+        given["assertions"] = None
+    return given

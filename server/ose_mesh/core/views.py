@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ose_mesh.core.certificates import days_left
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
 from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
@@ -47,6 +48,7 @@ class HeartbeatMetrics:
     last_heartbeat: datetime | None
     seconds_since_last: float | None
     flap_count: int
+    cert_days_left: float | None  # of the TLS certificate the last check saw
     recent_latencies_ms: list[float]
     recent_checks: str  # HealthState.strip_code
 
@@ -275,6 +277,9 @@ class HealthQueries:
             last_heartbeat=None if last is None else self.wall_time(last),
             seconds_since_last=None if last is None else round(now - last, 3),
             flap_count=state.flap_count(now),
+            cert_days_left=None
+            if state.cert_not_after is None
+            else days_left(state.cert_not_after, self._clock.wall().timestamp()),
             recent_latencies_ms=[round(v, 3) for v in state.recent_latencies()],
             recent_checks=state.strip_code(),
         )

@@ -1,5 +1,7 @@
-"""The pure model: services, checks, statuses and errors. Standard library only."""
+"""The pure model: services, checks, statuses and errors. Standard library only, but for
+jsonpath-ng, the language of an HTTP check's JSON assertions."""
 
+from ose_mesh.domain.assertions import HttpAssertions
 from ose_mesh.domain.dependency import (
     CIRCULAR,
     Dependency,
@@ -43,6 +45,7 @@ __all__ = [
     "EventRefused",
     "HealthStatus",
     "HeartbeatResult",
+    "HttpAssertions",
     "InvalidField",
     "MessagePriority",
     "Relationship",

@@ -24,6 +24,7 @@ class CheckType(StrEnum):
     HTTP = "http"
     TCP = "tcp"
     PUSH = "push"
+    GRPC = "grpc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,9 @@ class HeartbeatResult:
     latency_ms: float | None = None
     message: str | None = None
     answered: bool = True  # False: no answer at all (refused, timed out, no beat came)
+    # A success that still degrades the service (a TLS certificate about to expire).
+    warning: str | None = None
+    cert_not_after: float | None = None  # the TLS certificate's expiry, Unix seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from ose_mesh.domain.addresses import never_probed, parse_address
+from ose_mesh.domain.assertions import HttpAssertions
 from ose_mesh.domain.errors import InvalidField
 from ose_mesh.domain.health import CheckType
 from ose_mesh.domain.text import storable
@@ -21,6 +22,7 @@ MAX_INTERVAL_SECONDS = 86_400
 MIN_INTERVAL_SECONDS = 1.0
 MAX_NAME_LENGTH = 200
 MAX_COUNT = 10_000  # max_failures, recovery_successes: beyond this, time decides anyway
+MAX_CERT_EXPIRY_DAYS = 3650
 CLUSTERS = ("core", "utility", "infrastructure", "monitoring", "configuration")
 
 
@@ -38,6 +40,11 @@ class CheckConfig:
     health_url: str | None = None
     host: str | None = None
     port: int | None = None
+    grpc_service: str | None = None  # the name asked of grpc.health.v1.Health/Check
+    tls: bool = False  # gRPC over TLS (an HTTP check's TLS is its URL's https)
+    # Days before a TLS certificate expires at which the service turns degraded; 0: never.
+    cert_expiry_days: int = 14
+    assertions: HttpAssertions | None = None
 
     def validated(self) -> CheckConfig:
         """Return self if every rule holds, else raise InvalidField naming the first bad field."""
@@ -59,7 +66,14 @@ class CheckConfig:
         _check_count("recovery_successes", self.recovery_successes)
         if self.latency_threshold_ms is not None:
             _check_range("latency_threshold_ms", self.latency_threshold_ms, 0, 3_600_000)
+        if not 0 <= self.cert_expiry_days <= MAX_CERT_EXPIRY_DAYS:
+            raise InvalidField(
+                "cert_expiry_days",
+                f"must be from 0 (no warning) to {MAX_CERT_EXPIRY_DAYS}, "
+                f"got {self.cert_expiry_days}",
+            )
         self._validate_target()
+        self._validate_kind_options()
         return self
 
     def _validate_target(self) -> None:
@@ -71,11 +85,33 @@ class CheckConfig:
             validate_host("host", self.host)
         if self.check_type is CheckType.HTTP and not self.health_url:
             raise InvalidField("health_url", "is required when check_type is 'http'")
-        if self.check_type is CheckType.TCP:
+        if self.check_type in (CheckType.TCP, CheckType.GRPC):
+            kind = self.check_type.value
             if not self.host:
-                raise InvalidField("host", "is required when check_type is 'tcp'")
+                raise InvalidField("host", f"is required when check_type is '{kind}'")
             if self.port is None:
-                raise InvalidField("port", "is required when check_type is 'tcp'")
+                raise InvalidField("port", f"is required when check_type is '{kind}'")
+
+    def _validate_kind_options(self) -> None:
+        """Options of one kind of check are refused on another, where they would be ignored."""
+        grpc = self.check_type is CheckType.GRPC
+        if self.grpc_service is not None:
+            if not grpc:
+                raise InvalidField("grpc_service", "applies only when check_type is 'grpc'")
+            storable("grpc_service", self.grpc_service)
+            if len(self.grpc_service) > MAX_NAME_LENGTH or not self.grpc_service.isprintable():
+                raise InvalidField(
+                    "grpc_service",
+                    f"must be at most {MAX_NAME_LENGTH} printable characters",
+                )
+        if self.tls and not grpc:
+            raise InvalidField(
+                "tls", "applies only when check_type is 'grpc' (HTTP uses an https:// URL)"
+            )
+        if self.assertions is not None:
+            if self.check_type is not CheckType.HTTP:
+                raise InvalidField("assertions", "apply only when check_type is 'http'")
+            self.assertions.validated()
 
 
 def _check_count(name: str, value: int) -> None:

@@ -24,6 +24,7 @@ from ose_mesh.domain import (
     DependencyType,
     EventMessage,
     HealthStatus,
+    HttpAssertions,
     Relationship,
     Service,
     StatusChange,
@@ -59,6 +60,10 @@ class ServiceRow(SQLModel, table=True):
     health_url: str | None = Field(default=None, sa_type=sa.Text)
     host: str | None = Field(default=None, max_length=255)
     port: int | None = None
+    grpc_service: str | None = Field(default=None, max_length=200)
+    tls: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    cert_expiry_days: int = Field(default=14, sa_column_kwargs={"server_default": "14"})
+    assertions: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     # Raised by every write: a replica that re-reads a row keeps the newest it has seen.
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
@@ -82,6 +87,10 @@ class ServiceRow(SQLModel, table=True):
             "health_url": check.health_url,
             "host": check.host,
             "port": check.port,
+            "grpc_service": check.grpc_service,
+            "tls": check.tls,
+            "cert_expiry_days": check.cert_expiry_days,
+            "assertions": check.assertions.to_json() if check.assertions else None,
         }
 
     @staticmethod
@@ -104,6 +113,12 @@ class ServiceRow(SQLModel, table=True):
                 health_url=row["health_url"],
                 host=row["host"],
                 port=row["port"],
+                grpc_service=row["grpc_service"],
+                tls=row["tls"],
+                cert_expiry_days=row["cert_expiry_days"],
+                assertions=HttpAssertions.from_json(row["assertions"])
+                if row["assertions"]
+                else None,
             ),
         )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.scalars import JSON
 from strawberry.types import ExecutionContext, Info
 from strawberry.utils.logging import StrawberryLogger
 
@@ -45,6 +46,24 @@ class ServiceChange:
     service_id: str
 
 
+@strawberry.input(description="What an HTTP check requires of an answer; all optional.")
+class HttpAssertionsInput:
+    status_codes: list[int] | None = None
+    body_contains: str | None = None
+    json_path: str | None = None
+    json_equals: JSON | None = None
+    max_response_ms: float | None = None
+
+    def to_domain(self) -> domain.HttpAssertions:
+        return domain.HttpAssertions(
+            status_codes=tuple(self.status_codes or ()),
+            body_contains=self.body_contains,
+            json_path=self.json_path,
+            json_equals=cast(Any, self.json_equals),
+            max_response_ms=self.max_response_ms,
+        )
+
+
 @strawberry.input(description="A service to register or update; unset fields keep their value.")
 class ServiceInput:
     id: str
@@ -59,6 +78,10 @@ class ServiceInput:
     health_url: str | None = None
     host: str | None = None
     port: int | None = None
+    grpc_service: str | None = None
+    tls: bool | None = None
+    cert_expiry_days: int | None = None
+    assertions: HttpAssertionsInput | None = None
     cluster: str | None = None
     public: bool | None = None
 
@@ -76,6 +99,10 @@ class ServiceInput:
             health_url=self.health_url,
             host=self.host,
             port=self.port,
+            grpc_service=self.grpc_service,
+            tls=self.tls,
+            cert_expiry_days=self.cert_expiry_days,
+            assertions=self.assertions.to_domain() if self.assertions is not None else None,
             cluster=self.cluster,
             public=self.public,
         )

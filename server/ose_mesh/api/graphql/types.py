@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ose_mesh import core, domain
@@ -18,6 +19,25 @@ strawberry.enum(domain.HealthStatus, description="A service's heartbeat status."
 strawberry.enum(domain.CheckType, description="How a service is checked.")
 HealthStatus = domain.HealthStatus
 CheckType = domain.CheckType
+
+
+@strawberry.type(description="What an HTTP check requires of an answer.")
+class HttpAssertions:
+    status_codes: list[int]
+    body_contains: str | None
+    json_path: str | None
+    json_equals: JSON | None
+    max_response_ms: float | None
+
+    @classmethod
+    def from_domain(cls, assertions: domain.HttpAssertions) -> HttpAssertions:
+        return cls(
+            status_codes=list(assertions.status_codes),
+            body_contains=assertions.body_contains,
+            json_path=assertions.json_path,
+            json_equals=cast(JSON, assertions.json_equals),
+            max_response_ms=assertions.max_response_ms,
+        )
 
 
 @strawberry.type(description="How and how often a service is checked.")
@@ -32,6 +52,10 @@ class CheckConfig:
     health_url: str | None
     host: str | None
     port: int | None
+    grpc_service: str | None
+    tls: bool
+    cert_expiry_days: int
+    assertions: HttpAssertions | None
 
     @classmethod
     def from_domain(cls, check: domain.CheckConfig) -> CheckConfig:
@@ -46,6 +70,10 @@ class CheckConfig:
             health_url=safe_url(check.health_url),
             host=check.host,
             port=check.port,
+            grpc_service=check.grpc_service,
+            tls=check.tls,
+            cert_expiry_days=check.cert_expiry_days,
+            assertions=HttpAssertions.from_domain(check.assertions) if check.assertions else None,
         )
 
 
@@ -68,6 +96,9 @@ class HeartbeatMetrics:
     last_heartbeat: datetime | None
     seconds_since_last: float | None
     flap_count: int = strawberry.field(description="Status transitions in the last hour.")
+    cert_days_left: float | None = strawberry.field(
+        description="Days until the TLS certificate the last check saw expires (TLS checks)."
+    )
     recent_latencies_ms: list[float] = strawberry.field(
         description="Recent successful latencies, oldest first (for sparklines)."
     )

@@ -60,6 +60,7 @@ def health_json(view: ServiceHealth) -> models.ServiceHealth:
             else metrics.last_heartbeat.isoformat(),
             "seconds_since_last": metrics.seconds_since_last,
             "flap_count": metrics.flap_count,
+            "cert_days_left": metrics.cert_days_left,
         },
         "config": {
             "interval_seconds": check.interval_seconds,
@@ -72,6 +73,10 @@ def health_json(view: ServiceHealth) -> models.ServiceHealth:
             "health_url": safe_url(check.health_url),
             "host": check.host,
             "port": check.port,
+            "grpc_service": check.grpc_service,
+            "tls": check.tls,
+            "cert_expiry_days": check.cert_expiry_days,
+            "assertions": check.assertions.to_json() if check.assertions else None,
         },
     }
 

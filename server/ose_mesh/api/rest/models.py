@@ -13,6 +13,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -27,6 +31,7 @@ from ose_mesh.domain import (
     DependencyType,
     EventMessage,
     HealthStatus,
+    HttpAssertions,
     Relationship,
     exact_priority,
     parse_dependency_type,
@@ -45,6 +50,35 @@ EdgeType = Annotated[
 # -- requests ------------------------------------------------------------------------------
 
 
+class AssertionsBody(BaseModel):
+    """What an HTTP check requires of an answer (domain/assertions.py); all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status_codes: Annotated[
+        list[Annotated[int, Field(ge=100, le=599)]] | None,
+        Field(max_length=20, description="Accepted status codes; without them, any 2xx or 3xx."),
+    ] = None
+    body_contains: Annotated[
+        str | None, Field(min_length=1, max_length=500, description="Text the body must contain.")
+    ] = None
+    json_path: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            description="A JSONPath ($.status) that must find a value in the JSON body.",
+        ),
+    ] = None
+    json_equals: Annotated[
+        StrictBool | StrictInt | StrictFloat | StrictStr | None,
+        Field(description="The value json_path must find first."),
+    ] = None
+    max_response_ms: Annotated[float | None, Field(gt=0, le=3_600_000)] = None
+
+    def to_domain(self) -> HttpAssertions:
+        return HttpAssertions.from_json(self.model_dump())
+
+
 class RegisterBody(BaseModel):
     """Fields of POST /api/v1/heartbeat/register (the reference's, plus check details)."""
 
@@ -54,7 +88,7 @@ class RegisterBody(BaseModel):
     # domain (CheckConfig.validated) stays the authority, with the cross-field rules.
     service_id: ServiceId
     service_name: Annotated[str | None, Field(max_length=200)] = None
-    check_type: Literal["http", "tcp", "push"] | None = None
+    check_type: Literal["http", "tcp", "push", "grpc"] | None = None
     interval_seconds: Annotated[float | None, Field(ge=1, le=86_400)] = None
     timeout_seconds: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
     max_failures: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
@@ -64,6 +98,24 @@ class RegisterBody(BaseModel):
     health_url: Annotated[str | None, Field(max_length=2048)] = None
     host: Annotated[str | None, Field(max_length=255)] = None
     port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    grpc_service: Annotated[
+        str | None,
+        Field(max_length=200, description="gRPC checks: the service name asked of Health/Check."),
+    ] = None
+    tls: Annotated[bool | None, Field(description="gRPC checks: connect with TLS.")] = None
+    cert_expiry_days: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=3650,
+            description="TLS checks turn degraded this many days before the certificate "
+            "expires (default 14; 0: never).",
+        ),
+    ] = None
+    assertions: Annotated[
+        AssertionsBody | None,
+        Field(description="HTTP checks: what an answer must satisfy; {} removes them."),
+    ] = None
     cluster: Annotated[str | None, Field(max_length=200)] = None
     public: Annotated[
         bool | None,
@@ -71,9 +123,13 @@ class RegisterBody(BaseModel):
     ] = None
 
     def to_spec(self) -> ServiceSpec:
-        values = self.model_dump()
+        values = self.model_dump(exclude={"assertions"})
         check_type = values.pop("check_type")
-        return ServiceSpec(check_type=CheckType(check_type) if check_type else None, **values)
+        return ServiceSpec(
+            check_type=CheckType(check_type) if check_type else None,
+            assertions=self.assertions.to_domain() if self.assertions is not None else None,
+            **values,
+        )
 
 
 class BeatBody(BaseModel):
@@ -174,6 +230,7 @@ class Metrics(TypedDict):
     last_heartbeat: Timestamp | None
     seconds_since_last: float | None
     flap_count: int
+    cert_days_left: float | None
 
 
 class CheckConfig(TypedDict):
@@ -187,6 +244,10 @@ class CheckConfig(TypedDict):
     health_url: str | None
     host: str | None
     port: int | None
+    grpc_service: str | None
+    tls: bool
+    cert_expiry_days: int
+    assertions: dict[str, Any] | None
 
 
 class ServiceHealth(TypedDict):
