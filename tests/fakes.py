@@ -13,12 +13,14 @@ from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, Sto
 
 
 class ScriptedProber:
-    """Answers per service: ok by default, `fail` set → failure, `hang` set → never answers."""
+    """Answers per service: ok by default, `fail` set → failure, `hang` set → never answers;
+    a service in `cert_not_after` shows a TLS certificate expiring then."""
 
     def __init__(self) -> None:
         self.fail: set[str] = set()
         self.hang: set[str] = set()
         self.calls: list[str] = []
+        self.cert_not_after: dict[str, float] = {}  # the TLS certificate a service shows
 
     async def probe(self, service: Service) -> ProbeOutcome:
         self.calls.append(service.service_id)
@@ -26,7 +28,8 @@ class ScriptedProber:
             await asyncio.Event().wait()
         if service.service_id in self.fail:
             return ProbeOutcome(False, 1.0, "HTTP 500")
-        return ProbeOutcome(True, 12.5, "HTTP 200")
+        expiry = self.cert_not_after.get(service.service_id)
+        return ProbeOutcome(True, 12.5, "HTTP 200", cert_not_after=expiry)
 
 
 class MemoryHistory:

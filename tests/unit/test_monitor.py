@@ -8,6 +8,8 @@ import random
 import pytest
 
 from ose_mesh.core import STATUS, EventHub, HeartbeatMonitor, HistoryRecorder, ManualClock
+from ose_mesh.core.hub import OWN_NOTICES
+from ose_mesh.core.monitor import describe_status
 from ose_mesh.domain import CheckConfig, CheckType, HealthStatus, Service
 from tests.fakes import MemoryHistory, ScriptedProber
 
@@ -198,3 +200,42 @@ async def test_changing_the_interval_reschedules_without_duplicates(
         await step(monitor, clock, 1)
     # first probe, the immediate one after the change, then one every 20 s
     assert prober.calls.count("a") == 4
+
+
+async def test_a_certificate_near_expiry_degrades_and_is_announced_once(
+    monitor: HeartbeatMonitor, clock: ManualClock, prober: ScriptedProber, hub: EventHub
+) -> None:
+    notices = hub.subscribe(OWN_NOTICES)
+    day = 86_400.0
+    start = clock.wall().timestamp()
+    prober.cert_not_after["web"] = start + 20 * day
+    monitor.watch(http_service("web", cert_expiry_days=14))
+    await step(monitor, clock, 0)
+    assert monitor.state("web").status is HealthStatus.HEALTHY
+
+    prober.cert_not_after["web"] = start + 10 * day  # as if ten days had passed
+    await step(monitor, clock, 10)
+    await step(monitor, clock, 10)
+    state = monitor.state("web")
+    assert state.status is HealthStatus.DEGRADED
+    assert describe_status(state).startswith("TLS certificate expires in 10.0 days")
+    assert "under the 14-day warning" in describe_status(state)
+
+    prober.cert_not_after["web"] = start + 90 * day  # renewed
+    await step(monitor, clock, 10)
+    assert monitor.state("web").status is HealthStatus.HEALTHY
+    events = [notices.queue.get_nowait().event for _ in range(notices.queue.qsize())]
+    assert [(e.event_type, e.payload["warning_days"]) for e in events] == [
+        ("service.certificate.expiring", 14),
+        ("service.certificate.renewed", 14),
+    ]
+    assert events[0].payload["days_left"] == pytest.approx(10, abs=0.01)
+
+
+async def test_a_certificate_warning_can_be_turned_off(
+    monitor: HeartbeatMonitor, clock: ManualClock, prober: ScriptedProber
+) -> None:
+    prober.cert_not_after["web"] = clock.wall().timestamp() + 86_400.0
+    monitor.watch(http_service("web", cert_expiry_days=0))
+    await step(monitor, clock, 0)
+    assert monitor.state("web").status is HealthStatus.HEALTHY
