@@ -1,9 +1,10 @@
-"""The `ose-mesh` command: serve, migrate, beat-token, init, import, export-schema."""
+"""The `ose-mesh` command: serve, migrate, beat-token, init, import, export-schema, run."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,28 @@ def _parser() -> argparse.ArgumentParser:
             "--database-url", help="sqlite+aiosqlite:///… or postgresql+asyncpg://…"
         )
         source.set_defaults(run=_import, reader=name, catalog=None)
+
+    job = commands.add_parser(
+        "run",
+        help="run a command (a cron job, a script) between two beats of a push service",
+        description="Beats 'started', runs the command, then beats its outcome (exit code 0 "
+        "is a success) with its duration as latency. Exits with the command's exit code; "
+        "the mesh being away never stops the command.",
+    )
+    job.add_argument("service_id")
+    job.add_argument("command", nargs=argparse.REMAINDER, help="-- command args…")
+    job.add_argument(
+        "--url",
+        default=os.environ.get("OSE_MESH_URL", "http://127.0.0.1:8000"),
+        help="the mesh (default OSE_MESH_URL, else http://127.0.0.1:8000)",
+    )
+    job.add_argument(
+        "--token-file",
+        type=Path,
+        help="a file holding the service's beat token (or a write token); default: the "
+        "OSE_MESH_TOKEN variable. Not an argument, which every user of the machine could see",
+    )
+    job.set_defaults(run=_run_job)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", type=Path, default=Path("schema.graphql"))
@@ -289,6 +312,25 @@ def _import(args: argparse.Namespace) -> int:
         print(f"ose-mesh: {path}: {exc.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_job(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ose_mesh.client import run_job
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("ose-mesh run: give the command after --: ose-mesh run SERVICE_ID -- cmd args…")
+        return 2
+    token = os.environ.get("OSE_MESH_TOKEN") or None
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text().strip() or None
+        except OSError as exc:
+            print(f"ose-mesh run: cannot read the token file ({exc.strerror})", file=sys.stderr)
+            return 2
+    return asyncio.run(run_job(args.url, args.service_id, command, token=token))
 
 
 def _export_schema(args: argparse.Namespace) -> int:
