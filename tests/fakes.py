@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from ose_mesh.core import ProbeOutcome, Rollup
 from ose_mesh.core.ports import OutboxEntry
+from ose_mesh.domain.maintenance import MaintenanceWindow
 from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 
 
@@ -101,7 +102,17 @@ class MemoryRepository(MemoryHistory):
     the outbox. Run through the repository contract suite next to SQLite and PostgreSQL,
     so the core's unit tests can trust it."""
 
+    async def list_windows(self) -> list[MaintenanceWindow]:
+        return list(self.windows.values())
+
+    async def save_window(self, window: MaintenanceWindow) -> None:
+        self.windows[window.window_id] = window
+
+    async def delete_window(self, window_id: str) -> None:
+        self.windows.pop(window_id, None)
+
     def __init__(self) -> None:
+        self.windows: dict[str, MaintenanceWindow] = {}
         super().__init__()
         self.services: dict[str, Service] = {}
         self.versions: dict[str, int] = {}

@@ -47,6 +47,7 @@ from ose_mesh.core.catalog import CatalogImporter
 from ose_mesh.core.cluster import ClusterQueries
 from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.event_log import EventLog, EventTap
+from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.membership import Identity, Membership, default_replica_id
 from ose_mesh.core.notices import forward_notices, subscribe_notices
 from ose_mesh.core.outbox import EventService, OutboxRelay
@@ -86,6 +87,7 @@ class Mesh:
     async def open(self) -> tuple[int, int]:
         """Create the schema and restore services and dependencies; returns their counts."""
         await self.repository.create_schema()
+        await self.use_cases.maintenance.refresh()  # before the first check is counted
         restored = await self.use_cases.registry.restore()
         edges = await self.use_cases.dependencies.restore()
         if self.shards is not None:
@@ -197,6 +199,9 @@ def build_mesh(
     hub = EventHub()
     history = HistoryRecorder(clock, repository)
     graph = DependencyGraph()
+    maintenance = MaintenanceSchedule(
+        repository, clock, lambda: (state.service for state in monitor.states())
+    )
     monitor = HeartbeatMonitor(
         clock,
         prober,
@@ -208,6 +213,7 @@ def build_mesh(
         owns=(lambda service_id: shards is not None and shards.owns(service_id))
         if settings.cluster
         else None,
+        in_maintenance=maintenance.in_maintenance,
     )
     bus_settings = settings.bus()
     if broker is None:
@@ -235,7 +241,7 @@ def build_mesh(
     events = EventService(repository, relay, message_bus)
     webhooks = AlertNotifier(settings.webhooks, HttpWebhooks())
     jobs = Supervisor()
-    health = HealthQueries(monitor, history, repository, clock, graph)
+    health = HealthQueries(monitor, history, repository, clock, graph, maintenance)
     use_cases = UseCases(
         registry=registry,
         health=health,
@@ -255,6 +261,7 @@ def build_mesh(
         hub=hub,
         cluster=ClusterQueries(membership, monitor, repository if settings.cluster else None),
         status_page=StatusPageQueries(monitor, health, repository, clock),
+        maintenance=maintenance,
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.
@@ -272,6 +279,7 @@ def build_mesh(
     jobs.add("outbox-relay", relay.run)
     jobs.add("transitions", lambda: forward_transitions(transitions, events))
     jobs.add("notices", lambda: forward_notices(notices, events))
+    jobs.add("maintenance", maintenance.keep_fresh, vital=False)
     jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
     if alerts is not None:
         jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)

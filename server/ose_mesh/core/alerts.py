@@ -39,6 +39,7 @@ class AlertTransport(Protocol):
 class DeliveryStats:
     delivered: int = 0
     failed: int = 0
+    silenced: int = 0  # transitions not sent: the service was in maintenance
     last_error: str | None = None
 
 
@@ -66,6 +67,9 @@ class AlertNotifier:
         target never holds up the others), until cancelled."""
         try:
             async for change in subscription:
+                if change.in_maintenance:  # planned: nobody is paged
+                    self.stats.silenced += 1
+                    continue
                 for target in self.urls:
                     task = asyncio.create_task(self.deliver(target, change))
                     self._deliveries.add(task)

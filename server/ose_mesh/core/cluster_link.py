@@ -363,6 +363,7 @@ def _change_json(change: StatusChange) -> dict[str, Any]:
         "at": change.at.isoformat(),
         "reason": change.reason,
         "root_causes": list(change.root_causes),
+        "in_maintenance": change.in_maintenance,
     }
 
 
@@ -374,4 +375,5 @@ def _change_from_json(data: dict[str, Any]) -> StatusChange:
         at=datetime.fromisoformat(data["at"]),
         reason=str(data["reason"]),
         root_causes=tuple(str(cause) for cause in data["root_causes"]),
+        in_maintenance=bool(data.get("in_maintenance", False)),
     )

@@ -81,9 +81,12 @@ class HeartbeatMonitor:
         rng: random.Random | None = None,
         observers: Sequence[Callable[[HeartbeatResult], None]] = (),
         owns: Callable[[str], bool] | None = None,
+        in_maintenance: Callable[[Service], bool] | None = None,
     ) -> None:
         """`owns` says which services this process checks (cluster mode: those of the
-        shards it holds); the others are kept as mirrors of what their owner reports."""
+        shards it holds); the others are kept as mirrors of what their owner reports.
+        `in_maintenance` (core/maintenance.py): such a service's checks stay out of the
+        uptime rollups, and its transitions say so."""
         self._clock = clock
         self._prober = prober
         self._hub = hub
@@ -93,6 +96,7 @@ class HeartbeatMonitor:
         self._observers = tuple(observers)
         self._causes = causes
         self._owns = owns or _everything
+        self._in_maintenance = in_maintenance or _nothing
         self._dirty: set[str] = set()  # owned states changed since the last snapshot
         self._states: dict[str, HealthState] = {}
         self._tokens: dict[str, int] = {}
@@ -449,7 +453,8 @@ class HeartbeatMonitor:
                 ),
             )
         self._dirty.add(result.service_id)
-        self._history.record_heartbeat(result)
+        if not self._in_maintenance(state.service):  # neither for nor against its uptime
+            self._history.record_heartbeat(result)
         for observe in self._observers:
             observe(result)
         if self._hub.has_subscribers(HEARTBEAT):
@@ -468,6 +473,7 @@ class HeartbeatMonitor:
             at=self._clock.wall(),
             reason=describe_status(state),
             root_causes=tuple(self._root_causes_of(state.service.service_id)),
+            in_maintenance=self._in_maintenance(state.service),
         )
         log.info("%s: %s -> %s (%s)", change.service_id, previous, change.current, change.reason)
         self._history.record_transition(change)
@@ -483,6 +489,10 @@ def _next_slot(due: float, now: float, service: Service) -> float:
 
 def _everything(service_id: str) -> bool:
     return True
+
+
+def _nothing(service: Service) -> bool:
+    return False
 
 
 def describe_status(state: HealthState) -> str:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from ose_mesh.domain import Dependency, EventMessage, HealthStatus, Service, StatusChange
+from ose_mesh.domain.maintenance import MaintenanceWindow
 
 
 class Clock(Protocol):
@@ -173,6 +174,16 @@ class OutboxEntry:
     routing_key: str
     event: EventMessage
     id: int | None = None
+
+
+class MaintenanceRepository(Protocol):
+    async def list_windows(self) -> list[MaintenanceWindow]: ...
+
+    async def save_window(self, window: MaintenanceWindow) -> None:
+        """Insert or replace."""
+        ...
+
+    async def delete_window(self, window_id: str) -> None: ...
 
 
 class OutboxRepository(Protocol):

@@ -35,6 +35,7 @@ from ose_mesh.domain import (
     ServiceNotFound,
     validate_service_id,
 )
+from ose_mesh.domain.labels import as_labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class ServiceSpec:
     assertions: HttpAssertions | None = None  # HttpAssertions() removes them
     cluster: str | None = None
     public: bool | None = None
+    labels: dict[str, str] | None = None  # replaces the service's labels when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +251,7 @@ class ServiceRegistry:
             demo=demo,
             public=bool(spec.public),
             registered_at=self._clock.wall(),
+            labels=as_labels(spec.labels or {}),
         )
 
     @staticmethod
@@ -264,6 +267,7 @@ class ServiceRegistry:
             service_name=spec.service_name or current.service_name,
             cluster=spec.cluster if spec.cluster is not None else current.cluster,
             public=spec.public if spec.public is not None else current.public,
+            labels=as_labels(spec.labels) if spec.labels is not None else current.labels,
             check=check,
         )
 

@@ -32,6 +32,7 @@ def transition_event(change: StatusChange) -> EventMessage:
             "reason": change.reason,
             "root_causes": list(change.root_causes),
             "at": change.at.isoformat(),
+            "in_maintenance": change.in_maintenance,
         },
         priority=_PRIORITY.get(change.current, MessagePriority.LOW),
         timestamp=change.at,

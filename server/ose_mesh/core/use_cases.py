@@ -13,6 +13,7 @@ from ose_mesh.core.cluster import ClusterQueries
 from ose_mesh.core.dependencies import DependencyService
 from ose_mesh.core.event_log import EventLog
 from ose_mesh.core.hub import EventHub
+from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.outbox import EventService
 from ose_mesh.core.registry import ServiceRegistry
 from ose_mesh.core.status_page import StatusPageQueries
@@ -30,3 +31,4 @@ class UseCases:
     hub: EventHub  # live changes, for subscriptions
     cluster: ClusterQueries  # the servers on the database and what each checks
     status_page: StatusPageQueries  # the public services, for the open status page
+    maintenance: MaintenanceSchedule  # maintenance windows

@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from ose_mesh.core.certificates import days_left
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
+from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
 from ose_mesh.core.ports import Clock, HistoryRepository, Rollup, RootCauseReader
 from ose_mesh.domain import HealthStatus, Service, StatusChange
+from ose_mesh.domain.maintenance import MaintenanceWindow
 
 MAX_PAGE = 10_000
 # The overview's chart: 24 h in 15-minute steps, from at most this many transitions (a
@@ -71,6 +73,8 @@ class ServiceHealth:
     reason: str
     root_causes: list[str]  # where its trouble starts in the dependency graph
     metrics: HeartbeatMetrics
+    maintenance: MaintenanceWindow | None = None  # the window it is in now
+    maintenance_ends: datetime | None = None  # when this occurrence of it ends
 
     @property
     def is_alive(self) -> bool:
@@ -124,8 +128,10 @@ class HealthQueries:
         history_repository: HistoryRepository,
         clock: Clock,
         causes: RootCauseReader,
+        maintenance: MaintenanceSchedule | None = None,
     ) -> None:
         self._monitor = monitor
+        self._maintenance = maintenance
         self._causes = causes
         self._history = history
         self._history_repository = history_repository
@@ -283,7 +289,10 @@ class HealthQueries:
             recent_latencies_ms=[round(v, 3) for v in state.recent_latencies()],
             recent_checks=state.strip_code(),
         )
+        window = self._maintenance.window_for(state.service) if self._maintenance else None
         return ServiceHealth(
+            maintenance=window,
+            maintenance_ends=None if window is None else window.ends_after(self._clock.wall()),
             service=state.service,
             status=state.status,
             status_since=self.wall_time(state.status_since),

@@ -15,6 +15,7 @@ from ose_mesh.domain.errors import (
     DomainError,
     EventRefused,
     InvalidField,
+    MaintenanceWindowNotFound,
     ServiceNotFound,
     StatusPageNotFound,
     StorageRefused,
@@ -24,6 +25,7 @@ from ose_mesh.domain.errors import (
 )
 from ose_mesh.domain.events import EventMessage, MessagePriority, exact_priority
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
+from ose_mesh.domain.maintenance import MaintenanceWindow
 from ose_mesh.domain.service import (
     CLUSTERS,
     CheckConfig,
@@ -47,6 +49,8 @@ __all__ = [
     "HeartbeatResult",
     "HttpAssertions",
     "InvalidField",
+    "MaintenanceWindow",
+    "MaintenanceWindowNotFound",
     "MessagePriority",
     "Relationship",
     "Service",

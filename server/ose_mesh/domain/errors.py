@@ -32,6 +32,12 @@ class StatusPageNotFound(DomainError):
         super().__init__(f"No status page for '{cluster}': it has no public services.")
 
 
+class MaintenanceWindowNotFound(DomainError):
+    def __init__(self, window_id: str) -> None:
+        super().__init__(f"No maintenance window '{window_id}'.")
+        self.window_id = window_id
+
+
 class InvalidField(DomainError):
     """A value the caller sent breaks a rule; `field` names the input field."""
 

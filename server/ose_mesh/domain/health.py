@@ -53,3 +53,4 @@ class StatusChange:
     reason: str
     # Where the trouble starts: non-healthy services this one depends on (see the graph).
     root_causes: tuple[str, ...] = ()
+    in_maintenance: bool = False  # made during a maintenance window: nobody is paged

@@ -11,6 +11,7 @@ from ose_mesh.domain.addresses import never_probed, parse_address
 from ose_mesh.domain.assertions import HttpAssertions
 from ose_mesh.domain.errors import InvalidField
 from ose_mesh.domain.health import CheckType
+from ose_mesh.domain.labels import Labels, as_labels
 from ose_mesh.domain.text import storable
 
 SERVICE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
@@ -136,6 +137,10 @@ class Service:
     demo: bool = False
     public: bool = False
     registered_at: datetime | None = None
+    labels: Labels = ()
+
+    def label(self, key: str) -> str | None:
+        return next((value for name, value in self.labels if name == key), None)
 
     def validated(self) -> Service:
         validate_service_id(self.service_id)
@@ -147,6 +152,7 @@ class Service:
             raise InvalidField("service_name", f"must be at most {MAX_NAME_LENGTH} characters")
         if self.cluster is not None and len(self.cluster) > MAX_NAME_LENGTH:
             raise InvalidField("cluster", f"must be at most {MAX_NAME_LENGTH} characters")
+        as_labels(dict(self.labels))
         self.check.validated()
         return self
 

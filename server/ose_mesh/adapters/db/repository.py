@@ -28,6 +28,7 @@ from sqlmodel import SQLModel
 from ose_mesh.adapters.db.migrate import current_revision, upgrade_to_head
 from ose_mesh.adapters.db.tables import (
     DependencyRow,
+    MaintenanceRow,
     OutboxRow,
     ReplicaRow,
     RollupRow,
@@ -48,6 +49,7 @@ from ose_mesh.domain import (
     StorageRefused,
     StorageUnavailable,
 )
+from ose_mesh.domain.maintenance import MaintenanceWindow
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +61,22 @@ OUTBOX: sa.Table = OutboxRow.__table__  # type: ignore[attr-defined]
 REPLICAS: sa.Table = ReplicaRow.__table__  # type: ignore[attr-defined]
 SHARDS: sa.Table = ShardLeaseRow.__table__  # type: ignore[attr-defined]
 STATES: sa.Table = ServiceStateRow.__table__  # type: ignore[attr-defined]
+MAINTENANCE: sa.Table = MaintenanceRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 REPLICA_LOCK = 0x05E_3E55  # and one server joining at a time
 # A relay that claimed outbox rows and died: another publishes them after this long.
 OUTBOX_CLAIM_SECONDS = 30.0
-_TABLES = [SERVICES, TRANSITIONS, ROLLUPS, DEPENDENCIES, OUTBOX, REPLICAS, SHARDS, STATES]
+_TABLES = [
+    SERVICES,
+    TRANSITIONS,
+    ROLLUPS,
+    DEPENDENCIES,
+    OUTBOX,
+    REPLICAS,
+    SHARDS,
+    STATES,
+    MAINTENANCE,
+]
 
 
 P = ParamSpec("P")
@@ -189,6 +202,29 @@ class SqlRepository:
                 sa.delete(SERVICES).where(SERVICES.c.service_id == service_id)
             )
         return bool(result.rowcount)
+
+    # -- maintenance windows -----------------------------------------------------------------
+
+    async def list_windows(self) -> list[MaintenanceWindow]:
+        async with self._connect() as conn:
+            rows = (await conn.execute(sa.select(MAINTENANCE))).mappings().all()
+        return [MaintenanceRow.domain(row) for row in rows]
+
+    @_runs_to_completion
+    async def save_window(self, window: MaintenanceWindow) -> None:
+        values = MaintenanceRow.values(window)
+        statement = self._insert(MAINTENANCE).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["window_id"],
+            set_={k: v for k, v in values.items() if k != "window_id"},
+        )
+        async with self._connect() as conn:
+            await conn.execute(statement)
+
+    @_runs_to_completion
+    async def delete_window(self, window_id: str) -> None:
+        async with self._connect() as conn:
+            await conn.execute(sa.delete(MAINTENANCE).where(MAINTENANCE.c.window_id == window_id))
 
     async def list_services(self) -> list[Service]:
         async with self._connect() as conn:

@@ -30,6 +30,7 @@ from ose_mesh.domain import (
     StatusChange,
     exact_priority,
 )
+from ose_mesh.domain.maintenance import MaintenanceWindow
 
 
 def _utc(value: datetime) -> datetime:
@@ -64,6 +65,7 @@ class ServiceRow(SQLModel, table=True):
     tls: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     cert_expiry_days: int = Field(default=14, sa_column_kwargs={"server_default": "14"})
     assertions: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    labels: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
     # Raised by every write: a replica that re-reads a row keeps the newest it has seen.
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
@@ -91,6 +93,7 @@ class ServiceRow(SQLModel, table=True):
             "tls": check.tls,
             "cert_expiry_days": check.cert_expiry_days,
             "assertions": check.assertions.to_json() if check.assertions else None,
+            "labels": dict(service.labels) or None,
         }
 
     @staticmethod
@@ -102,6 +105,7 @@ class ServiceRow(SQLModel, table=True):
             demo=row["demo"],
             public=row["public"],
             registered_at=_utc(row["registered_at"]),
+            labels=tuple(sorted((row["labels"] or {}).items())),
             check=CheckConfig(
                 check_type=CheckType(row["check_type"]),
                 interval_seconds=row["interval_seconds"],
@@ -273,6 +277,54 @@ class OutboxRow(SQLModel, table=True):
             reply_to=row["reply_to"],
         )
         return OutboxEntry(row["exchange"], row["routing_key"], event, row["id"])
+
+
+class MaintenanceRow(SQLModel, table=True):
+    __tablename__ = "maintenance_windows"
+
+    window_id: str = Field(primary_key=True, max_length=32)
+    starts_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+    ends_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+    weekly: bool = False
+    ended_at: datetime | None = Field(default=None, sa_column=_datetime_column(nullable=True))
+    reason: str = Field(sa_type=sa.Text)
+    created_by: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+    service_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    cluster: str | None = Field(default=None, max_length=200)
+    label: str | None = Field(default=None, max_length=300)
+
+    @staticmethod
+    def values(window: MaintenanceWindow) -> dict[str, Any]:
+        return {
+            "window_id": window.window_id,
+            "starts_at": window.starts_at,
+            "ends_at": window.ends_at,
+            "weekly": window.weekly,
+            "ended_at": window.ended_at,
+            "reason": window.reason,
+            "created_by": window.created_by,
+            "created_at": window.created_at or datetime.now(UTC),
+            "service_ids": list(window.service_ids),
+            "cluster": window.cluster,
+            "label": window.label,
+        }
+
+    @staticmethod
+    def domain(row: sa.RowMapping) -> MaintenanceWindow:
+        return MaintenanceWindow(
+            window_id=row["window_id"],
+            starts_at=_utc(row["starts_at"]),
+            ends_at=_utc(row["ends_at"]),
+            weekly=row["weekly"],
+            ended_at=None if row["ended_at"] is None else _utc(row["ended_at"]),
+            reason=row["reason"],
+            created_by=row["created_by"],
+            created_at=_utc(row["created_at"]),
+            service_ids=tuple(row["service_ids"]),
+            cluster=row["cluster"],
+            label=row["label"],
+        )
 
 
 class ReplicaRow(SQLModel, table=True):

@@ -18,6 +18,7 @@ from ose_mesh.api.graphql.cluster_schema import ClusterQuery
 from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.descriptions import describe
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
+from ose_mesh.api.graphql.maintenance_schema import MaintenanceMutation, MaintenanceQuery
 from ose_mesh.api.graphql.permissions import caused_by_caller, guards
 from ose_mesh.api.graphql.types import (
     CheckType,
@@ -64,6 +65,12 @@ class HttpAssertionsInput:
         )
 
 
+@strawberry.input(description="A label: key and value.")
+class LabelInput:
+    key: str
+    value: str
+
+
 @strawberry.input(description="A service to register or update; unset fields keep their value.")
 class ServiceInput:
     id: str
@@ -84,6 +91,7 @@ class ServiceInput:
     assertions: HttpAssertionsInput | None = None
     cluster: str | None = None
     public: bool | None = None
+    labels: list[LabelInput] | None = None
 
     def to_spec(self) -> core.ServiceSpec:
         return core.ServiceSpec(
@@ -105,7 +113,15 @@ class ServiceInput:
             assertions=self.assertions.to_domain() if self.assertions is not None else None,
             cluster=self.cluster,
             public=self.public,
+            labels=None if self.labels is None else _labels(self.labels),
         )
+
+
+def _labels(given: list[LabelInput]) -> dict[str, str]:
+    labels = {label.key: label.value for label in given}
+    if len(labels) < len(given):
+        raise domain.InvalidField("labels", "each key at most once")
+    return labels
 
 
 @strawberry.type
@@ -252,12 +268,12 @@ class HealthSubscription:
 
 
 @strawberry.type
-class Query(HealthQuery, GraphQuery, BusQuery, ClusterQuery):
+class Query(HealthQuery, GraphQuery, BusQuery, ClusterQuery, MaintenanceQuery):
     pass
 
 
 @strawberry.type
-class Mutation(HealthMutation, GraphMutation, BusMutation):
+class Mutation(HealthMutation, GraphMutation, BusMutation, MaintenanceMutation):
     pass
 
 

@@ -127,6 +127,19 @@ class Check:
     message: str | None = strawberry.field(description="Why it did not succeed, if it did not.")
 
 
+@strawberry.type(description="The maintenance window a service is in now.")
+class MaintenanceNow:
+    window_id: str
+    reason: str
+    ends_at: datetime
+
+
+@strawberry.type(description="A label of a service.")
+class Label:
+    key: str
+    value: str
+
+
 @strawberry.type(description="A service's current health.")
 class Health:
     service_id: strawberry.Private[str]
@@ -138,6 +151,8 @@ class Health:
     root_causes: list[str] = strawberry.field(
         description="Non-healthy services this one depends on where the trouble starts."
     )
+    in_maintenance: bool = False
+    maintenance: MaintenanceNow | None = None
 
     @strawberry.field(description="Its last checks, oldest first (the strip of beats).")
     def checks(self, info: Info) -> list[Check]:
@@ -205,6 +220,7 @@ class Service:
     registered_at: datetime | None
     check: CheckConfig
     health: Health
+    labels: list[Label]
 
     @strawberry.field(description="Status transitions, newest first.")
     async def history(self, info: Info, limit: int = 100) -> list[StatusChange]:
@@ -248,7 +264,16 @@ class Service:
                 reason=view.reason,
                 root_causes=view.root_causes,
                 metrics=HeartbeatMetrics.from_domain(view.metrics),
+                in_maintenance=view.maintenance is not None,
+                maintenance=None
+                if view.maintenance is None or view.maintenance_ends is None
+                else MaintenanceNow(
+                    window_id=view.maintenance.window_id,
+                    reason=view.maintenance.reason,
+                    ends_at=view.maintenance_ends,
+                ),
             ),
+            labels=[Label(key=key, value=value) for key, value in service.labels],
         )
 
 

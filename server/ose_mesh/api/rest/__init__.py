@@ -2,7 +2,14 @@
 has its table of operations (api/operations.py), from which its routes and the OpenAPI
 document are made."""
 
-from ose_mesh.api.rest import cluster, dependencies, heartbeat, messagebus, status_page
+from ose_mesh.api.rest import (
+    cluster,
+    dependencies,
+    heartbeat,
+    maintenance,
+    messagebus,
+    status_page,
+)
 from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
 
 OPERATIONS = (
@@ -11,6 +18,7 @@ OPERATIONS = (
     *messagebus.operations,
     *cluster.operations,
     *status_page.operations,
+    *maintenance.operations,
 )
 
 __all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]

@@ -15,6 +15,7 @@ from ose_mesh.domain import (
     DomainError,
     EventRefused,
     InvalidField,
+    MaintenanceWindowNotFound,
     ServiceNotFound,
     StatusPageNotFound,
     StorageRefused,
@@ -58,7 +59,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             return error_response(404, "not_found", exc.message, exchange=exc.exchange)
         case EventRefused():
             return error_response(422, "refused", exc.message)
-        case DependencyNotFound() | StatusPageNotFound():
+        case DependencyNotFound() | StatusPageNotFound() | MaintenanceWindowNotFound():
             return error_response(404, "not_found", exc.message)
         case InvalidField():
             return error_response(422, "invalid_field", exc.message, field=exc.field)

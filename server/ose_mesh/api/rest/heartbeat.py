@@ -40,6 +40,15 @@ def health_json(view: ServiceHealth) -> models.ServiceHealth:
         "cluster": service.cluster,
         "demo": service.demo,
         "public": service.public,
+        "labels": dict(service.labels),
+        "in_maintenance": view.maintenance is not None,
+        "maintenance": None
+        if view.maintenance is None or view.maintenance_ends is None
+        else {
+            "window_id": view.maintenance.window_id,
+            "reason": view.maintenance.reason,
+            "ends_at": view.maintenance_ends.isoformat(),
+        },
         "metrics": {
             "heartbeat_count": metrics.heartbeat_count,
             "missed_heartbeats": metrics.missed_heartbeats,

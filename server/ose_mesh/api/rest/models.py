@@ -7,10 +7,13 @@ tests/api/test_openapi.py validates real answers against it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -25,6 +28,7 @@ from typing_extensions import TypedDict
 
 from ose_mesh.core import ServiceSpec
 from ose_mesh.core.broker import EVENTS
+from ose_mesh.core.maintenance import WindowSpec
 from ose_mesh.domain import (
     CheckType,
     Dependency,
@@ -117,6 +121,14 @@ class RegisterBody(BaseModel):
         Field(description="HTTP checks: what an answer must satisfy; {} removes them."),
     ] = None
     cluster: Annotated[str | None, Field(max_length=200)] = None
+    labels: Annotated[
+        dict[str, str] | None,
+        Field(
+            max_length=32,
+            description="key: value labels (team: payments) that maintenance windows select "
+            "by; given, they replace the service's labels",
+        ),
+    ] = None
     public: Annotated[
         bool | None,
         Field(description="Shown on the status page (/status), which needs no token."),
@@ -129,6 +141,55 @@ class RegisterBody(BaseModel):
             check_type=CheckType(check_type) if check_type else None,
             assertions=self.assertions.to_domain() if self.assertions is not None else None,
             **values,
+        )
+
+
+def _iso_time(value: Any) -> Any:
+    """JSON has no time type: an ISO 8601 string is read as one (bodies are validated
+    strictly, where pydantic would refuse any string)."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"must be an ISO 8601 time such as 2026-12-01T22:00:00Z, got {value!r}"
+            ) from None
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+
+
+class MaintenanceBody(BaseModel):
+    """A maintenance window: what it covers (services, a cluster, a label) and when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    created_by: Annotated[str, Field(min_length=1, max_length=500)] = "api"
+    service_ids: Annotated[list[ServiceId], Field(max_length=1000)] = Field(default_factory=list)
+    cluster: Annotated[str | None, Field(max_length=200)] = None
+    label: Annotated[str | None, Field(max_length=300, description="key=value")] = None
+    starts_at: Annotated[Time | None, Field(description="With a time zone; default: now")] = None
+    ends_at: Time | None = None
+    duration_minutes: Annotated[
+        float | None, Field(gt=0, le=527_040, description="Instead of ends_at")
+    ] = None
+    weekly: Annotated[
+        bool, Field(description="Comes back at the same time every week until ended")
+    ] = False
+
+    def to_spec(self) -> WindowSpec:
+        return WindowSpec(
+            reason=self.reason,
+            created_by=self.created_by,
+            service_ids=tuple(self.service_ids),
+            cluster=self.cluster,
+            label=self.label,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            duration_minutes=self.duration_minutes,
+            weekly=self.weekly,
         )
 
 
@@ -250,6 +311,29 @@ class CheckConfig(TypedDict):
     assertions: dict[str, Any] | None
 
 
+class MaintenanceNow(TypedDict):
+    window_id: str
+    reason: str
+    ends_at: Timestamp
+
+
+class MaintenanceWindow(TypedDict):
+    window_id: str
+    reason: str
+    created_by: str
+    created_at: Timestamp | None
+    service_ids: list[str]
+    cluster: str | None
+    label: str | None
+    starts_at: Timestamp
+    ends_at: Timestamp
+    weekly: bool
+    ended_at: Timestamp | None
+    on_now: bool
+    next_start: Timestamp | None
+    covers: list[str]
+
+
 class ServiceHealth(TypedDict):
     service_id: str
     service_name: str
@@ -261,6 +345,9 @@ class ServiceHealth(TypedDict):
     cluster: str | None
     demo: bool
     public: bool
+    labels: dict[str, str]
+    in_maintenance: bool
+    maintenance: MaintenanceNow | None
     metrics: Metrics
     config: CheckConfig
     beat_token: NotRequired[
@@ -306,6 +393,10 @@ class Deregistered(TypedDict):
 
 
 # -- answers: dependencies -----------------------------------------------------------------
+
+
+class WindowDeleted(TypedDict):
+    deleted: str
 
 
 class Edge(TypedDict):
