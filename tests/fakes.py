@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 from ose_mesh.core import ProbeOutcome, Rollup
 from ose_mesh.core.ports import OutboxEntry
-from ose_mesh.domain.maintenance import MaintenanceWindow
 from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
+from ose_mesh.domain.maintenance import MaintenanceWindow
 
 
 class ScriptedProber:

@@ -290,7 +290,8 @@ def build_mesh(
             await link.attach()
 
     if shards is not None and link is not None:
-        link.serve(registry, dependencies)
+        link.serve(registry, dependencies, maintenance)
+        maintenance.on_change = link.maintenance_changed
         shards.on_states = link.send_states
         jobs.add("shards", shards.run)
         jobs.add("states", shards.keep_states_written)

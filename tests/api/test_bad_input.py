@@ -79,6 +79,11 @@ BAD_REGISTRATIONS = [
     (body(health_url="http://h/", assertions={"max_response_ms": 0}), "max_response_ms"),
     (body(health_url="http://h/", assertions={"status": 200}), "status"),
     (body(health_url="http://h/", assertions=[200]), "assertions"),
+    (body(labels={"bad key!": "x"}), "labels"),
+    (body(labels={"team": 5}), "labels"),
+    (body(labels={"team": "a\nb"}), "labels"),
+    (body(labels={f"k{i}": "v" for i in range(33)}), "labels"),
+    (body(labels="team=payments"), "labels"),
 ]
 
 

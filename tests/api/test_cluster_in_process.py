@@ -6,7 +6,7 @@ over (tests/integration/test_cluster.py does the same with real processes and si
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 import httpx
@@ -21,6 +21,7 @@ from ose_mesh.core.catalog import Catalog
 from ose_mesh.core.registry import ServiceSpec
 from ose_mesh.core.shards import SHARDS, shard_of
 from ose_mesh.domain import CheckConfig, CheckType, Dependency, Service
+from tests.api.conftest import gql
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL, _fresh_schema
 from tests.eventually import eventually
 from tests.fakes import ScriptedProber
@@ -195,3 +196,55 @@ async def test_a_beat_for_a_service_its_owner_has_not_heard_of_yet_is_counted(
         assert answer.json()["heartbeat_count"] == 1
         unknown = await a.client.post("/api/v1/heartbeat/never-registered/beat")
         assert unknown.status_code == 404
+
+
+async def test_a_maintenance_window_made_on_one_replica_is_on_for_the_other_at_once(
+    database: None,
+) -> None:
+    async with replica("a") as a, replica("b") as b:
+
+        async def balanced() -> bool:
+            view = await cluster_view(a)
+            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
+
+        await eventually(balanced, within=10)
+        for n in range(6):
+            body = {"service_id": f"batch-{n}", "labels": {"team": "batch"}}
+            assert (await a.client.post("/api/v1/heartbeat/register", json=body)).is_success
+        window = {"reason": "rack move", "label": "team=batch", "duration_minutes": 10}
+        created = await a.client.post("/api/v1/maintenance", json=window)
+        assert created.status_code == 201, created.text
+
+        async def marked_on_b() -> bool:
+            statuses = (await b.client.get("/api/v1/heartbeat/status")).json()
+            batch = [s for sid, s in statuses.items() if sid.startswith("batch-")]
+            return len(batch) == 6 and all(s["in_maintenance"] for s in batch)
+
+        await eventually(marked_on_b, within=1)  # told over the cluster link, not polled
+        # both owners flag their services' transitions (each decides for its own)
+        for n in range(6):  # (503 while a shard changes hands: the client tries again)
+            path = f"/api/v1/heartbeat/batch-{n}/beat"
+            await eventually(lambda path=path: _succeeds(a.client.post(path)))  # type: ignore[misc]
+
+        async def flagged_events() -> list[dict[str, object]]:
+            query = '{ events(last: 100, pattern: "*.health.*") { payload } }'
+            events = (await gql(a.client, query))["data"]["events"]
+            batch = [e for e in events if e["payload"]["service_id"].startswith("batch-")]
+            return batch if len(batch) == 6 else []
+
+        events = await eventually(flagged_events)
+        assert all(event["payload"]["in_maintenance"] is True for event in events)  # type: ignore[index]
+        owners = {a.app.state.parts.shards.owner_of(f"batch-{n}") for n in range(6)}
+        assert owners == {"a", "b"}  # so both replicas' decisions were looked at
+        deleted = await b.client.delete(f"/api/v1/maintenance/{created.json()['window_id']}")
+        assert deleted.status_code == 200
+
+        async def cleared_on_a() -> bool:
+            statuses = (await a.client.get("/api/v1/heartbeat/status")).json()
+            return not any(s["in_maintenance"] for s in statuses.values())
+
+        await eventually(cleared_on_a, within=1)
+
+
+async def _succeeds(request: Awaitable[httpx.Response]) -> bool:
+    return (await request).is_success

@@ -122,6 +122,19 @@ async def test_real_answers_fit_the_documented_schemas(
     by_cluster = "/api/v1/status-page/{cluster}"
     await call("GET", by_cluster, "/api/v1/status-page/edge")
     await call("GET", by_cluster, "/api/v1/status-page/core")  # no public service: 404
+    maintenance = "/api/v1/maintenance"
+    window = {"reason": "upgrade", "service_ids": ["db"], "duration_minutes": 30}
+    created = await client.post(maintenance, json=window)
+    await call("POST", maintenance, json=window)
+    await call("POST", maintenance, json={**window, "service_ids": ["nope"]})
+    await call("GET", maintenance)
+    one = "/api/v1/maintenance/{window_id}"
+    window_path = one.replace("{window_id}", created.json()["window_id"])
+    await call("GET", one, window_path)
+    await call("GET", one, one.replace("{window_id}", "nope"))
+    await call("POST", one + "/end", window_path + "/end")
+    await call("DELETE", one, window_path)
+    await call("DELETE", one, window_path)
     await call("GET", "/health")
 
     # Everything but the two text answers (Mermaid, Prometheus) was called and checked.

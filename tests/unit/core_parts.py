@@ -15,6 +15,7 @@ from ose_mesh.core import (
     ManualClock,
     ServiceRegistry,
 )
+from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.domain import CheckConfig
 from tests.fakes import MemoryRepository, ScriptedProber
 
@@ -30,6 +31,7 @@ class Core:
     registry: ServiceRegistry
     dependencies: DependencyService
     health: HealthQueries
+    maintenance: MaintenanceSchedule
 
 
 def build_core(store: MemoryRepository | None = None) -> Core:
@@ -37,7 +39,10 @@ def build_core(store: MemoryRepository | None = None) -> Core:
     store = store or MemoryRepository()
     hub, graph = EventHub(), DependencyGraph()
     history = HistoryRecorder(clock, store)
-    monitor = HeartbeatMonitor(clock, prober, hub, history, causes=graph)
+    maintenance = MaintenanceSchedule(store, clock, lambda: (s.service for s in monitor.states()))
+    monitor = HeartbeatMonitor(
+        clock, prober, hub, history, causes=graph, in_maintenance=maintenance.in_maintenance
+    )
     defaults = CheckConfig(interval_seconds=10, timeout_seconds=30, max_failures=3)
     registry = ServiceRegistry(store, store, monitor, history, hub, clock, defaults, graph)
     return Core(
@@ -49,5 +54,6 @@ def build_core(store: MemoryRepository | None = None) -> Core:
         monitor,
         registry,
         DependencyService(store, graph, monitor, hub),
-        HealthQueries(monitor, history, store, clock, graph),
+        HealthQueries(monitor, history, store, clock, graph, maintenance),
+        maintenance,
     )

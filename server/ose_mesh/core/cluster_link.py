@@ -27,6 +27,7 @@ from typing import Any
 from ose_mesh.core.broker import Broker, Delivery, ExchangeType, Properties
 from ose_mesh.core.dependencies import DependencyService
 from ose_mesh.core.hub import OWN_STATUS, STATUS, EventHub
+from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import BeatReceipt
 from ose_mesh.core.registry import ServiceRegistry
@@ -73,6 +74,7 @@ class ClusterLink:
         self._queue = f"{CLUSTER}.{self._me}.{uuid.uuid4().hex[:8]}"
         self._registry: ServiceRegistry | None = None
         self._dependencies: DependencyService | None = None
+        self._maintenance: MaintenanceSchedule | None = None
         self._passed_on: dict[str, tuple[int, int]] = {}  # service -> last (epoch, n) passed on
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         # Beats waiting to go to each owner: (beat, where its answer goes).
@@ -83,10 +85,16 @@ class ClusterLink:
         self.received = 0
         self.forwarded_beats = 0
 
-    def serve(self, registry: ServiceRegistry, dependencies: DependencyService) -> None:
+    def serve(
+        self,
+        registry: ServiceRegistry,
+        dependencies: DependencyService,
+        maintenance: MaintenanceSchedule | None = None,
+    ) -> None:
         """What the messages act on (built after the link: they tell it their changes)."""
         self._registry = registry
         self._dependencies = dependencies
+        self._maintenance = maintenance
 
     async def attach(self) -> None:
         """Declare the exchange and this replica's queue, and consume it (on every
@@ -108,6 +116,9 @@ class ClusterLink:
 
     def dependency_changed(self, source: str | None, target: str | None) -> None:
         self._send_later("dependency", {"source": source, "target": target})
+
+    def maintenance_changed(self) -> None:
+        self._send_later("maintenance", {})
 
     async def tell_left(self) -> None:
         await self._send("left", {})
@@ -256,6 +267,7 @@ class ClusterLink:
             "states": self._on_states,
             "service": self._on_service,
             "dependency": self._on_dependency,
+            "maintenance": self._on_maintenance,
             "left": self._on_left,
             "beats": self._on_beats,
             "beats.reply": self._on_reply,
@@ -289,6 +301,10 @@ class ClusterLink:
             await self._dependencies.reconcile()
         else:
             await self._dependencies.refresh(str(source), str(target))
+
+    async def _on_maintenance(self, body: dict[str, Any], _: Properties) -> None:
+        if self._maintenance is not None:
+            await self._maintenance.refresh()
 
     async def _on_left(self, body: dict[str, Any], _: Properties) -> None:
         self._owner.nudge()

@@ -1,8 +1,8 @@
 """Maintenance windows kept in the database, and the question every heartbeat asks: is this
 service in maintenance now?
 
-Every replica keeps the windows in memory, read again at once after a change it made and
-every REFRESH_SECONDS (a change made on another replica is seen within that), so the
+Every replica keeps the windows in memory, read again at once after a change it made or
+was told of (cluster mode), and every REFRESH_SECONDS in case a message was lost, so the
 question costs no query. It is answered from the clock each time: a window ends on time
 with nobody looking.
 
@@ -60,6 +60,8 @@ class MaintenanceSchedule:
         self._clock = clock
         self._services = services
         self._windows: tuple[MaintenanceWindow, ...] = ()
+        # Told after each change made here (cluster mode: the other replicas read again).
+        self.on_change: Callable[[], None] | None = None
 
     # -- the question ----------------------------------------------------------------------
 
@@ -133,20 +135,25 @@ class MaintenanceSchedule:
         if len(self._windows) >= MAX_WINDOWS:
             raise InvalidField("window", f"at most {MAX_WINDOWS} windows; delete old ones")
         await self._repository.save_window(window)
-        await self.refresh()
+        await self._changed()
         return window
 
     async def end(self, window_id: str) -> MaintenanceWindow:
         """End it now: it is no longer on, and a weekly one does not come back."""
         window = self.get(window_id).ended(self._clock.wall())
         await self._repository.save_window(window)
-        await self.refresh()
+        await self._changed()
         return window
 
     async def delete(self, window_id: str) -> None:
         self.get(window_id)
         await self._repository.delete_window(window_id)
+        await self._changed()
+
+    async def _changed(self) -> None:
         await self.refresh()
+        if self.on_change is not None:
+            self.on_change()
 
     async def refresh(self) -> None:
         self._windows = tuple(await self._repository.list_windows())
