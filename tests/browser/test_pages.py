@@ -196,6 +196,35 @@ def test_a_service_panel_tells_its_story_with_charts_checks_and_neighbours(
     watched.assert_clean()
 
 
+def test_maintenance_is_started_and_ended_from_the_service_panel(
+    watched: Watched, api: httpx.Client
+) -> None:
+    service_id = push_service(api)
+    beat(api, service_id)
+    page = watched.page
+    page.goto(f"/heartbeat-dashboard?search={service_id}")
+    row = page.locator(f'[data-service="{service_id}"]')
+    row.click()
+    panel = page.get_by_test_id("service-panel")
+    form = panel.get_by_test_id("maintenance")
+    start = form.get_by_role("button", name="Start maintenance")
+    expect(start).to_be_disabled()  # a reason first
+    form.get_by_label("Reason").fill("replacing the disk")
+    form.get_by_label("For").select_option(label="4 h")
+    start.click()
+    expect(form).to_contain_text("In maintenance until")
+    expect(form).to_contain_text("replacing the disk")
+    expect(row).to_contain_text("in maintenance")
+    [window] = [w for w in api.get("/api/v1/maintenance").json() if service_id in w["covers"]]
+    assert (window["created_by"], window["service_ids"]) == ("web console", [service_id])
+    watched.screenshot("service-panel-maintenance")
+    form.get_by_role("button", name="End maintenance now").click()
+    expect(form.get_by_role("button", name="Start maintenance")).to_be_visible()
+    expect(row).not_to_contain_text("in maintenance")
+    assert api.get(f"/api/v1/heartbeat/status/{service_id}").json()["in_maintenance"] is False
+    watched.assert_clean()
+
+
 def test_graph_explorer(watched: Watched, api: httpx.Client) -> None:
     first, second = push_service(api), push_service(api)
     assert api.post(

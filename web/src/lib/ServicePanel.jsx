@@ -4,9 +4,16 @@
 import { useEffect, useState } from "preact/hooks";
 import { request } from "./client.js";
 import { BeatStrip, StatusBadge, fmtPercent, fmtTime } from "./components.jsx";
-import { LATENCY_HISTORY, NEIGHBOURHOOD, SERVICE_CHECKS, SERVICE_HISTORY } from "./documents.js";
+import {
+  CREATE_MAINTENANCE,
+  END_MAINTENANCE,
+  LATENCY_HISTORY,
+  NEIGHBOURHOOD,
+  SERVICE_CHECKS,
+  SERVICE_HISTORY,
+} from "./documents.js";
 import { LatencyChart } from "./LatencyChart.jsx";
-import { now, services } from "./stores.js";
+import { loadService, now, services } from "./stores.js";
 
 const CHART_REFRESH_MS = 15_000;
 
@@ -55,6 +62,12 @@ export function ServicePanel({ service, onClose }) {
       {service.health.rootCauses.length ? (
         <p>Trouble starts at: {service.health.rootCauses.join(", ")}</p>
       ) : null}
+      <Maintenance service={service} />
+      {m.certDaysLeft != null ? (
+        <p class={m.certDaysLeft < 14 ? "warning" : "muted"}>
+          TLS certificate: {m.certDaysLeft.toFixed(1)} days left
+        </p>
+      ) : null}
       <dl class="uptimes">
         <div><dt>Uptime 24 h</dt><dd>{fmtPercent(m.uptime24h)}</dd></div>
         <div><dt>7 d</dt><dd>{fmtPercent(m.uptime7d)}</dd></div>
@@ -94,6 +107,72 @@ export function ServicePanel({ service, onClose }) {
       </ol>
       <p><a href={`/dependencies?focus=${encodeURIComponent(id)}`}>Show in the dependency graph →</a></p>
     </section>
+  );
+}
+
+const DURATIONS = [
+  { minutes: 30, label: "30 min" },
+  { minutes: 60, label: "1 h" },
+  { minutes: 240, label: "4 h" },
+  { minutes: 1440, label: "24 h" },
+];
+
+/** In maintenance: until when and why, and a button to end it. Otherwise a form to start
+ * one now for a while (scheduled and weekly windows: the API or GraphiQL). */
+function Maintenance({ service }) {
+  const window = service.health.maintenance;
+  const [minutes, setMinutes] = useState(60);
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  async function change(document, variables, field) {
+    setBusy(true);
+    setError("");
+    try {
+      const answer = (await request(document, variables))[field];
+      if (answer.message) setError(answer.message);
+      else await loadService(service.id);
+    } catch (e) {
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (window) {
+    return (
+      <div class="maintenance" data-testid="maintenance">
+        <p>
+          <strong>In maintenance</strong> until {fmtTime(window.endsAt)}: {window.reason}.{" "}
+          <span class="muted">Checked as usual; nobody is paged; not counted in uptime.</span>
+        </p>
+        <button type="button" disabled={busy} onClick={() => change(END_MAINTENANCE, { id: window.windowId }, "endMaintenanceWindow")}>
+          End maintenance now
+        </button>
+        {error ? <p class="error" role="alert">{error}</p> : null}
+      </div>
+    );
+  }
+  const start = (event) => {
+    event.preventDefault();
+    const input = { reason, serviceIds: [service.id], durationMinutes: minutes, createdBy: "web console" };
+    change(CREATE_MAINTENANCE, { input }, "createMaintenanceWindow");
+  };
+  return (
+    <form class="maintenance" data-testid="maintenance" onSubmit={start}>
+      <label>
+        Reason <input value={reason} required maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <label>
+        For{" "}
+        <select value={minutes} onChange={(e) => setMinutes(Number(e.currentTarget.value))}>
+          {DURATIONS.map((d) => <option key={d.minutes} value={d.minutes}>{d.label}</option>)}
+        </select>
+      </label>
+      <button type="submit" disabled={busy || !reason.trim()}>Start maintenance</button>
+      {error ? <p class="error" role="alert">{error}</p> : null}
+    </form>
   );
 }
 

@@ -5,9 +5,10 @@ const SERVICE_FIELDS = `
   id name cluster demo
   health {
     status since reason rootCauses
+    inMaintenance maintenance { windowId reason endsAt }
     metrics {
       p50LatencyMs p95LatencyMs uptimePercentage uptime24h uptime7d uptime30d
-      lastHeartbeat heartbeatCount
+      lastHeartbeat heartbeatCount certDaysLeft
       recentLatenciesMs recentChecks
     }
   }
@@ -19,6 +20,24 @@ export const SERVICES = `query Services($limit: Int!) {
 
 export const SERVICE = `query Service($id: String!) {
   service(id: $id) { ${SERVICE_FIELDS} }
+}`;
+
+export const CREATE_MAINTENANCE = `mutation CreateMaintenance($input: MaintenanceWindowInput!) {
+  createMaintenanceWindow(input: $input) {
+    __typename
+    ... on MaintenanceWindow { id }
+    ... on InvalidFieldError { message }
+    ... on UnavailableError { message }
+  }
+}`;
+
+export const END_MAINTENANCE = `mutation EndMaintenance($id: String!) {
+  endMaintenanceWindow(id: $id) {
+    __typename
+    ... on WindowNotFoundError { message }
+    ... on InvalidFieldError { message }
+    ... on UnavailableError { message }
+  }
 }`;
 
 export const SERVICE_CHECKS = `query ServiceChecks($id: String!) {

@@ -72,7 +72,8 @@ async function takeSnapshot() {
   }
 }
 
-async function loadService(id) {
+/** Read one service again (after a change that is no transition, such as maintenance). */
+export async function loadService(id) {
   try {
     const { service } = await request(documents.SERVICE, { id });
     if (service) queue({ service });

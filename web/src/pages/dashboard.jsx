@@ -146,6 +146,9 @@ export function Dashboard() {
               <span class="name" title={s.name}>
                 {s.id}
                 {s.name !== s.id ? <span class="muted"> {s.name}</span> : null}
+                {s.health.inMaintenance ? (
+                  <span class="maintenance-mark" title={`In maintenance: ${s.health.maintenance?.reason ?? ""}`}> in maintenance</span>
+                ) : null}
               </span>
               <BeatStrip code={m.recentChecks} checks={checks[s.id]}
                 onHover={() => checksCode(checks[s.id] ?? []) !== m.recentChecks && loadChecks(s.id)} />
