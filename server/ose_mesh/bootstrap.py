@@ -260,7 +260,7 @@ def build_mesh(
         ),
         hub=hub,
         cluster=ClusterQueries(membership, monitor, repository if settings.cluster else None),
-        status_page=StatusPageQueries(monitor, health, repository, clock),
+        status_page=StatusPageQueries(monitor, health, repository, clock, maintenance),
         maintenance=maintenance,
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)

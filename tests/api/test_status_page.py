@@ -152,3 +152,25 @@ def test_a_public_flag_that_is_not_a_boolean_is_refused_and_changes_nothing(
     assert answer.status_code == 422
     assert answer.json()["field"] == "public"
     assert client.get("/api/v1/heartbeat/status/api", headers=as_(READ)).status_code == 404
+
+
+def test_planned_maintenance_is_no_incident_and_its_reason_stays_private(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status_page, "CACHE_SECONDS", 0)
+    a_shop(client)
+    window = {
+        "reason": "swapping orders-db for a new primary at 10.1.2.3",
+        "service_ids": ["checkout"],
+        "duration_minutes": 60,
+    }
+    created = client.post("/api/v1/maintenance", json=window, headers=as_(WRITE))
+    assert created.status_code == 201, created.text
+    answer = client.get("/api/v1/status-page")
+    page = answer.json()
+    assert page["incidents"] == []  # checkout is degraded, but that was planned
+    assert page["overall_status"] == "healthy"
+    checkout = next(s for s in page["services"] if s["service_id"] == "checkout")
+    assert checkout["maintenance_until"] == created.json()["ends_at"]
+    assert "swapping" not in answer.text
+    assert "10.1.2.3" not in answer.text

@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.monitor import HeartbeatMonitor
 from ose_mesh.core.ports import Clock, HistoryRepository
 from ose_mesh.core.views import HealthQueries
@@ -33,6 +34,9 @@ class PublicService:
     since: datetime
     uptime_percentage: float | None  # over the days shown; None: never checked in them
     days: list[float | None]  # uptime % per UTC day, oldest first; None: no check that day
+    # In a maintenance window now, until then (its reason stays private: it may name
+    # internal things). Planned: no incident, and no part of the banner.
+    maintenance_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +66,10 @@ class StatusPageQueries:
         health: HealthQueries,
         history: HistoryRepository,
         clock: Clock,
+        maintenance: MaintenanceSchedule | None = None,
     ) -> None:
         self._monitor = monitor
+        self._maintenance = maintenance
         self._health = health
         self._history = history
         self._clock = clock
@@ -104,6 +110,7 @@ class StatusPageQueries:
         for state in states:
             service = state.service
             counts = daily.get(service.service_id, {})
+            window = self._maintenance.window_for(service) if self._maintenance else None
             total = sum(count for count, _ in counts.values())
             missed = sum(missed for _, missed in counts.values())
             services.append(
@@ -115,13 +122,14 @@ class StatusPageQueries:
                     since=self._health.wall_time(state.status_since),
                     uptime_percentage=_percent(total, missed),
                     days=[_percent(*counts.get(day, (0, 0))) for day in days],
+                    maintenance_until=None if window is None else window.ends_after(wall),
                 )
             )
         incidents = sorted(
             (
                 Incident(s.service_id, s.name, s.status, s.since)
                 for s in services
-                if s.status in TROUBLE
+                if s.status in TROUBLE and s.maintenance_until is None
             ),
             key=lambda incident: incident.since,
         )
@@ -142,7 +150,7 @@ def _percent(count: int, missed: int) -> float | None:
 def _overall(services: list[PublicService]) -> HealthStatus:
     """What the page's banner says: the worst status shown (unknown only when nothing
     was checked yet)."""
-    shown = {service.status for service in services}
+    shown = {service.status for service in services if service.maintenance_until is None}
     for status in (*TROUBLE, HealthStatus.HEALTHY):
         if status in shown:
             return status

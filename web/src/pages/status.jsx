@@ -74,6 +74,19 @@ function StatusContent({ page }) {
           <p class="muted">None.</p>
         )}
       </section>
+      {page.services.some((s) => s.maintenance_until) ? (
+        <section aria-labelledby="maintenance-title">
+          <h2 id="maintenance-title">Planned maintenance</h2>
+          <ul class="incidents">
+            {page.services.filter((s) => s.maintenance_until).map((service) => (
+              <li key={service.service_id}>
+                <strong>{service.service_name}</strong>{" "}
+                <span class="muted">until {new Date(service.maintenance_until).toLocaleString()}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <section aria-labelledby="services-title">
         <h2 id="services-title">Services: uptime over the last 90 days</h2>
         {page.services.length ? null : <p class="muted">No service is shown on this page yet.</p>}
@@ -94,7 +107,7 @@ function PublicService({ service, firstDay }) {
     <li data-service={service.service_id}>
       <div class="public-service-head">
         <strong>{service.service_name}</strong>
-        <StatusBadge status={service.status} />
+        {service.maintenance_until ? <span class="maintenance-mark">under maintenance</span> : <StatusBadge status={service.status} />}
         <span class="muted">{fmtPercent(service.uptime_percentage)} uptime</span>
       </div>
       <div class="uptime-bars" role="img"

@@ -606,6 +606,10 @@ class PublicService(TypedDict):
         list[float | None],
         Field(description="Uptime % per UTC day from first_day, oldest first; null: no check"),
     ]
+    maintenance_until: Annotated[
+        Timestamp | None,
+        Field(description="Under planned maintenance until then (no incident); null: not"),
+    ]
 
 
 class Incident(TypedDict):

@@ -39,6 +39,9 @@ def page_json(view: StatusPageView) -> models.StatusPage:
                 "status_since": service.since.isoformat(),
                 "uptime_percentage": service.uptime_percentage,
                 "daily_uptime": service.days,
+                "maintenance_until": None
+                if service.maintenance_until is None
+                else service.maintenance_until.isoformat(),
             }
             for service in view.services
         ],
