@@ -63,6 +63,7 @@ def create_app(
         replica_id=mesh.membership.identity.replica_id,
         shards=mesh.shards,
         link=mesh.link,
+        notifications=mesh.use_cases.notifications,
     )
     mesh.monitor.add_observer(metrics.observe)
     ready = mesh.self_check.ready

@@ -22,6 +22,8 @@ from ose_mesh.adapters.broker import (
     MemoryTopology,
 )
 from ose_mesh.adapters.db import SqlRepository
+from ose_mesh.adapters.notify import NotificationSenders
+from ose_mesh.adapters.notify_file import NotifyFileError, read_targets
 from ose_mesh.adapters.probes import NetworkPolicy, NetworkProber
 from ose_mesh.adapters.webhooks import HttpWebhooks
 from ose_mesh.api.access import TokenFileError, Tokens
@@ -50,6 +52,7 @@ from ose_mesh.core.event_log import EventLog, EventTap
 from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.membership import Identity, Membership, default_replica_id
 from ose_mesh.core.notices import forward_notices, subscribe_notices
+from ose_mesh.core.notifications import NotificationCenter
 from ose_mesh.core.outbox import EventService, OutboxRelay
 from ose_mesh.core.self_check import SelfCheck
 from ose_mesh.core.shards import ShardOwner
@@ -58,6 +61,7 @@ from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
 from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import CheckConfig, DomainError
+from ose_mesh.domain.notifications import NotificationTarget
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class Mesh:
         """Create the schema and restore services and dependencies; returns their counts."""
         await self.repository.create_schema()
         await self.use_cases.maintenance.refresh()  # before the first check is counted
+        await self.use_cases.notifications.refresh()
         restored = await self.use_cases.registry.restore()
         edges = await self.use_cases.dependencies.restore()
         if self.shards is not None:
@@ -153,6 +158,19 @@ def _short_token(which: str) -> str:
         f"{which} is shorter than {MIN_TOKEN_LENGTH} characters and could be guessed; make"
         " one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
     )
+
+
+def notification_targets(
+    settings: Settings, senders: NotificationSenders
+) -> list[NotificationTarget]:
+    """The targets of OSE_MESH_NOTIFY_FILE (none without it); ConfigError saying what is
+    wrong with the file."""
+    if settings.notify_file is None:
+        return []
+    try:
+        return read_targets(settings.notify_file, senders)
+    except NotifyFileError as exc:
+        raise ConfigError(f"OSE_MESH_NOTIFY_FILE: {exc}") from None
 
 
 def probe_policy(settings: Settings) -> NetworkPolicy:
@@ -240,6 +258,16 @@ def build_mesh(
     )
     events = EventService(repository, relay, message_bus)
     webhooks = AlertNotifier(settings.webhooks, HttpWebhooks())
+    senders = NotificationSenders()
+    notifications = NotificationCenter(
+        repository,
+        senders,
+        monitor,
+        hub,
+        clock,
+        affected=lambda service_id: _affected(dependencies, service_id),
+        file_targets=notification_targets(settings, senders),
+    )
     jobs = Supervisor()
     health = HealthQueries(monitor, history, repository, clock, graph, maintenance)
     use_cases = UseCases(
@@ -262,12 +290,14 @@ def build_mesh(
         cluster=ClusterQueries(membership, monitor, repository if settings.cluster else None),
         status_page=StatusPageQueries(monitor, health, repository, clock, maintenance),
         maintenance=maintenance,
+        notifications=notifications,
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.
     transitions = subscribe_transitions(hub)
     notices = subscribe_notices(hub)
     alerts = subscribe_transitions(hub) if webhooks.urls else None
+    to_notify = subscribe_transitions(hub)
     jobs.add("monitor", monitor.run)
     jobs.add(
         "history",
@@ -280,6 +310,8 @@ def build_mesh(
     jobs.add("transitions", lambda: forward_transitions(transitions, events))
     jobs.add("notices", lambda: forward_notices(notices, events))
     jobs.add("maintenance", maintenance.keep_fresh, vital=False)
+    jobs.add("notifications", lambda: notifications.run(to_notify), vital=False)
+    jobs.add("notification-targets", notifications.keep_fresh, vital=False)
     jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
     if alerts is not None:
         jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)
@@ -290,8 +322,8 @@ def build_mesh(
             await link.attach()
 
     if shards is not None and link is not None:
-        link.serve(registry, dependencies, maintenance)
-        maintenance.on_change = link.maintenance_changed
+        link.serve(registry, dependencies, maintenance, notifications)
+        maintenance.on_change = notifications.on_change = link.settings_changed
         shards.on_states = link.send_states
         jobs.add("shards", shards.run)
         jobs.add("states", shards.keep_states_written)
@@ -350,3 +382,9 @@ def _every(
                 await work()
 
     return job
+
+
+def _affected(dependencies: DependencyService, service_id: str) -> int:
+    """How many services a trouble of `service_id` reaches (for notifications' words)."""
+    impact = dependencies.impact(service_id)
+    return len(impact.failed) + len(impact.degraded)

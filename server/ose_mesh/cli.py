@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args: argparse.Namespace) -> int:
     from ose_mesh import bootstrap, serving
+    from ose_mesh.adapters.notify import NotificationSenders
     from ose_mesh.app import create_app
 
     try:
@@ -124,6 +125,7 @@ def _serve(args: argparse.Namespace) -> int:
             replica_id=args.replica_id,
         )
         tokens = bootstrap.tokens(settings)
+        bootstrap.notification_targets(settings, NotificationSenders())  # a bad file stops here
     except ConfigError as exc:
         print(f"ose-mesh: {exc}", file=sys.stderr)
         return 2

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     probe_allow: str = Field(
         "", validation_alias=AliasChoices("OSE_MESH_PROBE_ALLOW", "probe_allow")
     )
+    notify_file: Path | None = Field(
+        None, validation_alias=AliasChoices("OSE_MESH_NOTIFY_FILE", "notify_file")
+    )
     probe_ca_file: Path | None = Field(
         None, validation_alias=AliasChoices("OSE_MESH_PROBE_CA_FILE", "probe_ca_file")
     )
@@ -247,6 +250,7 @@ _ENV_NAMES = {
     "probe_deny": "OSE_MESH_PROBE_DENY",
     "probe_allow": "OSE_MESH_PROBE_ALLOW",
     "probe_ca_file": "OSE_MESH_PROBE_CA_FILE",
+    "notify_file": "OSE_MESH_NOTIFY_FILE",
 }
 
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
 from ose_mesh.core.cluster_link import ClusterLink
+from ose_mesh.core.notifications import NotificationCenter
 from ose_mesh.core.pacing import paced
 from ose_mesh.core.shards import ShardOwner
 from ose_mesh.core.supervisor import Supervisor
@@ -52,6 +53,7 @@ class MeshMetrics(Collector):
         replica_id: str,
         shards: ShardOwner | None = None,
         link: ClusterLink | None = None,
+        notifications: NotificationCenter | None = None,
     ) -> None:
         self._monitor = monitor
         self._history = history
@@ -59,6 +61,7 @@ class MeshMetrics(Collector):
         self._replica_id = replica_id
         self._shards = shards
         self._link = link
+        self._notifications = notifications
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "ose_heartbeat_latency_seconds",
@@ -107,7 +110,28 @@ class MeshMetrics(Collector):
             crashes.add_metric([job.name], job.crashes)
         yield up
         yield crashes
+        yield from self._notified()
         yield from self._ownership()
+
+    def _notified(self) -> Iterator[CounterMetricFamily]:
+        if self._notifications is None:
+            return
+        sent = CounterMetricFamily(
+            "ose_notifications",
+            "Notifications by target (its name) and outcome: delivered, or failed after "
+            "every retry.",
+            labels=["target", "outcome"],
+        )
+        for target in self._notifications.targets():
+            stats = self._notifications.stats_of(target.target_id)
+            sent.add_metric([target.name, "delivered"], stats.delivered)
+            sent.add_metric([target.name, "failed"], stats.failed)
+        yield sent
+        yield CounterMetricFamily(
+            "ose_notifications_silenced",
+            "Transitions in a maintenance window, sent to nobody.",
+            value=self._notifications.silenced,
+        )
 
     def _ownership(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         """What this replica checks (a single server: everything)."""

@@ -29,6 +29,7 @@ from ose_mesh.core.dependencies import DependencyService
 from ose_mesh.core.hub import OWN_STATUS, STATUS, EventHub
 from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.notifications import NotificationCenter
 from ose_mesh.core.ports import BeatReceipt
 from ose_mesh.core.registry import ServiceRegistry
 from ose_mesh.core.shards import ShardOwner
@@ -75,6 +76,7 @@ class ClusterLink:
         self._registry: ServiceRegistry | None = None
         self._dependencies: DependencyService | None = None
         self._maintenance: MaintenanceSchedule | None = None
+        self._notifications: NotificationCenter | None = None
         self._passed_on: dict[str, tuple[int, int]] = {}  # service -> last (epoch, n) passed on
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         # Beats waiting to go to each owner: (beat, where its answer goes).
@@ -90,11 +92,13 @@ class ClusterLink:
         registry: ServiceRegistry,
         dependencies: DependencyService,
         maintenance: MaintenanceSchedule | None = None,
+        notifications: NotificationCenter | None = None,
     ) -> None:
         """What the messages act on (built after the link: they tell it their changes)."""
         self._registry = registry
         self._dependencies = dependencies
         self._maintenance = maintenance
+        self._notifications = notifications
 
     async def attach(self) -> None:
         """Declare the exchange and this replica's queue, and consume it (on every
@@ -117,8 +121,9 @@ class ClusterLink:
     def dependency_changed(self, source: str | None, target: str | None) -> None:
         self._send_later("dependency", {"source": source, "target": target})
 
-    def maintenance_changed(self) -> None:
-        self._send_later("maintenance", {})
+    def settings_changed(self) -> None:
+        """Maintenance windows or notification targets changed: the others read them."""
+        self._send_later("settings", {})
 
     async def tell_left(self) -> None:
         await self._send("left", {})
@@ -267,7 +272,7 @@ class ClusterLink:
             "states": self._on_states,
             "service": self._on_service,
             "dependency": self._on_dependency,
-            "maintenance": self._on_maintenance,
+            "settings": self._on_settings,
             "left": self._on_left,
             "beats": self._on_beats,
             "beats.reply": self._on_reply,
@@ -302,9 +307,11 @@ class ClusterLink:
         else:
             await self._dependencies.refresh(str(source), str(target))
 
-    async def _on_maintenance(self, body: dict[str, Any], _: Properties) -> None:
+    async def _on_settings(self, body: dict[str, Any], _: Properties) -> None:
         if self._maintenance is not None:
             await self._maintenance.refresh()
+        if self._notifications is not None:
+            await self._notifications.refresh()
 
     async def _on_left(self, body: dict[str, Any], _: Properties) -> None:
         self._owner.nudge()

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from ose_mesh.domain import Dependency, EventMessage, HealthStatus, Service, StatusChange
 from ose_mesh.domain.maintenance import MaintenanceWindow
+from ose_mesh.domain.notifications import NotificationTarget
 
 
 class Clock(Protocol):
@@ -184,6 +185,14 @@ class MaintenanceRepository(Protocol):
         ...
 
     async def delete_window(self, window_id: str) -> None: ...
+
+
+class NotificationRepository(Protocol):
+    async def list_targets(self) -> list[NotificationTarget]: ...
+
+    async def save_target(self, target: NotificationTarget) -> None: ...
+
+    async def delete_target(self, target_id: str) -> None: ...
 
 
 class OutboxRepository(Protocol):

@@ -16,6 +16,7 @@ from ose_mesh.domain.errors import (
     EventRefused,
     InvalidField,
     MaintenanceWindowNotFound,
+    NotificationTargetNotFound,
     ServiceNotFound,
     StatusPageNotFound,
     StorageRefused,
@@ -26,6 +27,7 @@ from ose_mesh.domain.errors import (
 from ose_mesh.domain.events import EventMessage, MessagePriority, exact_priority
 from ose_mesh.domain.health import CheckType, HealthStatus, HeartbeatResult, StatusChange
 from ose_mesh.domain.maintenance import MaintenanceWindow
+from ose_mesh.domain.notifications import NotificationTarget
 from ose_mesh.domain.service import (
     CLUSTERS,
     CheckConfig,
@@ -52,6 +54,8 @@ __all__ = [
     "MaintenanceWindow",
     "MaintenanceWindowNotFound",
     "MessagePriority",
+    "NotificationTarget",
+    "NotificationTargetNotFound",
     "Relationship",
     "Service",
     "ServiceNotFound",

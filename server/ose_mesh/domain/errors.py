@@ -38,6 +38,12 @@ class MaintenanceWindowNotFound(DomainError):
         self.window_id = window_id
 
 
+class NotificationTargetNotFound(DomainError):
+    def __init__(self, target_id: str) -> None:
+        super().__init__(f"No notification target '{target_id}'.")
+        self.target_id = target_id
+
+
 class InvalidField(DomainError):
     """A value the caller sent breaks a rule; `field` names the input field."""
 

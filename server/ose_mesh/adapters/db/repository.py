@@ -29,6 +29,7 @@ from ose_mesh.adapters.db.migrate import current_revision, upgrade_to_head
 from ose_mesh.adapters.db.tables import (
     DependencyRow,
     MaintenanceRow,
+    NotificationTargetRow,
     OutboxRow,
     ReplicaRow,
     RollupRow,
@@ -50,6 +51,7 @@ from ose_mesh.domain import (
     StorageUnavailable,
 )
 from ose_mesh.domain.maintenance import MaintenanceWindow
+from ose_mesh.domain.notifications import NotificationTarget
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ REPLICAS: sa.Table = ReplicaRow.__table__  # type: ignore[attr-defined]
 SHARDS: sa.Table = ShardLeaseRow.__table__  # type: ignore[attr-defined]
 STATES: sa.Table = ServiceStateRow.__table__  # type: ignore[attr-defined]
 MAINTENANCE: sa.Table = MaintenanceRow.__table__  # type: ignore[attr-defined]
+NOTIFICATION_TARGETS: sa.Table = NotificationTargetRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 REPLICA_LOCK = 0x05E_3E55  # and one server joining at a time
 # A relay that claimed outbox rows and died: another publishes them after this long.
@@ -76,6 +79,7 @@ _TABLES = [
     SHARDS,
     STATES,
     MAINTENANCE,
+    NOTIFICATION_TARGETS,
 ]
 
 
@@ -225,6 +229,30 @@ class SqlRepository:
     async def delete_window(self, window_id: str) -> None:
         async with self._connect() as conn:
             await conn.execute(sa.delete(MAINTENANCE).where(MAINTENANCE.c.window_id == window_id))
+
+    # -- notification targets ---------------------------------------------------------------
+
+    async def list_targets(self) -> list[NotificationTarget]:
+        async with self._connect() as conn:
+            rows = (await conn.execute(sa.select(NOTIFICATION_TARGETS))).mappings().all()
+        return [NotificationTargetRow.domain(row) for row in rows]
+
+    @_runs_to_completion
+    async def save_target(self, target: NotificationTarget) -> None:
+        values = NotificationTargetRow.values(target)
+        statement = self._insert(NOTIFICATION_TARGETS).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["target_id"],
+            set_={k: v for k, v in values.items() if k != "target_id"},
+        )
+        async with self._connect() as conn:
+            await conn.execute(statement)
+
+    @_runs_to_completion
+    async def delete_target(self, target_id: str) -> None:
+        async with self._connect() as conn:
+            table = NOTIFICATION_TARGETS
+            await conn.execute(sa.delete(table).where(table.c.target_id == target_id))
 
     async def list_services(self) -> list[Service]:
         async with self._connect() as conn:

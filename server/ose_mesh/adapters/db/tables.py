@@ -31,6 +31,7 @@ from ose_mesh.domain import (
     exact_priority,
 )
 from ose_mesh.domain.maintenance import MaintenanceWindow
+from ose_mesh.domain.notifications import NotificationRule, NotificationTarget
 
 
 def _utc(value: datetime) -> datetime:
@@ -324,6 +325,57 @@ class MaintenanceRow(SQLModel, table=True):
             service_ids=tuple(row["service_ids"]),
             cluster=row["cluster"],
             label=row["label"],
+        )
+
+
+class NotificationTargetRow(SQLModel, table=True):
+    __tablename__ = "notification_targets"
+
+    target_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    url: str = Field(sa_type=sa.Text)  # a secret: never answered as it is
+    kind: str = Field(max_length=100)
+    shown_url: str = Field(sa_type=sa.Text)
+    rule: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+    @staticmethod
+    def values(target: NotificationTarget) -> dict[str, Any]:
+        rule = target.rule
+        return {
+            "target_id": target.target_id,
+            "name": target.name,
+            "url": target.url,
+            "kind": target.kind,
+            "shown_url": target.shown_url,
+            "rule": {
+                "service_ids": list(rule.service_ids),
+                "clusters": list(rule.clusters),
+                "labels": list(rule.labels),
+                "statuses": [status.value for status in rule.statuses],
+                "recoveries": rule.recoveries,
+                "min_minutes": rule.min_minutes,
+                "repeat_minutes": rule.repeat_minutes,
+            },
+        }
+
+    @staticmethod
+    def domain(row: sa.RowMapping) -> NotificationTarget:
+        rule = row["rule"]
+        return NotificationTarget(
+            target_id=row["target_id"],
+            name=row["name"],
+            url=row["url"],
+            kind=row["kind"],
+            shown_url=row["shown_url"],
+            rule=NotificationRule(
+                service_ids=tuple(rule["service_ids"]),
+                clusters=tuple(rule["clusters"]),
+                labels=tuple(rule["labels"]),
+                statuses=tuple(HealthStatus(status) for status in rule["statuses"]),
+                recoveries=rule["recoveries"],
+                min_minutes=rule["min_minutes"],
+                repeat_minutes=rule["repeat_minutes"],
+            ),
         )
 
 

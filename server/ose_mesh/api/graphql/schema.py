@@ -19,6 +19,7 @@ from ose_mesh.api.graphql.context import mesh_of
 from ose_mesh.api.graphql.descriptions import describe
 from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSubscription
 from ose_mesh.api.graphql.maintenance_schema import MaintenanceMutation, MaintenanceQuery
+from ose_mesh.api.graphql.notifications_schema import NotificationsMutation, NotificationsQuery
 from ose_mesh.api.graphql.permissions import caused_by_caller, guards
 from ose_mesh.api.graphql.types import (
     CheckType,
@@ -268,12 +269,14 @@ class HealthSubscription:
 
 
 @strawberry.type
-class Query(HealthQuery, GraphQuery, BusQuery, ClusterQuery, MaintenanceQuery):
+class Query(HealthQuery, GraphQuery, BusQuery, ClusterQuery, MaintenanceQuery, NotificationsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(HealthMutation, GraphMutation, BusMutation, MaintenanceMutation):
+class Mutation(
+    HealthMutation, GraphMutation, BusMutation, MaintenanceMutation, NotificationsMutation
+):
     pass
 
 

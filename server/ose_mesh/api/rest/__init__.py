@@ -8,6 +8,7 @@ from ose_mesh.api.rest import (
     heartbeat,
     maintenance,
     messagebus,
+    notifications,
     status_page,
 )
 from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
@@ -19,6 +20,7 @@ OPERATIONS = (
     *cluster.operations,
     *status_page.operations,
     *maintenance.operations,
+    *notifications.operations,
 )
 
 __all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]

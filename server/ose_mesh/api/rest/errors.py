@@ -16,6 +16,7 @@ from ose_mesh.domain import (
     EventRefused,
     InvalidField,
     MaintenanceWindowNotFound,
+    NotificationTargetNotFound,
     ServiceNotFound,
     StatusPageNotFound,
     StorageRefused,
@@ -59,7 +60,12 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
             return error_response(404, "not_found", exc.message, exchange=exc.exchange)
         case EventRefused():
             return error_response(422, "refused", exc.message)
-        case DependencyNotFound() | StatusPageNotFound() | MaintenanceWindowNotFound():
+        case (
+            DependencyNotFound()
+            | StatusPageNotFound()
+            | MaintenanceWindowNotFound()
+            | NotificationTargetNotFound()
+        ):
             return error_response(404, "not_found", exc.message)
         case InvalidField():
             return error_response(422, "invalid_field", exc.message, field=exc.field)

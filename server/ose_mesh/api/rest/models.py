@@ -29,6 +29,7 @@ from typing_extensions import TypedDict
 from ose_mesh.core import ServiceSpec
 from ose_mesh.core.broker import EVENTS
 from ose_mesh.core.maintenance import WindowSpec
+from ose_mesh.core.notifications import TargetSpec
 from ose_mesh.domain import (
     CheckType,
     Dependency,
@@ -41,6 +42,7 @@ from ose_mesh.domain import (
     parse_dependency_type,
     parse_relationship,
 )
+from ose_mesh.domain.notifications import NotificationRule
 from ose_mesh.domain.service import MAX_COUNT, SERVICE_ID_PATTERN
 
 ServiceId = Annotated[str, Field(pattern=SERVICE_ID_PATTERN.pattern)]
@@ -191,6 +193,56 @@ class MaintenanceBody(BaseModel):
             duration_minutes=self.duration_minutes,
             weekly=self.weekly,
         )
+
+
+PageableStatus = Literal["degraded", "critical", "dead"]
+
+
+class NotificationTargetBody(BaseModel):
+    """A notification target: where (an Apprise URL or an http(s) webhook) and its rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    url: Annotated[
+        str,
+        Field(
+            max_length=2048,
+            description="An Apprise URL (slack://…, mailto://…, ntfy://…, json://…) or an "
+            "http(s) URL for the mesh's JSON webhook. A secret: answered with it hidden.",
+        ),
+    ]
+    statuses: Annotated[
+        list[PageableStatus],
+        Field(min_length=1, description="The statuses that notify (default critical, dead)"),
+    ] = Field(default_factory=lambda: list[PageableStatus](["critical", "dead"]))
+    recoveries: Annotated[bool, Field(description="Tell when it is healthy again")] = True
+    min_minutes: Annotated[
+        float, Field(ge=0, le=10_080, description="Time in the new status before sending")
+    ] = 0
+    repeat_minutes: Annotated[
+        float, Field(ge=0, le=10_080, description="Remind while it stays there; 0: never")
+    ] = 0
+    service_ids: Annotated[list[ServiceId], Field(max_length=1000)] = Field(default_factory=list)
+    clusters: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=1000)] = (
+        Field(default_factory=list)
+    )
+    labels: Annotated[
+        list[Annotated[str, Field(max_length=300)]],
+        Field(max_length=1000, description="key=value each; none of the three: every service"),
+    ] = Field(default_factory=list)
+
+    def to_spec(self) -> TargetSpec:
+        rule = NotificationRule(
+            service_ids=tuple(self.service_ids),
+            clusters=tuple(self.clusters),
+            labels=tuple(self.labels),
+            statuses=tuple(HealthStatus(status) for status in self.statuses),
+            recoveries=self.recoveries,
+            min_minutes=self.min_minutes,
+            repeat_minutes=self.repeat_minutes,
+        )
+        return TargetSpec(self.name, self.url, rule)
 
 
 class BeatBody(BaseModel):
@@ -393,6 +445,38 @@ class Deregistered(TypedDict):
 
 
 # -- answers: dependencies -----------------------------------------------------------------
+
+
+class NotificationRuleAnswer(TypedDict):
+    service_ids: list[str]
+    clusters: list[str]
+    labels: list[str]
+    statuses: list[HealthStatus]
+    recoveries: bool
+    min_minutes: float
+    repeat_minutes: float
+
+
+class NotificationTarget(TypedDict):
+    target_id: str
+    name: str
+    kind: str
+    url: Annotated[str, Field(description="With its secrets hidden")]
+    source: Literal["api", "file"]
+    rule: NotificationRuleAnswer
+    delivered: int
+    failed: int
+    last_error: str | None
+    last_sent_at: Timestamp | None
+
+
+class TestDelivery(TypedDict):
+    delivered: bool
+    error: str | None
+
+
+class TargetDeleted(TypedDict):
+    deleted: str
 
 
 class WindowDeleted(TypedDict):

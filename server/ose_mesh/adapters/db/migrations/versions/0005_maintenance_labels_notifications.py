@@ -1,4 +1,5 @@
-"""Maintenance windows, and labels on services (what windows select services by)
+"""Maintenance windows, labels on services (what windows and notification rules select
+services by), and notification targets
 
 Revision ID: 0005
 Revises: 0004
@@ -34,9 +35,20 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=300), nullable=True),
         sa.PrimaryKeyConstraint("window_id"),
     )
+    op.create_table(
+        "notification_targets",
+        sa.Column("target_id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(length=100), nullable=False),
+        sa.Column("shown_url", sa.Text(), nullable=False),
+        sa.Column("rule", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("target_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("notification_targets")
     op.drop_table("maintenance_windows")
     with op.batch_alter_table("services", schema=None) as batch_op:
         batch_op.drop_column("labels")

@@ -1,0 +1,323 @@
+"""Notifications: each status transition, routed by the targets' rules, sent with retries.
+
+The transitions come from OWN_STATUS, so in a cluster only the service's owner sends: one
+notification per transition and target for the whole cluster. A transition made in a
+maintenance window sends nothing. A target whose rule asks for `min_minutes` waits that
+long and sends only if the service is still in that status; `repeat_minutes` reminds while
+it stays there. A recovery is told to the targets that were told of the trouble.
+
+Delivery retries with backoff (0.5 s, 1 s, 2 s) and gives up after four attempts; each
+target's counts and last error are shown (API, /metrics, the overview), and a failure is
+also an event on the bus (`notification.failed`).
+
+Targets come from the database (the API) and from a file (OSE_MESH_NOTIFY_FILE, read at
+start, read-only). Every replica keeps them in memory, read again after a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ose_mesh.core.alerts import ATTEMPTS, FIRST_BACKOFF_SECONDS, DeliveryFailed, alert_body
+from ose_mesh.core.broker import EVENTS
+from ose_mesh.core.hub import OWN_NOTICES, EventHub, Subscription
+from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.ports import Clock, NotificationRepository, OutboxEntry
+from ose_mesh.domain import (
+    DomainError,
+    EventMessage,
+    HealthStatus,
+    InvalidField,
+    MessagePriority,
+    ServiceNotFound,
+    StatusChange,
+)
+from ose_mesh.domain.errors import NotificationTargetNotFound
+from ose_mesh.domain.notifications import NotificationRule, NotificationTarget
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 5.0
+MAX_TARGETS = 1000
+_LEVELS = {
+    HealthStatus.DEAD: "failure",
+    HealthStatus.CRITICAL: "failure",
+    HealthStatus.DEGRADED: "warning",
+    HealthStatus.HEALTHY: "success",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    title: str
+    body: str
+    level: str  # "failure", "warning", "success" or "info" (Apprise's notify types)
+    change: StatusChange
+    kind: str  # "problem", "reminder" or "recovery"
+
+    def webhook_body(self) -> dict[str, Any]:
+        """What a plain http(s) target receives: the alert webhook's JSON, and the text."""
+        return {**alert_body(self.change), "title": self.title, "message": self.body}
+
+
+class NotificationSender(Protocol):
+    def describe(self, url: str) -> tuple[str, str]:
+        """(kind, the URL with its secrets hidden); InvalidField when it is no URL a
+        notification can go to."""
+        ...
+
+    async def send(self, target: NotificationTarget, notification: Notification) -> None:
+        """Deliver once; DeliveryFailed (without the URL's secrets) when it was not."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class TargetStats:
+    delivered: int = 0
+    failed: int = 0
+    last_error: str | None = None
+    last_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    name: str
+    url: str
+    rule: NotificationRule = field(default_factory=NotificationRule)
+
+
+class NotificationCenter:
+    def __init__(
+        self,
+        repository: NotificationRepository,
+        sender: NotificationSender,
+        monitor: HeartbeatMonitor,
+        hub: EventHub,
+        clock: Clock,
+        *,
+        affected: Callable[[str], int] = lambda service_id: 0,
+        file_targets: Sequence[NotificationTarget] = (),
+        first_backoff: float = FIRST_BACKOFF_SECONDS,
+    ) -> None:
+        """`affected(service_id)`: how many services its trouble reaches (the graph)."""
+        self._repository = repository
+        self._sender = sender
+        self._monitor = monitor
+        self._hub = hub
+        self._clock = clock
+        self._affected = affected
+        self._file_targets = tuple(file_targets)
+        self._stored: tuple[NotificationTarget, ...] = ()
+        self.first_backoff = first_backoff
+        self.stats: dict[str, TargetStats] = {}
+        self.silenced = 0  # transitions in maintenance: sent to nobody
+        self._waiting: dict[tuple[str, str], asyncio.Task[None]] = {}  # (target, service)
+        self._told: dict[tuple[str, str], HealthStatus] = {}  # trouble told, not yet recovered
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self.on_change: Callable[[], None] | None = None
+
+    # -- the targets -------------------------------------------------------------------------
+
+    def targets(self) -> list[NotificationTarget]:
+        return [*self._file_targets, *sorted(self._stored, key=lambda t: t.name)]
+
+    def get(self, target_id: str) -> NotificationTarget:
+        for target in self.targets():
+            if target.target_id == target_id:
+                return target
+        raise NotificationTargetNotFound(target_id)
+
+    def stats_of(self, target_id: str) -> TargetStats:
+        return self.stats.setdefault(target_id, TargetStats())
+
+    async def create(self, spec: TargetSpec) -> NotificationTarget:
+        kind, shown = self._sender.describe(spec.url)
+        target = NotificationTarget(
+            target_id=uuid.uuid4().hex,
+            name=spec.name,
+            url=spec.url,
+            kind=kind,
+            shown_url=shown,
+            rule=spec.rule,
+        ).validated()
+        if len(self._stored) >= MAX_TARGETS:
+            raise DomainError(f"at most {MAX_TARGETS} notification targets")
+        await self._repository.save_target(target)
+        await self._changed()
+        return target
+
+    async def delete(self, target_id: str) -> None:
+        target = self.get(target_id)
+        if target.source == "file":
+            raise InvalidField("target_id", "comes from OSE_MESH_NOTIFY_FILE: change it there")
+        await self._repository.delete_target(target_id)
+        await self._changed()
+
+    async def test(self, target_id: str) -> None:
+        """Send a test message now (DeliveryFailed says why it did not arrive)."""
+        target = self.get(target_id)
+        change = StatusChange(
+            "service-mesh",
+            HealthStatus.HEALTHY,
+            HealthStatus.HEALTHY,
+            self._clock.wall(),
+            "a test of this notification target",
+        )
+        test = Notification(
+            f"Test from OSE Service Mesh: {target.name}",
+            "This target receives the mesh's notifications.",
+            "info",
+            change,
+            "test",
+        )
+        await self._sender.send(target, test)
+
+    async def refresh(self) -> None:
+        self._stored = tuple(await self._repository.list_targets())
+
+    async def keep_fresh(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                await self.refresh()
+            except DomainError as exc:
+                log.warning("could not read the notification targets: %s", exc.message)
+
+    async def _changed(self) -> None:
+        await self.refresh()
+        if self.on_change is not None:
+            self.on_change()
+
+    # -- routing -----------------------------------------------------------------------------
+
+    async def run(self, subscription: Subscription) -> None:
+        try:
+            async for change in subscription:
+                self.route(change)
+        finally:
+            for task in (*self._waiting.values(), *self._deliveries):
+                task.cancel()
+            await self._sender.close()
+
+    def route(self, change: StatusChange) -> None:
+        """Decide, for every target, what this transition sends (now or later)."""
+        for key in [key for key in self._waiting if key[1] == change.service_id]:
+            self._waiting.pop(key).cancel()  # the status it waited on is over
+        if change.in_maintenance:
+            self.silenced += 1
+            return
+        try:
+            service = self._monitor.state(change.service_id).service
+        except ServiceNotFound:
+            return
+        for target in self.targets():
+            rule = target.rule
+            if not rule.selects(service):
+                continue
+            key = (target.target_id, change.service_id)
+            if change.current in rule.statuses:
+                self._waiting[key] = asyncio.get_running_loop().create_task(
+                    self._page(target, change)
+                )
+            elif change.current is HealthStatus.HEALTHY and key in self._told:
+                del self._told[key]
+                if rule.recoveries:
+                    self._deliver_soon(target, self._message(change, "recovery"))
+
+    async def _page(self, target: NotificationTarget, change: StatusChange) -> None:
+        """Wait `min_minutes`, send if it is still so, then remind every `repeat_minutes`."""
+        rule = target.rule
+        if rule.min_minutes:
+            await asyncio.sleep(rule.min_minutes * 60)
+        kind = "problem"
+        while self._still(change):
+            self._told[(target.target_id, change.service_id)] = change.current
+            self._deliver_soon(target, self._message(change, kind))
+            if not rule.repeat_minutes:
+                return
+            await asyncio.sleep(rule.repeat_minutes * 60)
+            kind = "reminder"
+
+    def _still(self, change: StatusChange) -> bool:
+        try:
+            return self._monitor.state(change.service_id).status is change.current
+        except ServiceNotFound:
+            return False
+
+    def _deliver_soon(self, target: NotificationTarget, notification: Notification) -> None:
+        task = asyncio.get_running_loop().create_task(self.deliver(target, notification))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def deliver(self, target: NotificationTarget, notification: Notification) -> None:
+        stats = self.stats_of(target.target_id)
+        delay = self.first_backoff
+        error = ""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                await self._sender.send(target, notification)
+            except DeliveryFailed as exc:
+                error = str(exc)
+            else:
+                stats.delivered += 1
+                stats.last_sent_at = self._clock.wall()
+                return
+            if attempt < ATTEMPTS:
+                await asyncio.sleep(delay)
+                delay *= 2
+        stats.failed += 1
+        stats.last_error = error
+        log.warning(
+            "notification to %s gave up after %d attempts: %s", target.name, ATTEMPTS, error
+        )
+        self._hub.publish(OWN_NOTICES, _failure_event(target, notification, error))
+
+    # -- the words ---------------------------------------------------------------------------
+
+    def _message(self, change: StatusChange, kind: str) -> Notification:
+        """ "payments is dead (connection refused) since 12:01 UTC; root cause: orders-db;
+        4 services affected"."""
+        service_id = change.service_id
+        since = change.at.strftime("%H:%M UTC")
+        if kind == "recovery":
+            title = f"{service_id} recovered"
+            body = f"{service_id} is healthy again since {since}"
+        else:
+            title = f"{service_id} is {change.current.value}"
+            if kind == "reminder":
+                title = f"still: {title}"
+            body = f"{service_id} is {change.current.value} ({change.reason}) since {since}"
+            if change.root_causes:
+                body += f"; root cause: {', '.join(change.root_causes)}"
+            with contextlib.suppress(DomainError):
+                affected = self._affected(service_id)
+                if affected:
+                    body += f"; {affected} service{'s' if affected > 1 else ''} affected"
+        return Notification(title, body, _LEVELS.get(change.current, "info"), change, kind)
+
+
+def _failure_event(
+    target: NotificationTarget, notification: Notification, error: str
+) -> OutboxEntry:
+    event = EventMessage(
+        event_type="notification.failed",
+        source_service="service-mesh",
+        payload={
+            "target_id": target.target_id,
+            "target": target.name,
+            "service_id": notification.change.service_id,
+            "title": notification.title,
+            "error": error,
+        },
+        priority=MessagePriority.HIGH,
+    )
+    return OutboxEntry(EVENTS, "service-mesh.notification.failed", event)
