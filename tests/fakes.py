@@ -11,6 +11,7 @@ from ose_mesh.core import ProbeOutcome, Rollup
 from ose_mesh.core.ports import OutboxEntry
 from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 from ose_mesh.domain.maintenance import MaintenanceWindow
+from ose_mesh.domain.notifications import NotificationTarget
 
 
 class ScriptedProber:
@@ -102,6 +103,15 @@ class MemoryRepository(MemoryHistory):
     the outbox. Run through the repository contract suite next to SQLite and PostgreSQL,
     so the core's unit tests can trust it."""
 
+    async def list_targets(self) -> list[NotificationTarget]:
+        return list(self.targets.values())
+
+    async def save_target(self, target: NotificationTarget) -> None:
+        self.targets[target.target_id] = target
+
+    async def delete_target(self, target_id: str) -> None:
+        self.targets.pop(target_id, None)
+
     async def list_windows(self) -> list[MaintenanceWindow]:
         return list(self.windows.values())
 
@@ -113,6 +123,7 @@ class MemoryRepository(MemoryHistory):
 
     def __init__(self) -> None:
         self.windows: dict[str, MaintenanceWindow] = {}
+        self.targets: dict[str, NotificationTarget] = {}
         super().__init__()
         self.services: dict[str, Service] = {}
         self.versions: dict[str, int] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from starlette.applications import Starlette
 
 from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
@@ -42,3 +43,28 @@ async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[s
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+class HttpInbox:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.port = 0
+
+
+@pytest.fixture
+async def http_inbox() -> AsyncIterator[HttpInbox]:
+    inbox = HttpInbox()
+
+    async def take(request: web.Request) -> web.Response:
+        inbox.received.append((request.path, await request.json()))
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", take)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    inbox.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield inbox
+    await runner.cleanup()

@@ -5,6 +5,7 @@ over (tests/integration/test_cluster.py does the same with real processes and si
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from ose_mesh.core.catalog import Catalog
 from ose_mesh.core.registry import ServiceSpec
 from ose_mesh.core.shards import SHARDS, shard_of
 from ose_mesh.domain import CheckConfig, CheckType, Dependency, Service
-from tests.api.conftest import gql
+from tests.api.conftest import HttpInbox, gql
 from tests.conftest import POSTGRES_URL, RABBITMQ_URL, _fresh_schema
 from tests.eventually import eventually
 from tests.fakes import ScriptedProber
@@ -248,3 +249,30 @@ async def test_a_maintenance_window_made_on_one_replica_is_on_for_the_other_at_o
 
 async def _succeeds(request: Awaitable[httpx.Response]) -> bool:
     return (await request).is_success
+
+
+async def test_a_target_added_on_one_replica_gets_each_transition_once_from_the_owner(
+    database: None, http_inbox: HttpInbox
+) -> None:
+    async with replica("a") as a, replica("b") as b:
+
+        async def balanced() -> bool:
+            view = await cluster_view(a)
+            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
+
+        await eventually(balanced, within=10)
+        target = {"name": "hook", "url": f"json://127.0.0.1:{http_inbox.port}/hook"}
+        assert (await a.client.post("/api/v1/notifications/targets", json=target)).is_success
+        await eventually(lambda: b.app.state.mesh.notifications.targets())  # told at once
+        for n in range(6):
+            body = {"service_id": f"pager-{n}", "max_failures": 1}
+            assert (await a.client.post("/api/v1/heartbeat/register", json=body)).is_success
+        for n in range(6):
+            path = f"/api/v1/heartbeat/pager-{n}/beat"
+            await eventually(lambda path=path: _succeeds(a.client.post(path, json={"ok": False})))  # type: ignore[misc]
+        await eventually(lambda: len(http_inbox.received) >= 6)
+        await asyncio.sleep(0.5)  # a duplicate would come now
+        titles = sorted(body["title"] for _, body in http_inbox.received)
+        assert titles == sorted(f"pager-{n} is critical" for n in range(6))
+        owners = {a.app.state.parts.shards.owner_of(f"pager-{n}") for n in range(6)}
+        assert owners == {"a", "b"}

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -107,8 +107,11 @@ class NotificationCenter:
         affected: Callable[[str], int] = lambda service_id: 0,
         file_targets: Sequence[NotificationTarget] = (),
         first_backoff: float = FIRST_BACKOFF_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """`affected(service_id)`: how many services its trouble reaches (the graph)."""
+        """`affected(service_id)`: how many services its trouble reaches (the graph).
+        `sleep` waits out min_minutes and repeat_minutes (tests give their own)."""
+        self._sleep = sleep
         self._repository = repository
         self._sender = sender
         self._monitor = monitor
@@ -237,14 +240,14 @@ class NotificationCenter:
         """Wait `min_minutes`, send if it is still so, then remind every `repeat_minutes`."""
         rule = target.rule
         if rule.min_minutes:
-            await asyncio.sleep(rule.min_minutes * 60)
+            await self._sleep(rule.min_minutes * 60)
         kind = "problem"
         while self._still(change):
             self._told[(target.target_id, change.service_id)] = change.current
             self._deliver_soon(target, self._message(change, kind))
             if not rule.repeat_minutes:
                 return
-            await asyncio.sleep(rule.repeat_minutes * 60)
+            await self._sleep(rule.repeat_minutes * 60)
             kind = "reminder"
 
     def _still(self, change: StatusChange) -> bool:
