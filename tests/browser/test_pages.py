@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import Watched
-from tests.integration.server import MeshProcess
+from tests.integration.server import MeshProcess, free_port
 
 # The explorer's Cytoscape instance, as Cytoscape registers it on its container (the page
 # keeps no test hook of its own).
@@ -222,6 +222,28 @@ def test_maintenance_is_started_and_ended_from_the_service_panel(
     expect(form.get_by_role("button", name="Start maintenance")).to_be_visible()
     expect(row).not_to_contain_text("in maintenance")
     assert api.get(f"/api/v1/heartbeat/status/{service_id}").json()["in_maintenance"] is False
+    watched.assert_clean()
+
+
+def test_the_overview_shows_notification_targets_and_their_failures(
+    watched: Watched, api: httpx.Client
+) -> None:
+    service_id = push_service(api, max_failures=1)
+    dead_end = f"json://127.0.0.1:{free_port()}/nobody"
+    body = {"name": "dead-end", "url": dead_end, "service_ids": [service_id]}
+    target = api.post("/api/v1/notifications/targets", json=body).json()
+    try:
+        beat(api, service_id, ok=False)  # critical: a page, which fails after its retries
+        page = watched.page
+        page.goto("/")
+        targets = page.get_by_test_id("notification-targets")
+        expect(targets).to_contain_text("dead-end (JSON): 0 sent")
+        expect(targets).to_contain_text(
+            "1 failed: JSON: A Connection error occurred sending JSON notification", timeout=20_000
+        )
+        watched.screenshot("overview-notifications")
+    finally:
+        api.delete(f"/api/v1/notifications/targets/{target['target_id']}")
     watched.assert_clean()
 
 

@@ -67,7 +67,7 @@ class NotificationSenders:
             return
         sender = apprise.Apprise()
         sender.add(target.url)
-        with apprise.LogCapture(level=logging.WARNING) as captured:
+        with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
             try:
                 async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
                     sent = await sender.async_notify(

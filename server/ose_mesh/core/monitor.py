@@ -506,6 +506,8 @@ def describe_status(state: HealthState) -> str:
             return "not checked yet"
         case _ if state.heartbeat_count == 0:
             return "last known status, from before the server restarted"
+        case HealthStatus.CRITICAL if state.consecutive_failures == 1:
+            return f"1 consecutive failure{last}"
         case HealthStatus.CRITICAL:
             return f"{state.consecutive_failures} consecutive failures{last}"
         case HealthStatus.DEGRADED if state.consecutive_failures:

@@ -92,6 +92,10 @@ export const BUS_STATUS = `query BusStatus {
   busStatus { backend connected broker published returned refused consumed outboxBacklog }
 }`;
 
+export const NOTIFICATION_TARGETS = `query NotificationTargets {
+  notificationTargets { id name kind source delivered failed lastError lastSentAt }
+}`;
+
 export const CLUSTER = `query Cluster {
   cluster { mode replicaId unownedServices replicas { id host lastSeen ownedServices this } }
 }`;

@@ -187,6 +187,12 @@ export const [busStatus, startBusStatus] = polled(
   "busStatus",
   "the bus status",
 );
+/** Where notifications go, and how delivery goes. */
+export const [notificationTargets, startNotificationTargets] = polled(
+  documents.NOTIFICATION_TARGETS,
+  "notificationTargets",
+  "the notification targets",
+);
 /** One server, or the replicas of a cluster, and what each checks. */
 export const [cluster, startCluster] = polled(documents.CLUSTER, "cluster", "the replicas");
 /** Services per status over the last 24 h (the server walks the transitions: once a minute). */

@@ -10,10 +10,12 @@ import {
   busStatus,
   cluster,
   eventStream,
+  notificationTargets,
   services,
   servicesLoaded,
   startBusStatus,
   startCluster,
+  startNotificationTargets,
   startServices,
   startStatusTimeline,
   statusTimeline,
@@ -23,6 +25,7 @@ export function Overview() {
   startServices();
   startBusStatus();
   startCluster();
+  startNotificationTargets();
   const all = [...services.value.values()];
   const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
   for (const service of all) counts[service.health.status.toLowerCase()] += 1;
@@ -91,6 +94,10 @@ export function Overview() {
           <h2>Servers</h2>
           <ClusterPanel cluster={cluster.value} />
         </section>
+        <section class="panel">
+          <h2>Notifications</h2>
+          <NotificationsPanel targets={notificationTargets.value} />
+        </section>
       </div>
     </main>
   );
@@ -141,6 +148,24 @@ function ClusterPanel({ cluster }) {
         ))}
       </ul>
     </>
+  );
+}
+
+function NotificationsPanel({ targets }) {
+  if (!targets) return <p class="muted">Loading…</p>;
+  if (!targets.length) {
+    return <p class="muted">No target yet: add Apprise URLs over the API or in OSE_MESH_NOTIFY_FILE.</p>;
+  }
+  return (
+    <ul class="replicas" data-testid="notification-targets">
+      {targets.map((target) => (
+        <li key={target.id}>
+          <strong>{target.name}</strong> <span class="muted">({target.kind})</span>: {target.delivered} sent
+          {target.failed ? <span class="error"> · {target.failed} failed: {target.lastError}</span> : null}
+          {target.lastSentAt ? <span class="muted"> · last {fmtTime(target.lastSentAt)}</span> : null}
+        </li>
+      ))}
+    </ul>
   );
 }
 
