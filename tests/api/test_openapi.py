@@ -135,6 +135,18 @@ async def test_real_answers_fit_the_documented_schemas(
     await call("POST", one + "/end", window_path + "/end")
     await call("DELETE", one, window_path)
     await call("DELETE", one, window_path)
+    targets = "/api/v1/notifications/targets"
+    target = {"name": "ops", "url": "json://127.0.0.1:9/hook"}
+    created_target = (await client.post(targets, json=target)).json()
+    await call("POST", targets, json=target)
+    await call("POST", targets, json={**target, "url": "nope://x"})
+    await call("GET", targets)
+    one_target = "/api/v1/notifications/targets/{target_id}"
+    target_path = one_target.replace("{target_id}", created_target["target_id"])
+    await call("POST", one_target + "/test", target_path + "/test")
+    await call("POST", one_target + "/test", one_target.replace("{target_id}", "nope") + "/test")
+    await call("DELETE", one_target, target_path)
+    await call("DELETE", one_target, target_path)
     await call("GET", "/health")
 
     # Everything but the two text answers (Mermaid, Prometheus) was called and checked.

@@ -34,6 +34,41 @@ def test_serve_refuses_invalid_settings(
     assert "HEARTBEAT_INTERVAL" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("targets:\n  - name: x\n    url: nope://x\n", "targets.0 (x): url: is not a URL"),
+        ("targets:\n  - name: x\n", "targets.0.url: Field required"),
+        ("targets: [oops\n", "is not YAML"),
+        ("targets:\n  - name: x\n    url: json://h/\n    statuses: [healthy]\n", "statuses"),
+    ],
+)
+def test_serve_refuses_a_bad_notification_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    says: str,
+) -> None:
+    notify_file = tmp_path / "notify.yaml"
+    notify_file.write_text(content)
+    monkeypatch.setenv("OSE_MESH_NOTIFY_FILE", str(notify_file))
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ose-mesh: OSE_MESH_NOTIFY_FILE: ")
+    assert says in error
+
+
+def test_serve_refuses_a_probe_ca_file_that_holds_no_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("hello")
+    monkeypatch.setenv("OSE_MESH_PROBE_CA_FILE", str(not_pem))
+    assert main(["serve"]) == 2
+    assert "OSE_MESH_PROBE_CA_FILE" in capsys.readouterr().err
+
+
 def test_init_loads_a_catalog_idempotently(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
