@@ -31,6 +31,7 @@ from ose_mesh.api.health import HEALTH, health_endpoint
 from ose_mesh.api.limits import BodyLimitMiddleware
 from ose_mesh.api.metrics import METRICS, MeshMetrics
 from ose_mesh.api.openapi import openapi_endpoint
+from ose_mesh.api.operations import routes as operation_routes
 from ose_mesh.api.rest import EXCEPTION_HANDLERS, OPERATIONS
 from ose_mesh.api.rest.ratelimit import BeatLimiter
 from ose_mesh.api.site_guard import SiteGuard
@@ -117,7 +118,7 @@ def create_app(
         ],
     )
     routes: list[BaseRoute] = [
-        *(operation.route() for operation in OPERATIONS),
+        *operation_routes(OPERATIONS),
         HEALTH.route(health_endpoint(mesh.self_check)),
         METRICS.route(metrics.endpoint),
         Route(

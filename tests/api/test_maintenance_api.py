@@ -195,3 +195,28 @@ async def test_windows_and_labels_survive_a_restart(tmp_path: Path) -> None:
         [window_id],
         {"pay": False, "ledger": True, "search": False},
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        (WINDOWS, {"GET", "HEAD", "POST"}),
+        (f"{WINDOWS}/some-id", {"GET", "HEAD", "DELETE"}),
+        ("/api/v1/notifications/targets", {"GET", "HEAD", "POST"}),
+    ],
+)
+async def test_another_method_is_405_naming_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: set[str]
+) -> None:
+    response = await client.put(path, json={})
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == allowed
+
+
+@pytest.mark.parametrize("value", ["null", "yes", ""])
+async def test_a_yes_no_parameter_takes_only_true_or_false(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    response = await client.get(WINDOWS, params={"all": value})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("all: must be true or false")

@@ -97,7 +97,12 @@ async def test_one_transition_reaches_apprise_json_email_and_the_webhook_once_ea
         if part.get_content_type() == "text/plain"
     ]
     assert any(story in text for text in texts), texts
-    listed = (await client.get(TARGETS)).json()
+
+    async def counted() -> list[dict[str, Any]]:  # (a receiver has it before Apprise returns)
+        listed: list[dict[str, Any]] = (await client.get(TARGETS)).json()
+        return listed if all(t["delivered"] for t in listed) else []
+
+    listed = await eventually(counted)
     counts = {t["name"]: (t["delivered"], t["failed"]) for t in listed}
     assert counts == dict.fromkeys(targets, (1, 0))
     assert {t["name"]: t["kind"] for t in listed} == {

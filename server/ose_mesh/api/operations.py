@@ -3,7 +3,7 @@ about it (api/openapi.py generates the document from these, and only from these)
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -53,3 +53,26 @@ class Operation:
         if handler is None:
             raise ValueError(f"{self.operation_id} needs its endpoint")
         return Route(self.path, handler, methods=[self.method])
+
+
+def routes(operations: Iterable[Operation]) -> list[Route]:
+    """One route per path, whatever methods it has: a request with another method gets a
+    405 whose Allow header lists them all (one route per operation would list only the
+    first route's method)."""
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for operation in operations:
+        if operation.endpoint is None:
+            raise ValueError(f"{operation.operation_id} needs its endpoint")
+        by_path.setdefault(operation.path, {})[operation.method] = operation.endpoint
+    return [Route(path, _by_method(ends), methods=list(ends)) for path, ends in by_path.items()]
+
+
+def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
+    if len(endpoints) == 1:
+        return next(iter(endpoints.values()))
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method](request)
+
+    return dispatch

@@ -23,6 +23,16 @@ def whole_number(raw: str) -> int | None:
     return None
 
 
+def yes_no_param(request: Request, name: str) -> bool:
+    """A boolean query parameter: true/false (or 1/0); absent is false."""
+    values = request.query_params.getlist(name)
+    if not values:
+        return False
+    if len(values) > 1 or values[0] not in ("true", "false", "1", "0"):
+        raise BadRequest(f"{name}: must be true or false, got {', '.join(values)!r}")
+    return values[0] in ("true", "1")
+
+
 def whole_number_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     """A query parameter that must be a whole number from `low` to `high`, else 400."""
     raw = request.query_params.get(name)

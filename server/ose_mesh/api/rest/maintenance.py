@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse
 
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body
+from ose_mesh.api.rest.bodies import read_body, yes_no_param
 from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain.maintenance import MaintenanceWindow
@@ -52,8 +52,7 @@ async def create_window(request: Request) -> JSONResponse:
 
 async def list_windows(request: Request) -> JSONResponse:
     schedule = _schedule(request)
-    current = request.query_params.get("all") not in ("true", "1")
-    windows = schedule.windows(current_only=current)
+    windows = schedule.windows(current_only=not yes_no_param(request, "all"))
     return JSONResponse([window_json(schedule, window) for window in windows])
 
 
@@ -97,6 +96,7 @@ operations = (
         "Windows on now or still to come, soonest first (?all=true: ended ones too)",
         TAG,
         (Answer(200, list[models.MaintenanceWindow], "Windows"),),
+        errors=(400,),
         params=(Param("all", "query", bool, "Include windows that are over"),),
         endpoint=list_windows,
     ),
