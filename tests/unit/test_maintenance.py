@@ -198,3 +198,16 @@ async def test_alerts_skip_transitions_made_in_maintenance() -> None:
     assert len(receiver.received) == 1
     assert receiver.received[0][1]["in_maintenance"] is False
     assert notifier.stats.silenced == 1
+
+
+async def test_a_service_labelled_into_or_out_of_a_window_is_seen_at_once() -> None:
+    core, schedule = await in_maintenance_core()
+    await schedule.create(WindowSpec(reason="move", label="rack=7", duration_minutes=30))
+    assert core.health.get("db").maintenance is None
+    await core.registry.register(ServiceSpec("db", labels={"rack": "7"}))
+    assert core.health.get("db").maintenance is not None
+    await core.registry.register(ServiceSpec("late", labels={"rack": "7"}))
+    assert core.health.get("late").maintenance is not None
+    await core.registry.register(ServiceSpec("db", labels={"rack": "8"}))
+    assert core.health.get("db").maintenance is None
+    assert core.health.get("late").maintenance is not None

@@ -60,6 +60,11 @@ class MaintenanceSchedule:
         self._clock = clock
         self._services = services
         self._windows: tuple[MaintenanceWindow, ...] = ()
+        # The answer per service, kept until the next moment a window starts or ends (or
+        # the windows change); keyed by the Service itself, so a relabelled or updated
+        # service is looked at again. Every heartbeat asks: the windows are not walked.
+        self._answers: dict[str, tuple[Service, MaintenanceWindow | None]] = {}
+        self._answers_until: datetime | None = None
         # Told after each change made here (cluster mode: the other replicas read again).
         self.on_change: Callable[[], None] | None = None
 
@@ -70,10 +75,26 @@ class MaintenanceSchedule:
         if not self._windows:  # the usual case, on every heartbeat
             return None
         now = self._clock.wall()
+        if self._answers_until is None or now >= self._answers_until:
+            self._answers = {}
+            self._answers_until = self._next_change(now)
+        known = self._answers.get(service.service_id)
+        if known is not None and known[0] is service:
+            return known[1]
+        found = next((w for w in self._windows if w.is_on(now) and w.covers(service)), None)
+        self._answers[service.service_id] = (service, found)
+        return found
+
+    def _next_change(self, now: datetime) -> datetime:
+        """The next moment a window starts or ends (at most an hour away: a weekly
+        window's next start is computed from its last)."""
+        moments = [now + timedelta(hours=1)]
         for window in self._windows:
-            if window.is_on(now) and window.covers(service):
-                return window
-        return None
+            if window.is_on(now):
+                moments.append(window.ends_after(now))
+            elif (start := window.next_start(now)) is not None:
+                moments.append(start)
+        return min(moments)
 
     def in_maintenance(self, service: Service) -> bool:
         return self.window_for(service) is not None
@@ -156,7 +177,9 @@ class MaintenanceSchedule:
             self.on_change()
 
     async def refresh(self) -> None:
-        self._windows = tuple(await self._repository.list_windows())
+        windows = tuple(await self._repository.list_windows())
+        if windows != self._windows:
+            self._windows, self._answers_until = windows, None
 
     async def keep_fresh(self) -> None:
         """Read the windows again every REFRESH_SECONDS (changes made on other replicas)."""
