@@ -380,19 +380,19 @@ class HeartbeatMonitor:
         if not outcome.ok:
             self.stats.probes_failed += 1
         now = self._clock.monotonic()
-        wall_now = self._clock.wall().timestamp()
-        self._apply(
-            HeartbeatResult(
-                service.service_id,
-                outcome.ok,
-                now,
-                outcome.latency_ms,
-                outcome.message,
-                outcome.answered,
-                warning=certificate_warning(service.check, outcome.cert_not_after, wall_now),
-                cert_not_after=outcome.cert_not_after,
-            )
+        result = HeartbeatResult(
+            service.service_id,
+            outcome.ok,
+            now,
+            outcome.latency_ms,
+            outcome.message,
+            outcome.answered,
         )
+        state = self._states.get(service.service_id)
+        if outcome.cert_not_after is not None or (state is not None and state.warning):
+            self._apply_with_certificate(result, outcome.cert_not_after)
+        else:
+            self._apply(result)
 
     async def _probe_once(self, service: Service) -> ProbeOutcome:
         timeout = service.check.probe_timeout_seconds
@@ -431,27 +431,33 @@ class HeartbeatMonitor:
 
     # -- results -------------------------------------------------------------------------
 
+    def _apply_with_certificate(self, result: HeartbeatResult, not_after: float | None) -> None:
+        """A check that saw a TLS certificate (or one of a service warned about it): the
+        warning follows what the last success saw, with an event when it starts or ends.
+        Kept out of HeartbeatResult, which every check makes."""
+        state = self._states.get(result.service_id)
+        if state is None or not self._owns(result.service_id):
+            return
+        if result.ok:
+            wall_now = self._clock.wall().timestamp()
+            warning = certificate_warning(state.service.check, not_after, wall_now)
+            warned = state.warning is not None
+            state.warning = warning
+            if not_after is not None and warned != (warning is not None):
+                check = state.service.check
+                event = certificate_event(
+                    result.service_id, check, not_after, wall_now, expiring=not warned
+                )
+                self._hub.publish(OWN_NOTICES, event)
+        if not_after is not None:
+            state.cert_not_after = not_after
+        self._apply(result)
+
     def _apply(self, result: HeartbeatResult) -> None:
         state = self._states.get(result.service_id)
         if state is None or not self._owns(result.service_id):
             return
-        warned = state.warning is not None
         previous = state.record(result)
-        if (
-            result.ok
-            and result.cert_not_after is not None
-            and warned != (result.warning is not None)
-        ):
-            self._hub.publish(
-                OWN_NOTICES,
-                certificate_event(
-                    result.service_id,
-                    state.service.check,
-                    result.cert_not_after,
-                    self._clock.wall().timestamp(),
-                    expiring=not warned,
-                ),
-            )
         self._dirty.add(result.service_id)
         if not self._in_maintenance(state.service):  # neither for nor against its uptime
             self._history.record_heartbeat(result)

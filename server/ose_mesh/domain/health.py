@@ -37,9 +37,6 @@ class HeartbeatResult:
     latency_ms: float | None = None
     message: str | None = None
     answered: bool = True  # False: no answer at all (refused, timed out, no beat came)
-    # A success that still degrades the service (a TLS certificate about to expire).
-    warning: str | None = None
-    cert_not_after: float | None = None  # the TLS certificate's expiry, Unix seconds
 
 
 @dataclass(frozen=True, slots=True)
