@@ -115,7 +115,9 @@ class HealthState:
         self.last_result_at: float | None = None
         self.last_latency_ms: float | None = None
         self.last_message: str | None = None
-        self.warning: str | None = None  # of the last success
+        # Why a success still degrades it (a TLS certificate about to expire): set by the
+        # monitor from what the last successful check saw.
+        self.warning: str | None = None
         self.cert_not_after: float | None = None  # wall-clock seconds
         self._latency_sum = 0.0
         self._latency_count = 0
@@ -142,11 +144,8 @@ class HealthState:
         self.last_message = result.message
         if result.answered:
             self.last_answer_at = result.at
-        if result.cert_not_after is not None:
-            self.cert_not_after = result.cert_not_after
         self._add_to_strip(result)
         if result.ok:
-            self.warning = result.warning
             self.consecutive_failures = 0
             self.consecutive_successes += 1
             self.last_success_at = result.at
