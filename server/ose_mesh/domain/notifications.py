@@ -11,6 +11,7 @@ service from paging every minute, and `repeat_minutes` reminds while it stays th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ose_mesh.domain.errors import InvalidField
 from ose_mesh.domain.health import HealthStatus
@@ -62,6 +63,30 @@ class NotificationRule:
         if 0 < self.repeat_minutes < 1:
             raise InvalidField("repeat_minutes", "must be 0 (never) or at least 1")
         return self
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored and answered."""
+        return {
+            "service_ids": list(self.service_ids),
+            "clusters": list(self.clusters),
+            "labels": list(self.labels),
+            "statuses": [status.value for status in self.statuses],
+            "recoveries": self.recoveries,
+            "min_minutes": self.min_minutes,
+            "repeat_minutes": self.repeat_minutes,
+        }
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> NotificationRule:
+        return cls(
+            service_ids=tuple(values["service_ids"]),
+            clusters=tuple(values["clusters"]),
+            labels=tuple(values["labels"]),
+            statuses=tuple(HealthStatus(status) for status in values["statuses"]),
+            recoveries=values["recoveries"],
+            min_minutes=values["min_minutes"],
+            repeat_minutes=values["repeat_minutes"],
+        )
 
     def selects(self, service: Service) -> bool:
         if not (self.service_ids or self.clusters or self.labels):

@@ -340,42 +340,24 @@ class NotificationTargetRow(SQLModel, table=True):
 
     @staticmethod
     def values(target: NotificationTarget) -> dict[str, Any]:
-        rule = target.rule
         return {
             "target_id": target.target_id,
             "name": target.name,
             "url": target.url,
             "kind": target.kind,
             "shown_url": target.shown_url,
-            "rule": {
-                "service_ids": list(rule.service_ids),
-                "clusters": list(rule.clusters),
-                "labels": list(rule.labels),
-                "statuses": [status.value for status in rule.statuses],
-                "recoveries": rule.recoveries,
-                "min_minutes": rule.min_minutes,
-                "repeat_minutes": rule.repeat_minutes,
-            },
+            "rule": target.rule.to_json(),
         }
 
     @staticmethod
     def domain(row: sa.RowMapping) -> NotificationTarget:
-        rule = row["rule"]
         return NotificationTarget(
             target_id=row["target_id"],
             name=row["name"],
             url=row["url"],
             kind=row["kind"],
             shown_url=row["shown_url"],
-            rule=NotificationRule(
-                service_ids=tuple(rule["service_ids"]),
-                clusters=tuple(rule["clusters"]),
-                labels=tuple(rule["labels"]),
-                statuses=tuple(HealthStatus(status) for status in rule["statuses"]),
-                recoveries=rule["recoveries"],
-                min_minutes=rule["min_minutes"],
-                repeat_minutes=rule["repeat_minutes"],
-            ),
+            rule=NotificationRule.from_json(row["rule"]),
         )
 
 

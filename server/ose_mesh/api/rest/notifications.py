@@ -27,22 +27,14 @@ def _center(request: Request) -> NotificationCenter:
 def target_json(
     center: NotificationCenter, target: NotificationTarget
 ) -> models.NotificationTarget:
-    rule, stats = target.rule, center.stats_of(target.target_id)
+    stats = center.stats_of(target.target_id)
     return {
         "target_id": target.target_id,
         "name": target.name,
         "kind": target.kind,
         "url": target.shown_url,
         "source": cast(Literal["api", "file"], target.source),
-        "rule": {
-            "service_ids": list(rule.service_ids),
-            "clusters": list(rule.clusters),
-            "labels": list(rule.labels),
-            "statuses": list(rule.statuses),
-            "recoveries": rule.recoveries,
-            "min_minutes": rule.min_minutes,
-            "repeat_minutes": rule.repeat_minutes,
-        },
+        "rule": cast(models.NotificationRuleAnswer, target.rule.to_json()),
         "delivered": stats.delivered,
         "failed": stats.failed,
         "last_error": stats.last_error,
