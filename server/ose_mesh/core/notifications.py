@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -228,13 +229,17 @@ class NotificationCenter:
                 continue
             key = (target.target_id, change.service_id)
             if change.current in rule.statuses:
-                self._waiting[key] = asyncio.get_running_loop().create_task(
-                    self._page(target, change)
-                )
+                task = asyncio.get_running_loop().create_task(self._page(target, change))
+                self._waiting[key] = task
+                task.add_done_callback(functools.partial(self._forget, key))
             elif change.current is HealthStatus.HEALTHY and key in self._told:
                 del self._told[key]
                 if rule.recoveries:
                     self._deliver_soon(target, self._message(change, "recovery"))
+
+    def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._waiting.get(key) is task:
+            del self._waiting[key]
 
     async def _page(self, target: NotificationTarget, change: StatusChange) -> None:
         """Wait `min_minutes`, send if it is still so, then remind every `repeat_minutes`."""
@@ -242,13 +247,17 @@ class NotificationCenter:
         if rule.min_minutes:
             await self._sleep(rule.min_minutes * 60)
         kind = "problem"
-        while self._still(change):
+        while self._still(change) and self._kept(target):
             self._told[(target.target_id, change.service_id)] = change.current
             self._deliver_soon(target, self._message(change, kind))
             if not rule.repeat_minutes:
                 return
             await self._sleep(rule.repeat_minutes * 60)
             kind = "reminder"
+
+    def _kept(self, target: NotificationTarget) -> bool:
+        """Not deleted meanwhile."""
+        return any(kept.target_id == target.target_id for kept in self.targets())
 
     def _still(self, change: StatusChange) -> bool:
         try:
