@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from ose_mesh.core import ProbeOutcome, Rollup
-from ose_mesh.core.ports import OutboxEntry
+from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry
 from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 from ose_mesh.domain.maintenance import MaintenanceWindow
 from ose_mesh.domain.notifications import NotificationTarget
@@ -111,6 +111,22 @@ class MemoryRepository(MemoryHistory):
 
     async def delete_target(self, target_id: str) -> None:
         self.targets.pop(target_id, None)
+        self.deliveries.pop(target_id, None)
+
+    async def count_delivery(self, target_id: str, outcome: Delivery) -> DeliveryCounts:
+        now = self.deliveries.get(target_id, DeliveryCounts())
+        now = replace(
+            now,
+            delivered=now.delivered + outcome.delivered,
+            failed=now.failed + (not outcome.delivered),
+            last_error=now.last_error if outcome.delivered else outcome.error,
+            last_sent_at=outcome.at if outcome.delivered else now.last_sent_at,
+        )
+        self.deliveries[target_id] = now
+        return now
+
+    async def delivery_counts(self) -> dict[str, DeliveryCounts]:
+        return dict(self.deliveries)
 
     async def list_windows(self) -> list[MaintenanceWindow]:
         return list(self.windows.values())
@@ -124,6 +140,7 @@ class MemoryRepository(MemoryHistory):
     def __init__(self) -> None:
         self.windows: dict[str, MaintenanceWindow] = {}
         self.targets: dict[str, NotificationTarget] = {}
+        self.deliveries: dict[str, DeliveryCounts] = {}
         super().__init__()
         self.services: dict[str, Service] = {}
         self.versions: dict[str, int] = {}

@@ -276,3 +276,13 @@ async def test_a_target_added_on_one_replica_gets_each_transition_once_from_the_
         assert titles == sorted(f"pager-{n} is critical" for n in range(6))
         owners = {a.app.state.parts.shards.owner_of(f"pager-{n}") for n in range(6)}
         assert owners == {"a", "b"}
+
+        async def counted_alike() -> bool:
+            """Each replica shows every delivery of both (they go dead meanwhile, too)."""
+            shown = []
+            for member in (a, b):
+                [listed] = (await member.client.get("/api/v1/notifications/targets")).json()
+                shown.append(listed["delivered"])
+            return shown == [len(http_inbox.received)] * 2
+
+        await eventually(counted_alike, within=15)

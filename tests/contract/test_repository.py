@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.core import Rollup
-from ose_mesh.core.ports import OutboxEntry
+from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
@@ -14,10 +14,13 @@ from ose_mesh.domain import (
     DependencyType,
     EventMessage,
     HealthStatus,
+    HttpAssertions,
     Relationship,
     Service,
     StatusChange,
 )
+from ose_mesh.domain.maintenance import MaintenanceWindow
+from ose_mesh.domain.notifications import NotificationRule, NotificationTarget
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -192,3 +195,55 @@ async def test_the_outbox_gives_back_what_it_took_oldest_first(repository: SqlRe
     rest = await repository.pending_outbox(10)
     assert [e.routing_key for e in rest] == ["orders.2", "orders.3", "orders.4"]
     assert await repository.outbox_backlog() == 3
+
+
+async def test_services_keep_their_labels_and_check_options(repository: SqlRepository) -> None:
+    check = CheckConfig(
+        check_type=CheckType.HTTP,
+        health_url="https://shop.example/health",
+        cert_expiry_days=30,
+        assertions=HttpAssertions(status_codes=(200,), json_path="$.status", json_equals="UP"),
+    )
+    service = Service("shop", "Shop", check, labels=(("team", "web"), ("tier", "1")))
+    await repository.upsert_service(service)
+    [stored] = await repository.list_services()
+    assert (stored.check, stored.labels) == (check, service.labels)
+
+
+async def test_maintenance_windows_are_saved_replaced_and_deleted(
+    repository: SqlRepository,
+) -> None:
+    starts = datetime(2026, 12, 6, 2, tzinfo=UTC)
+    window = MaintenanceWindow(
+        "w1",
+        starts,
+        starts + timedelta(hours=1),
+        "patching",
+        "alice",
+        service_ids=("a", "b"),
+        label="team=web",
+        weekly=True,
+        created_at=starts,
+    )
+    await repository.save_window(window)
+    assert await repository.list_windows() == [window]
+    ended = window.ended(starts + timedelta(minutes=10))
+    await repository.save_window(ended)
+    assert await repository.list_windows() == [ended]
+    await repository.delete_window("w1")
+    assert await repository.list_windows() == []
+
+
+async def test_notification_targets_and_their_delivery_counts(repository: SqlRepository) -> None:
+    rule = NotificationRule(labels=("team=web",), statuses=(HealthStatus.DEAD,), min_minutes=2)
+    target = NotificationTarget("t1", "ops", "json://h/x", "JSON", "json://h/x", rule)
+    await repository.save_target(target)
+    assert await repository.list_targets() == [target]
+    at = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    await repository.count_delivery("t1", Delivery(True, at))
+    await repository.count_delivery("t1", Delivery(False, at, "refused"))
+    counts = await repository.count_delivery("t1", Delivery(True, at + timedelta(minutes=1)))
+    assert counts == DeliveryCounts(2, 1, "refused", at + timedelta(minutes=1))
+    assert await repository.delivery_counts() == {"t1": counts}
+    await repository.delete_target("t1")
+    assert (await repository.list_targets(), await repository.delivery_counts()) == ([], {})

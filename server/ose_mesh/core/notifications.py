@@ -6,9 +6,10 @@ maintenance window sends nothing. A target whose rule asks for `min_minutes` wai
 long and sends only if the service is still in that status; `repeat_minutes` reminds while
 it stays there. A recovery is told to the targets that were told of the trouble.
 
-Delivery retries with backoff (0.5 s, 1 s, 2 s) and gives up after four attempts; each
-target's counts and last error are shown (API, /metrics, the overview), and a failure is
-also an event on the bus (`notification.failed`).
+Delivery retries with backoff (0.5 s, 1 s, 2 s) and gives up after four attempts. Each
+target's counts and last error are kept in the database, summed over the replicas (the API
+and the overview show those), and per replica for its /metrics; a failure is also an event
+on the bus (`notification.failed`).
 
 Targets come from the database (the API) and from a file (OSE_MESH_NOTIFY_FILE, read at
 start, read-only). Every replica keeps them in memory, read again after a change.
@@ -30,7 +31,13 @@ from ose_mesh.core.alerts import ATTEMPTS, FIRST_BACKOFF_SECONDS, DeliveryFailed
 from ose_mesh.core.broker import EVENTS
 from ose_mesh.core.hub import OWN_NOTICES, EventHub, Subscription
 from ose_mesh.core.monitor import HeartbeatMonitor
-from ose_mesh.core.ports import Clock, NotificationRepository, OutboxEntry
+from ose_mesh.core.ports import (
+    Clock,
+    Delivery,
+    DeliveryCounts,
+    NotificationRepository,
+    OutboxEntry,
+)
 from ose_mesh.domain import (
     DomainError,
     EventMessage,
@@ -122,7 +129,8 @@ class NotificationCenter:
         self._file_targets = tuple(file_targets)
         self._stored: tuple[NotificationTarget, ...] = ()
         self.first_backoff = first_backoff
-        self.stats: dict[str, TargetStats] = {}
+        self.stats: dict[str, TargetStats] = {}  # this replica's, for its /metrics
+        self._counts: dict[str, DeliveryCounts] = {}  # the cluster's, from the database
         self.silenced = 0  # transitions in maintenance: sent to nobody
         self._waiting: dict[tuple[str, str], asyncio.Task[None]] = {}  # (target, service)
         self._told: dict[tuple[str, str], HealthStatus] = {}  # trouble told, not yet recovered
@@ -141,7 +149,12 @@ class NotificationCenter:
         raise NotificationTargetNotFound(target_id)
 
     def stats_of(self, target_id: str) -> TargetStats:
+        """This replica's deliveries to the target, since it started."""
         return self.stats.setdefault(target_id, TargetStats())
+
+    def counts_of(self, target_id: str) -> DeliveryCounts:
+        """Every replica's deliveries to the target (as last read or written here)."""
+        return self._counts.get(target_id, DeliveryCounts())
 
     async def create(self, spec: TargetSpec) -> NotificationTarget:
         kind, shown = self._sender.describe(spec.url)
@@ -187,6 +200,7 @@ class NotificationCenter:
 
     async def refresh(self) -> None:
         self._stored = tuple(await self._repository.list_targets())
+        self._counts = await self._repository.delivery_counts()
 
     async def keep_fresh(self) -> None:
         while True:
@@ -282,6 +296,7 @@ class NotificationCenter:
             else:
                 stats.delivered += 1
                 stats.last_sent_at = self._clock.wall()
+                await self._count(target, Delivery(True, stats.last_sent_at))
                 return
             if attempt < ATTEMPTS:
                 await asyncio.sleep(delay)
@@ -292,6 +307,15 @@ class NotificationCenter:
             "notification to %s gave up after %d attempts: %s", target.name, ATTEMPTS, error
         )
         self._hub.publish(OWN_NOTICES, _failure_event(target, notification, error))
+        await self._count(target, Delivery(False, self._clock.wall(), error))
+
+    async def _count(self, target: NotificationTarget, outcome: Delivery) -> None:
+        try:
+            self._counts[target.target_id] = await self._repository.count_delivery(
+                target.target_id, outcome
+            )
+        except DomainError as exc:  # the database is away: this replica's count has it
+            log.warning("could not count a delivery to %s: %s", target.name, exc.message)
 
     # -- the words ---------------------------------------------------------------------------
 

@@ -192,7 +192,32 @@ class NotificationRepository(Protocol):
 
     async def save_target(self, target: NotificationTarget) -> None: ...
 
-    async def delete_target(self, target_id: str) -> None: ...
+    async def delete_target(self, target_id: str) -> None:
+        """The target and its delivery counts."""
+        ...
+
+    async def count_delivery(self, target_id: str, outcome: Delivery) -> DeliveryCounts:
+        """Add one delivery (or failure) to the target's counts; the counts now."""
+        ...
+
+    async def delivery_counts(self) -> dict[str, DeliveryCounts]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    delivered: bool
+    at: datetime
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """How a target's notifications went, for the whole cluster."""
+
+    delivered: int = 0
+    failed: int = 0
+    last_error: str | None = None
+    last_sent_at: datetime | None = None
 
 
 class OutboxRepository(Protocol):

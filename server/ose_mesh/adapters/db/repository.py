@@ -27,6 +27,7 @@ from sqlmodel import SQLModel
 
 from ose_mesh.adapters.db.migrate import current_revision, upgrade_to_head
 from ose_mesh.adapters.db.tables import (
+    DeliveryCountRow,
     DependencyRow,
     MaintenanceRow,
     NotificationTargetRow,
@@ -41,7 +42,7 @@ from ose_mesh.adapters.db.tables import (
 )
 from ose_mesh.core import Rollup
 from ose_mesh.core.membership import blocks
-from ose_mesh.core.ports import OutboxEntry, Replica, StoredState
+from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry, Replica, StoredState
 from ose_mesh.domain import (
     Dependency,
     HealthStatus,
@@ -65,6 +66,7 @@ SHARDS: sa.Table = ShardLeaseRow.__table__  # type: ignore[attr-defined]
 STATES: sa.Table = ServiceStateRow.__table__  # type: ignore[attr-defined]
 MAINTENANCE: sa.Table = MaintenanceRow.__table__  # type: ignore[attr-defined]
 NOTIFICATION_TARGETS: sa.Table = NotificationTargetRow.__table__  # type: ignore[attr-defined]
+DELIVERIES: sa.Table = DeliveryCountRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 REPLICA_LOCK = 0x05E_3E55  # and one server joining at a time
 # A relay that claimed outbox rows and died: another publishes them after this long.
@@ -80,6 +82,7 @@ _TABLES = [
     STATES,
     MAINTENANCE,
     NOTIFICATION_TARGETS,
+    DELIVERIES,
 ]
 
 
@@ -251,8 +254,45 @@ class SqlRepository:
     @_runs_to_completion
     async def delete_target(self, target_id: str) -> None:
         async with self._connect() as conn:
-            table = NOTIFICATION_TARGETS
-            await conn.execute(sa.delete(table).where(table.c.target_id == target_id))
+            for table in (NOTIFICATION_TARGETS, DELIVERIES):
+                await conn.execute(sa.delete(table).where(table.c.target_id == target_id))
+
+    @_runs_to_completion
+    async def count_delivery(self, target_id: str, outcome: Delivery) -> DeliveryCounts:
+        values: dict[str, Any] = {
+            "target_id": target_id,
+            "delivered": int(outcome.delivered),
+            "failed": int(not outcome.delivered),
+        }
+        if outcome.delivered:
+            values["last_sent_at"] = outcome.at
+        else:
+            values["last_error"] = outcome.error
+        statement = self._insert(DELIVERIES).values(values)
+        excluded = statement.excluded
+        changes: dict[str, Any] = {
+            "delivered": DELIVERIES.c.delivered + excluded.delivered,
+            "failed": DELIVERIES.c.failed + excluded.failed,
+        }
+        changes.update({k: excluded[k] for k in ("last_sent_at", "last_error") if k in values})
+        statement = statement.on_conflict_do_update(index_elements=["target_id"], set_=changes)
+        async with self._connect() as conn:
+            await conn.execute(statement)
+            row = (
+                (
+                    await conn.execute(
+                        sa.select(DELIVERIES).where(DELIVERIES.c.target_id == target_id)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return DeliveryCountRow.domain(row)
+
+    async def delivery_counts(self) -> dict[str, DeliveryCounts]:
+        async with self._connect() as conn:
+            rows = (await conn.execute(sa.select(DELIVERIES))).mappings().all()
+        return {row["target_id"]: DeliveryCountRow.domain(row) for row in rows}
 
     async def list_services(self) -> list[Service]:
         async with self._connect() as conn:

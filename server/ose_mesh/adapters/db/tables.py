@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ose_mesh.core import Rollup
-from ose_mesh.core.ports import OutboxEntry, Replica
+from ose_mesh.core.ports import DeliveryCounts, OutboxEntry, Replica
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
@@ -358,6 +358,28 @@ class NotificationTargetRow(SQLModel, table=True):
             kind=row["kind"],
             shown_url=row["shown_url"],
             rule=NotificationRule.from_json(row["rule"]),
+        )
+
+
+class DeliveryCountRow(SQLModel, table=True):
+    """How a target's notifications went, summed over every replica."""
+
+    __tablename__ = "notification_deliveries"
+
+    target_id: str = Field(primary_key=True, max_length=32)
+    delivered: int = 0
+    failed: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_sent_at: datetime | None = Field(default=None, sa_column=_datetime_column(nullable=True))
+
+    @staticmethod
+    def domain(row: sa.RowMapping) -> DeliveryCounts:
+        sent = row["last_sent_at"]
+        return DeliveryCounts(
+            delivered=row["delivered"],
+            failed=row["failed"],
+            last_error=row["last_error"],
+            last_sent_at=None if sent is None else _utc(sent),
         )
 
 

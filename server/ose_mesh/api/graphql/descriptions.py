@@ -242,7 +242,7 @@ DESCRIPTIONS = {
     "NotificationTarget.serviceIds": "Services it is for (with clusters and labels; none: all).",
     "NotificationTarget.clusters": "Clusters it is for.",
     "NotificationTarget.labels": "Labels (key=value) it is for.",
-    "NotificationTarget.delivered": "Notifications delivered (since this replica started).",
+    "NotificationTarget.delivered": "Notifications delivered, by every replica.",
     "NotificationTarget.failed": "Notifications that failed after every retry.",
     "NotificationTarget.lastError": "Why the last failed one failed.",
     "NotificationTarget.lastSentAt": "When the last one was delivered.",

@@ -41,7 +41,7 @@ class NotificationTarget:
     def from_domain(
         cls, center: NotificationCenter, target: domain.NotificationTarget
     ) -> NotificationTarget:
-        rule, stats = target.rule, center.stats_of(target.target_id)
+        rule, stats = target.rule, center.counts_of(target.target_id)
         return cls(
             id=target.target_id,
             name=target.name,

@@ -27,7 +27,7 @@ def _center(request: Request) -> NotificationCenter:
 def target_json(
     center: NotificationCenter, target: NotificationTarget
 ) -> models.NotificationTarget:
-    stats = center.stats_of(target.target_id)
+    stats = center.counts_of(target.target_id)
     return {
         "target_id": target.target_id,
         "name": target.name,

@@ -45,9 +45,19 @@ def upgrade() -> None:
         sa.Column("rule", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("target_id"),
     )
+    op.create_table(
+        "notification_deliveries",
+        sa.Column("target_id", sa.String(length=32), nullable=False),
+        sa.Column("delivered", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("target_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("notification_deliveries")
     op.drop_table("notification_targets")
     op.drop_table("maintenance_windows")
     with op.batch_alter_table("services", schema=None) as batch_op:
