@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -112,6 +112,7 @@ class MemoryRepository(MemoryHistory):
     async def delete_target(self, target_id: str) -> None:
         self.targets.pop(target_id, None)
         self.deliveries.pop(target_id, None)
+        self.told_rows = {k: v for k, v in self.told_rows.items() if k[0] != target_id}
 
     async def count_delivery(self, target_id: str, outcome: Delivery) -> DeliveryCounts:
         now = self.deliveries.get(target_id, DeliveryCounts())
@@ -128,6 +129,15 @@ class MemoryRepository(MemoryHistory):
     async def delivery_counts(self) -> dict[str, DeliveryCounts]:
         return dict(self.deliveries)
 
+    async def set_told(self, target_id: str, service_id: str, status: HealthStatus | None) -> None:
+        if status is None:
+            self.told_rows.pop((target_id, service_id), None)
+        else:
+            self.told_rows[(target_id, service_id)] = status
+
+    async def told(self, service_ids: Collection[str]) -> dict[tuple[str, str], HealthStatus]:
+        return {key: status for key, status in self.told_rows.items() if key[1] in service_ids}
+
     async def list_windows(self) -> list[MaintenanceWindow]:
         return list(self.windows.values())
 
@@ -141,6 +151,7 @@ class MemoryRepository(MemoryHistory):
         self.windows: dict[str, MaintenanceWindow] = {}
         self.targets: dict[str, NotificationTarget] = {}
         self.deliveries: dict[str, DeliveryCounts] = {}
+        self.told_rows: dict[tuple[str, str], HealthStatus] = {}
         super().__init__()
         self.services: dict[str, Service] = {}
         self.versions: dict[str, int] = {}

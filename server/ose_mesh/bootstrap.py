@@ -95,6 +95,8 @@ class Mesh:
         await self.use_cases.notifications.refresh()
         restored = await self.use_cases.registry.restore()
         edges = await self.use_cases.dependencies.restore()
+        if self.shards is None:  # a lone server checks everything: its notifications go on
+            self.use_cases.notifications.resume(list(self.monitor.names()))
         if self.shards is not None:
             await self.shards.load_mirrors()
         return restored, edges
@@ -266,6 +268,7 @@ def build_mesh(
         hub,
         clock,
         affected=lambda service_id: _affected(dependencies, service_id),
+        in_maintenance=maintenance.in_maintenance,
         file_targets=notification_targets(settings, senders),
     )
     jobs = Supervisor()
@@ -325,6 +328,7 @@ def build_mesh(
         link.serve(registry, dependencies, maintenance, notifications)
         maintenance.on_change = notifications.on_change = link.settings_changed
         shards.on_states = link.send_states
+        shards.on_adopt = notifications.resume
         jobs.add("shards", shards.run)
         jobs.add("states", shards.keep_states_written)
         jobs.add("cluster-transitions", link.forward_transitions)

@@ -247,3 +247,19 @@ async def test_notification_targets_and_their_delivery_counts(repository: SqlRep
     assert await repository.delivery_counts() == {"t1": counts}
     await repository.delete_target("t1")
     assert (await repository.list_targets(), await repository.delivery_counts()) == ([], {})
+
+
+async def test_what_was_told_is_kept_per_target_and_service(repository: SqlRepository) -> None:
+    await repository.set_told("t1", "pay", HealthStatus.DEAD)
+    await repository.set_told("t1", "pay", HealthStatus.CRITICAL)
+    await repository.set_told("t2", "pay", HealthStatus.DEAD)
+    await repository.set_told("t1", "web", HealthStatus.DEAD)
+    assert await repository.told(["pay"]) == {
+        ("t1", "pay"): HealthStatus.CRITICAL,
+        ("t2", "pay"): HealthStatus.DEAD,
+    }
+    await repository.set_told("t1", "pay", None)
+    assert await repository.told(["pay", "web"]) == {
+        ("t2", "pay"): HealthStatus.DEAD,
+        ("t1", "web"): HealthStatus.DEAD,
+    }

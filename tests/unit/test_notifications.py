@@ -218,3 +218,64 @@ async def test_a_refused_target_changes_nothing(spec: TargetSpec, field: str) ->
         await center.create(spec)
     assert refused.value.field == field
     assert len(await core.store.list_targets()) == 1
+
+
+def successor(core: Core, inbox: Inbox, clockwork: Clockwork) -> NotificationCenter:
+    """Another replica's center on the same database, as after a takeover."""
+    return NotificationCenter(
+        core.store,
+        inbox,
+        core.monitor,
+        core.hub,
+        core.clock,
+        first_backoff=0,
+        sleep=clockwork.sleep,
+    )
+
+
+async def test_a_new_owner_goes_on_with_the_reminders_and_the_recovery() -> None:
+    core, center, inbox, clockwork = await setting(repeat_minutes=30)
+    for _ in range(2):
+        await core.registry.beat("search", ok=False)
+        await settle()
+    await eventually(lambda: inbox.sent)  # told, by the former owner
+    for task in (*center._waiting.values(), *_RUNNING):
+        task.cancel()  # the former owner is gone
+    clockwork.waiting.clear()
+    waits = Clockwork()
+    after = successor(core, inbox, waits)
+    await after.refresh()
+    after.resume(["search", "payments"])
+    await eventually(lambda: waits.waiting)
+    [(seconds, _)] = waits.waiting
+    assert seconds == 30 * 60  # the next reminder, not a new first page
+    waits.release()
+    await eventually(lambda: len(inbox.sent) == 2)
+    assert inbox.sent[1][1].title == "still: search is critical"
+    # it recovers while the new owner is not routing yet: the recovery is still told
+    await core.registry.beat("search", ok=True)
+    third = successor(core, inbox, Clockwork())
+    await third.refresh()
+    third.resume(["search"])
+    await eventually(lambda: len(inbox.sent) == 3)
+    assert inbox.sent[2][1].title == "search recovered"
+    assert await core.store.told(["search"]) == {}
+
+
+async def test_a_new_owner_pages_when_the_former_one_was_still_waiting() -> None:
+    core, center, inbox, _ = await setting(min_minutes=10)
+    for _ in range(2):
+        await core.registry.beat("payments", ok=False)
+        await settle()
+    core.clock.advance(4 * 60)  # four of the ten minutes were waited by the former owner
+    for task in (*center._waiting.values(), *_RUNNING):
+        task.cancel()
+    waits = Clockwork()
+    after = successor(core, inbox, waits)
+    await after.refresh()
+    after.resume(["payments"])
+    await eventually(lambda: waits.waiting)
+    assert [seconds for seconds, _ in waits.waiting] == [6 * 60]
+    waits.release()
+    await eventually(lambda: inbox.sent)
+    assert inbox.sent[0][1].title == "payments is critical"

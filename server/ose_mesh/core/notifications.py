@@ -22,15 +22,15 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ose_mesh.core.alerts import ATTEMPTS, FIRST_BACKOFF_SECONDS, DeliveryFailed, alert_body
 from ose_mesh.core.broker import EVENTS
 from ose_mesh.core.hub import OWN_NOTICES, EventHub, Subscription
-from ose_mesh.core.monitor import HeartbeatMonitor
+from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
 from ose_mesh.core.ports import (
     Clock,
     Delivery,
@@ -44,6 +44,7 @@ from ose_mesh.domain import (
     HealthStatus,
     InvalidField,
     MessagePriority,
+    Service,
     ServiceNotFound,
     StatusChange,
 )
@@ -113,6 +114,7 @@ class NotificationCenter:
         clock: Clock,
         *,
         affected: Callable[[str], int] = lambda service_id: 0,
+        in_maintenance: Callable[[Service], bool] = lambda service: False,
         file_targets: Sequence[NotificationTarget] = (),
         first_backoff: float = FIRST_BACKOFF_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -126,6 +128,7 @@ class NotificationCenter:
         self._hub = hub
         self._clock = clock
         self._affected = affected
+        self._in_maintenance = in_maintenance
         self._file_targets = tuple(file_targets)
         self._stored: tuple[NotificationTarget, ...] = ()
         self.first_backoff = first_backoff
@@ -243,31 +246,90 @@ class NotificationCenter:
                 continue
             key = (target.target_id, change.service_id)
             if change.current in rule.statuses:
-                task = asyncio.get_running_loop().create_task(self._page(target, change))
-                self._waiting[key] = task
-                task.add_done_callback(functools.partial(self._forget, key))
+                self._wait_then_page(target, change, rule.min_minutes * 60)
             elif change.current is HealthStatus.HEALTHY and key in self._told:
-                del self._told[key]
-                if rule.recoveries:
-                    self._deliver_soon(target, self._message(change, "recovery"))
+                self._recovered(target, change)
+
+    def resume(self, service_ids: Collection[str]) -> None:
+        """Services this process has just started checking (a takeover, a start): go on
+        where the former owner was, from what the database says was told."""
+        if service_ids:
+            self._in_background(self._resume(list(service_ids)))
+
+    async def _resume(self, service_ids: list[str]) -> None:
+        try:
+            self._told.update(await self._repository.told(service_ids))
+        except DomainError as exc:
+            log.warning("could not read which notifications were sent: %s", exc.message)
+        wall_now = self._clock.wall()
+        for service_id in service_ids:
+            try:
+                state = self._monitor.state(service_id)
+            except ServiceNotFound:
+                continue
+            if self._in_maintenance(state.service):
+                continue
+            since = wall_now - timedelta(seconds=self._clock.monotonic() - state.status_since)
+            change = StatusChange(
+                service_id, state.status, state.status, since, describe_status(state)
+            )
+            for target in self.targets():
+                rule, key = target.rule, (target.target_id, service_id)
+                if not rule.selects(state.service):
+                    continue
+                if state.status in rule.statuses and key in self._told:
+                    if rule.repeat_minutes:  # the reminders go on
+                        self._wait_then_page(target, change, rule.repeat_minutes * 60, "reminder")
+                elif state.status in rule.statuses:  # what the former owner was waiting for
+                    waited = (wall_now - since).total_seconds()
+                    self._wait_then_page(target, change, max(0.0, rule.min_minutes * 60 - waited))
+                elif state.status is HealthStatus.HEALTHY and key in self._told:
+                    self._recovered(target, change)  # it recovered while nobody owned it
+
+    def _wait_then_page(
+        self, target: NotificationTarget, change: StatusChange, wait: float, kind: str = "problem"
+    ) -> None:
+        key = (target.target_id, change.service_id)
+        task = asyncio.get_running_loop().create_task(self._page(target, change, wait, kind))
+        self._waiting[key] = task
+        task.add_done_callback(functools.partial(self._forget, key))
+
+    def _recovered(self, target: NotificationTarget, change: StatusChange) -> None:
+        del self._told[(target.target_id, change.service_id)]
+        self._in_background(self._remember(target, change.service_id, None))
+        if target.rule.recoveries:
+            self._deliver_soon(target, self._message(change, "recovery"))
 
     def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
         if self._waiting.get(key) is task:
             del self._waiting[key]
 
-    async def _page(self, target: NotificationTarget, change: StatusChange) -> None:
-        """Wait `min_minutes`, send if it is still so, then remind every `repeat_minutes`."""
+    async def _page(
+        self, target: NotificationTarget, change: StatusChange, wait: float, kind: str
+    ) -> None:
+        """Wait, send if it is still so, then remind every `repeat_minutes`."""
         rule = target.rule
-        if rule.min_minutes:
-            await self._sleep(rule.min_minutes * 60)
-        kind = "problem"
+        if wait:
+            await self._sleep(wait)
         while self._still(change) and self._kept(target):
-            self._told[(target.target_id, change.service_id)] = change.current
+            key = (target.target_id, change.service_id)
+            if self._told.get(key) is not change.current:
+                self._told[key] = change.current
+                await self._remember(target, change.service_id, change.current)
             self._deliver_soon(target, self._message(change, kind))
             if not rule.repeat_minutes:
                 return
             await self._sleep(rule.repeat_minutes * 60)
             kind = "reminder"
+
+    async def _remember(
+        self, target: NotificationTarget, service_id: str, status: HealthStatus | None
+    ) -> None:
+        """Kept in the database, for a replica that takes the service over."""
+        try:
+            await self._repository.set_told(target.target_id, service_id, status)
+        except DomainError as exc:
+            log.warning("could not note a notification to %s: %s", target.name, exc.message)
 
     def _kept(self, target: NotificationTarget) -> bool:
         """Not deleted meanwhile."""
@@ -280,7 +342,10 @@ class NotificationCenter:
             return False
 
     def _deliver_soon(self, target: NotificationTarget, notification: Notification) -> None:
-        task = asyncio.get_running_loop().create_task(self.deliver(target, notification))
+        self._in_background(self.deliver(target, notification))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 

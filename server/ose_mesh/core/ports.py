@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -201,6 +201,15 @@ class NotificationRepository(Protocol):
         ...
 
     async def delivery_counts(self) -> dict[str, DeliveryCounts]: ...
+
+    async def set_told(self, target_id: str, service_id: str, status: HealthStatus | None) -> None:
+        """Note that the target was told of the service's trouble (None: of its recovery,
+        or of nothing): a replica taking the service over goes on from there."""
+        ...
+
+    async def told(self, service_ids: Collection[str]) -> dict[tuple[str, str], HealthStatus]:
+        """(target_id, service_id) -> the status told, for these services."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,8 @@ class ShardOwner:
         self.takeovers = 0  # shards taken from another replica or from no one
         # Told the snapshots written (the cluster link sends them to the other replicas).
         self.on_states: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+        # Told the services of shards just taken (notifications go on where they were).
+        self.on_adopt: Callable[[list[str]], None] | None = None
 
     # -- what the monitor asks -----------------------------------------------------------
 
@@ -183,6 +185,8 @@ class ShardOwner:
         for service_id in services:
             found = stored.get(service_id)
             self._monitor.adopt(service_id, None if found is None else found.snapshot)
+        if self.on_adopt is not None:
+            self.on_adopt(services)
         log.info(
             "%s: took %d shards (%d services)", self.identity.replica_id, len(gained), len(services)
         )

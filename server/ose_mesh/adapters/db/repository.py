@@ -11,7 +11,7 @@ import functools
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,6 +37,7 @@ from ose_mesh.adapters.db.tables import (
     ServiceRow,
     ServiceStateRow,
     ShardLeaseRow,
+    ToldRow,
     TransitionRow,
     _utc,
 )
@@ -67,6 +68,7 @@ STATES: sa.Table = ServiceStateRow.__table__  # type: ignore[attr-defined]
 MAINTENANCE: sa.Table = MaintenanceRow.__table__  # type: ignore[attr-defined]
 NOTIFICATION_TARGETS: sa.Table = NotificationTargetRow.__table__  # type: ignore[attr-defined]
 DELIVERIES: sa.Table = DeliveryCountRow.__table__  # type: ignore[attr-defined]
+TOLD: sa.Table = ToldRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 REPLICA_LOCK = 0x05E_3E55  # and one server joining at a time
 # A relay that claimed outbox rows and died: another publishes them after this long.
@@ -83,6 +85,7 @@ _TABLES = [
     MAINTENANCE,
     NOTIFICATION_TARGETS,
     DELIVERIES,
+    TOLD,
 ]
 
 
@@ -254,7 +257,7 @@ class SqlRepository:
     @_runs_to_completion
     async def delete_target(self, target_id: str) -> None:
         async with self._connect() as conn:
-            for table in (NOTIFICATION_TARGETS, DELIVERIES):
+            for table in (NOTIFICATION_TARGETS, DELIVERIES, TOLD):
                 await conn.execute(sa.delete(table).where(table.c.target_id == target_id))
 
     @_runs_to_completion
@@ -288,6 +291,30 @@ class SqlRepository:
                 .one()
             )
         return DeliveryCountRow.domain(row)
+
+    @_runs_to_completion
+    async def set_told(self, target_id: str, service_id: str, status: HealthStatus | None) -> None:
+        async with self._connect() as conn:
+            await conn.execute(
+                sa.delete(TOLD).where(
+                    TOLD.c.target_id == target_id, TOLD.c.service_id == service_id
+                )
+            )
+            if status is not None:
+                row = {"target_id": target_id, "service_id": service_id, "status": status.value}
+                await conn.execute(sa.insert(TOLD).values(row))
+
+    async def told(self, service_ids: Collection[str]) -> dict[tuple[str, str], HealthStatus]:
+        found: dict[tuple[str, str], HealthStatus] = {}
+        ids = list(service_ids)
+        async with self._connect() as conn:
+            for start in range(0, len(ids), 1000):  # bound the statement's parameters
+                chunk = ids[start : start + 1000]
+                rows = await conn.execute(sa.select(TOLD).where(TOLD.c.service_id.in_(chunk)))
+                for row in rows.mappings():
+                    key = (row["target_id"], row["service_id"])
+                    found[key] = HealthStatus(row["status"])
+        return found
 
     async def delivery_counts(self) -> dict[str, DeliveryCounts]:
         async with self._connect() as conn:

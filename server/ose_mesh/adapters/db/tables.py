@@ -383,6 +383,16 @@ class DeliveryCountRow(SQLModel, table=True):
         )
 
 
+class ToldRow(SQLModel, table=True):
+    """A target was told of a service's trouble and not yet of its recovery."""
+
+    __tablename__ = "notification_told"
+
+    target_id: str = Field(primary_key=True, max_length=32)
+    service_id: str = Field(primary_key=True, max_length=200)
+    status: str = Field(max_length=16)
+
+
 class ReplicaRow(SQLModel, table=True):
     """A server using this database, alive while `expires_at` is ahead (it renews it)."""
 

@@ -46,6 +46,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("target_id"),
     )
     op.create_table(
+        "notification_told",
+        sa.Column("target_id", sa.String(length=32), nullable=False),
+        sa.Column("service_id", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("target_id", "service_id"),
+    )
+    op.create_table(
         "notification_deliveries",
         sa.Column("target_id", sa.String(length=32), nullable=False),
         sa.Column("delivered", sa.Integer(), nullable=False),
@@ -58,6 +65,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("notification_deliveries")
+    op.drop_table("notification_told")
     op.drop_table("notification_targets")
     op.drop_table("maintenance_windows")
     with op.batch_alter_table("services", schema=None) as batch_op:
