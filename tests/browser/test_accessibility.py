@@ -49,6 +49,18 @@ def open_page(browser: Browser, mesh: MeshProcess, path: str, width: int, scheme
     return page
 
 
+def serious_violations(page: Page) -> list[dict[str, object]]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        {"rule": v["id"], "impact": v["impact"], "where": [n["target"] for n in v["nodes"]][:5]}
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("name", list(PAGES))
 def test_axe_finds_no_serious_violation(
@@ -56,15 +68,30 @@ def test_axe_finds_no_serious_violation(
 ) -> None:
     page = open_page(browser, populated, PAGES[name], 1440, scheme)
     try:
-        page.add_script_tag(path=str(AXE))
-        found = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        )
-        serious = [
-            {"rule": v["id"], "impact": v["impact"], "where": [n["target"] for n in v["nodes"]][:5]}
-            for v in found
-            if v["impact"] in ("serious", "critical")
-        ]
+        serious = serious_violations(page)
+        assert serious == [], json.dumps(serious, indent=1)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("in_maintenance", [False, True])
+def test_axe_finds_nothing_in_a_service_panel_with_its_maintenance_form(
+    browser: Browser, populated: MeshProcess, scheme: str, in_maintenance: bool
+) -> None:
+    service_id = f"a11y-panel-{uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=populated.url, timeout=10) as api:
+        body = {"service_id": service_id, "health_url": "https://127.0.0.1:9/health"}
+        assert api.post("/api/v1/heartbeat/register", json=body).status_code == 201
+        if in_maintenance:
+            window = {"reason": "disk swap", "service_ids": [service_id], "duration_minutes": 30}
+            assert api.post("/api/v1/maintenance", json=window).status_code == 201
+    page = open_page(browser, populated, f"/heartbeat-dashboard?search={service_id}", 1440, scheme)
+    try:
+        page.locator(f'[data-service="{service_id}"]').click()
+        form = page.get_by_test_id("maintenance")
+        expect(form).to_contain_text("In maintenance" if in_maintenance else "Reason")
+        serious = serious_violations(page)
         assert serious == [], json.dumps(serious, indent=1)
     finally:
         page.context.close()
