@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from ose_mesh.adapters.broker import MemoryBroker, MemoryVirtualHost
+from ose_mesh.adapters.notify import NotificationSenders
 from ose_mesh.app import create_app
 from ose_mesh.config import load_settings
+from ose_mesh.core.alerts import DeliveryFailed
+from ose_mesh.core.notifications import Notification
+from ose_mesh.domain import HealthStatus, NotificationTarget, StatusChange
 from tests.api.conftest import HttpInbox, gql
 from tests.conftest import sqlite_url
 from tests.eventually import eventually
@@ -124,15 +130,27 @@ async def test_a_target_that_fails_is_counted_and_a_test_says_why(
     tested = await client.post(f"{TARGETS}/{created['target_id']}/test")
     assert tested.json()["delivered"] is False
     assert tested.json()["error"].startswith("JSON: ")
-    metadata = await client.post(
-        TARGETS, json={"name": "metadata", "url": "json://169.254.169.254/"}
+
+
+async def test_a_name_that_resolves_to_the_metadata_address_is_not_sent_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checked at sending, on what the name resolves to (the literal is refused earlier)."""
+    senders = NotificationSenders()
+    kind, shown = senders.describe("json://metadata.internal/latest")
+
+    async def resolves_to_metadata(host: str, port: object, **_: object) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", 0))]
+
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(loop, "getaddrinfo", resolves_to_metadata)
+    target = NotificationTarget("t", "meta", "json://metadata.internal/latest", kind, shown)
+    change = StatusChange("svc", HealthStatus.HEALTHY, HealthStatus.DEAD, datetime.now(UTC), "x")
+    with pytest.raises(DeliveryFailed) as refused:
+        await senders.send(target, Notification("t", "b", "failure", change, "problem"))
+    assert str(refused.value) == (
+        "JSON: not sent: 169.254.169.254 is link-local, where clouds serve instance credentials"
     )
-    tested = await client.post(f"{TARGETS}/{metadata.json()['target_id']}/test")
-    assert tested.json() == {
-        "delivered": False,
-        "error": "JSON: not sent: 169.254.169.254 is link-local, where clouds serve "
-        "instance credentials",
-    }
 
 
 async def test_targets_over_graphql(client: httpx.AsyncClient, http_inbox: HttpInbox) -> None:
@@ -184,6 +202,9 @@ async def test_targets_over_graphql(client: httpx.AsyncClient, http_inbox: HttpI
         ({"name": "x", "url": "nope://x"}, "url"),
         ({"name": "x", "url": "ftp://example.org/"}, "url"),
         ({"name": "x", "url": "http://169.254.169.254/latest"}, "url"),
+        ({"name": "x", "url": "json://169.254.169.254/"}, "url"),
+        ({"name": "x", "url": "mailto://0.0.0.0:25?to=a@b.c"}, "url"),
+        ({"name": "x", "url": "form://[fe80::1]/hook"}, "url"),
         ({"name": "x", "url": "json://h/", "statuses": ["healthy"]}, "statuses.0"),
         ({"name": "x", "url": "json://h/", "statuses": []}, "statuses"),
         ({"name": "x", "url": "json://h/", "min_minutes": -1}, "min_minutes"),

@@ -29,9 +29,12 @@ from ose_mesh.domain import InvalidField
 from ose_mesh.domain.addresses import never_probed, parse_address
 from ose_mesh.domain.notifications import NotificationTarget
 from ose_mesh.domain.redaction import safe_url, scrub
-from ose_mesh.domain.service import validate_health_url
+from ose_mesh.domain.service import validate_health_url, validate_host
 
 SEND_TIMEOUT_SECONDS = 30.0
+# Apprise services whose URL names the host they connect to (others go to a cloud service
+# at its own address, with tokens where a host would be).
+_HOSTED = ("JSON", "Form", "XML", "E-Mail")
 _NOTIFY_TYPES = {
     "failure": apprise.NotifyType.FAILURE,
     "warning": apprise.NotifyType.WARNING,
@@ -58,7 +61,14 @@ class NotificationSenders:
                 "is not a URL Apprise can read (slack://…, mailto://…, json://…; see "
                 "https://github.com/caronc/apprise/wiki) nor an http(s) webhook",
             )
-        return str(plugin.service_name), str(plugin.url(privacy=True))
+        kind = str(plugin.service_name)
+        host = urlsplit(url).hostname
+        if kind in _HOSTED and host:
+            try:  # a literal address no probe may reach either is refused now, not at sending
+                validate_host("url", host)
+            except InvalidField as exc:
+                raise InvalidField("url", exc.reason) from None
+        return kind, str(plugin.url(privacy=True))
 
     async def send(self, target: NotificationTarget, notification: Notification) -> None:
         await _check_destination(target)
@@ -90,7 +100,7 @@ class NotificationSenders:
 
 async def _check_destination(target: NotificationTarget) -> None:
     host = urlsplit(target.url).hostname
-    if not host or target.kind not in ("webhook", "JSON", "Form", "XML", "E-Mail"):
+    if not host or target.kind not in ("webhook", *_HOSTED):
         return  # a cloud service at its own well-known address
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
