@@ -67,6 +67,9 @@ log = logging.getLogger(__name__)
 
 # Replicas compare what they hold with the database this often (missed change messages).
 RECONCILE_SECONDS = 10.0
+# Maintenance windows and notification targets are read again this often, besides at once
+# after a change made here or told by another replica.
+SETTINGS_REFRESH_SECONDS = 5.0
 # A stopping server hands over and leaves within this, or lets its leases run out.
 LEAVE_SECONDS = 5.0
 
@@ -312,9 +315,12 @@ def build_mesh(
     jobs.add("outbox-relay", relay.run)
     jobs.add("transitions", lambda: forward_transitions(transitions, events))
     jobs.add("notices", lambda: forward_notices(notices, events))
-    jobs.add("maintenance", maintenance.keep_fresh, vital=False)
     jobs.add("notifications", lambda: notifications.run(to_notify), vital=False)
-    jobs.add("notification-targets", notifications.keep_fresh, vital=False)
+    jobs.add(
+        "settings",  # maintenance windows and targets changed elsewhere, if a message was lost
+        _every(SETTINGS_REFRESH_SECONDS, _read_settings(maintenance, notifications), jobs.stopping),
+        vital=False,
+    )
     jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
     if alerts is not None:
         jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)
@@ -386,6 +392,19 @@ def _every(
                 await work()
 
     return job
+
+
+def _read_settings(
+    maintenance: MaintenanceSchedule, notifications: NotificationCenter
+) -> Callable[[], Awaitable[None]]:
+    async def read() -> None:
+        try:
+            await maintenance.refresh()
+            await notifications.refresh()
+        except DomainError as exc:  # the database is away: keep what was read
+            log.warning("could not read the maintenance windows and targets: %s", exc.message)
+
+    return read
 
 
 def _affected(dependencies: DependencyService, service_id: str) -> int:

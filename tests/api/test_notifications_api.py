@@ -153,6 +153,23 @@ async def test_a_name_that_resolves_to_the_metadata_address_is_not_sent_to(
     )
 
 
+async def test_an_ipv6_answer_carrying_the_metadata_address_is_not_sent_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    senders = NotificationSenders()
+    kind, shown = senders.describe("json://metadata.internal/latest")
+
+    async def resolves_to_mapped(host: str, port: object, **_: object) -> list[Any]:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::ffff:169.254.169.254", 0, 0, 0))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolves_to_mapped)
+    target = NotificationTarget("t", "meta", "json://metadata.internal/latest", kind, shown)
+    change = StatusChange("svc", HealthStatus.HEALTHY, HealthStatus.DEAD, datetime.now(UTC), "x")
+    with pytest.raises(DeliveryFailed) as refused:
+        await senders.send(target, Notification("t", "b", "failure", change, "problem"))
+    assert "169.254.169.254" in str(refused.value)
+
+
 async def test_targets_over_graphql(client: httpx.AsyncClient, http_inbox: HttpInbox) -> None:
     created = await gql(
         client,

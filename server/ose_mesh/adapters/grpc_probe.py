@@ -16,7 +16,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from ose_mesh.adapters.network import NetworkPolicy, describe, permitted_address
+from ose_mesh.adapters.network import NetworkPolicy, describe, elapsed_ms, permitted_address
 from ose_mesh.adapters.tls import CertificateReader
 from ose_mesh.core import ProbeOutcome
 from ose_mesh.domain import Service
@@ -46,7 +46,7 @@ class GrpcProber:
         try:
             address, _ = await permitted_address(host, port, self._policy)
         except (OSError, ValueError) as exc:
-            return ProbeOutcome(False, _elapsed_ms(started), describe(exc), answered=False)
+            return ProbeOutcome(False, elapsed_ms(started), describe(exc), answered=False)
         request = health_pb2.HealthCheckRequest(service=check.grpc_service or "")
         async with self._channel(address, host, port, tls=check.tls) as channel:
             try:
@@ -56,8 +56,8 @@ class GrpcProber:
             except grpc.aio.AioRpcError as exc:
                 answered = exc.code() not in _NO_ANSWER
                 message = _failure(exc, check.grpc_service)
-                return ProbeOutcome(False, _elapsed_ms(started), message, answered=answered)
-        latency = _elapsed_ms(started)
+                return ProbeOutcome(False, elapsed_ms(started), message, answered=answered)
+        latency = elapsed_ms(started)
         status = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
         serving = answer.status == health_pb2.HealthCheckResponse.SERVING
         expiry = None
@@ -91,7 +91,3 @@ def _failure(exc: grpc.aio.AioRpcError, service_name: str | None) -> str:
         return "no answer within the probe timeout"
     details = (exc.details() or "").replace("\n", " ")
     return f"{code.name.lower()}: {details}"[:300]
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

@@ -14,6 +14,7 @@ import ipaddress
 import os
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -138,6 +139,11 @@ async def connect_any(
         except OSError as exc:
             error = exc
     raise error or OSError("the name resolved to no address")
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since `started` (a perf_counter reading), as probes report latency."""
+    return round((time.perf_counter() - started) * 1000, 3)
 
 
 async def permitted_address(host: str, port: int, policy: NetworkPolicy) -> tuple[str, int]:

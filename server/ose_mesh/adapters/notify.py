@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 import apprise
 
+from ose_mesh.adapters.network import NetworkPolicy
 from ose_mesh.adapters.webhooks import HttpWebhooks
 from ose_mesh.core.alerts import DeliveryFailed
 from ose_mesh.core.notifications import Notification
 from ose_mesh.domain import InvalidField
-from ose_mesh.domain.addresses import never_probed, parse_address
+from ose_mesh.domain.addresses import parse_address
 from ose_mesh.domain.notifications import NotificationTarget
 from ose_mesh.domain.redaction import safe_url, scrub
 from ose_mesh.domain.service import validate_health_url, validate_host
@@ -35,6 +36,9 @@ SEND_TIMEOUT_SECONDS = 30.0
 # Apprise services whose URL names the host they connect to (others go to a cloud service
 # at its own address, with tokens where a host would be).
 _HOSTED = ("JSON", "Form", "XML", "E-Mail")
+# Targets may be on the private network (a mail relay, a chat bridge); never on link-local
+# or unspecified addresses, nor an IPv6 address carrying one (the probes' rule for those).
+_ANYWHERE_BUT_LINK_LOCAL = NetworkPolicy()
 _NOTIFY_TYPES = {
     "failure": apprise.NotifyType.FAILURE,
     "warning": apprise.NotifyType.WARNING,
@@ -108,5 +112,5 @@ async def _check_destination(target: NotificationTarget) -> None:
         return  # Apprise will say it cannot resolve it
     for *_, sockaddr in found:
         address = parse_address(str(sockaddr[0]))
-        if address is not None and (reason := never_probed(address)) is not None:
+        if address is not None and (reason := _ANYWHERE_BUT_LINK_LOCAL.refusal(address)):
             raise DeliveryFailed(f"{target.kind}: not sent: {reason}")

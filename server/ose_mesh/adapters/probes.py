@@ -33,6 +33,7 @@ from ose_mesh.adapters.network import (
     ProbeRefused,
     connect_any,
     describe,
+    elapsed_ms,
 )
 from ose_mesh.adapters.tls import CertificateReader, probe_ssl_context, root_certificates
 from ose_mesh.core import ProbeOutcome
@@ -43,10 +44,6 @@ __all__ = ["AiohttpProber", "HttpxProber", "NetworkPolicy", "NetworkProber", "Pr
 
 USER_AGENT = "ose-mesh-probe/1"
 READ_BUFFER_BYTES = 4096  # the status line and headers are all a probe needs
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
 
 
 class AiohttpProber:
@@ -88,7 +85,7 @@ class AiohttpProber:
         started = time.perf_counter()
         try:
             async with self._client().get(url, allow_redirects=False) as response:
-                latency = _elapsed_ms(started)
+                latency = elapsed_ms(started)
                 message = f"HTTP {response.status}"
                 if check.assertions is None:
                     ok = 200 <= response.status < 400
@@ -97,7 +94,7 @@ class AiohttpProber:
                     failure = check.assertions.failure(response.status, body, latency)
                     ok, message = failure is None, failure or message
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return ProbeOutcome(False, _elapsed_ms(started), describe(exc), answered=False)
+            return ProbeOutcome(False, elapsed_ms(started), describe(exc), answered=False)
         return ProbeOutcome(ok, latency, message, cert_not_after=await self._expiry(service))
 
     async def _expiry(self, service: Service) -> float | None:
@@ -141,9 +138,9 @@ class HttpxProber:
         try:
             response = await self._client.get(service.check.health_url or "")
         except (httpx.HTTPError, OSError, ValueError) as exc:
-            return ProbeOutcome(False, _elapsed_ms(started), describe(exc), answered=False)
+            return ProbeOutcome(False, elapsed_ms(started), describe(exc), answered=False)
         ok = 200 <= response.status_code < 400
-        return ProbeOutcome(ok, _elapsed_ms(started), f"HTTP {response.status_code}")
+        return ProbeOutcome(ok, elapsed_ms(started), f"HTTP {response.status_code}")
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -159,8 +156,8 @@ async def probe_tcp(service: Service, policy: NetworkPolicy | None = None) -> Pr
         )
         _, writer = await connect_any(found, policy)
     except (OSError, ValueError) as exc:
-        return ProbeOutcome(False, _elapsed_ms(started), describe(exc), answered=False)
-    latency = _elapsed_ms(started)
+        return ProbeOutcome(False, elapsed_ms(started), describe(exc), answered=False)
+    latency = elapsed_ms(started)
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()

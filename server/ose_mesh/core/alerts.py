@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +42,24 @@ class DeliveryStats:
     failed: int = 0
     silenced: int = 0  # transitions not sent: the service was in maintenance
     last_error: str | None = None
+
+
+async def with_retries(send: Callable[[], Awaitable[None]], first_backoff: float) -> str | None:
+    """`send` until it goes through, at most ATTEMPTS times with doubling waits; None when
+    it went through, else the last attempt's error."""
+    delay = first_backoff
+    error = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            await send()
+        except DeliveryFailed as exc:
+            error = str(exc)
+        else:
+            return None
+        if attempt < ATTEMPTS:
+            await asyncio.sleep(delay)
+            delay *= 2
+    return error
 
 
 def alert_body(change: StatusChange) -> dict[str, Any]:
@@ -81,19 +100,10 @@ class AlertNotifier:
 
     async def deliver(self, target: str, change: StatusChange) -> None:
         body = alert_body(change)
-        delay = self.first_backoff
-        error = ""
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                await self._transport.send(target, body)
-            except DeliveryFailed as exc:
-                error = str(exc)
-            else:
-                self.stats.delivered += 1
-                return
-            if attempt < ATTEMPTS:
-                await asyncio.sleep(delay)
-                delay *= 2
+        error = await with_retries(lambda: self._transport.send(target, body), self.first_backoff)
+        if error is None:
+            self.stats.delivered += 1
+            return
         self.stats.failed += 1
         self.stats.last_error = error
         log.warning("alert to %s gave up after %d attempts: %s", safe_url(target), ATTEMPTS, error)

@@ -2,9 +2,9 @@
 service in maintenance now?
 
 Every replica keeps the windows in memory, read again at once after a change it made or
-was told of (cluster mode), and every REFRESH_SECONDS in case a message was lost, so the
-question costs no query. It is answered from the clock each time: a window ends on time
-with nobody looking.
+was told of (cluster mode), and every few seconds in case a message was lost (bootstrap's
+"settings" job), so the question costs no query. It is answered from the clock each
+time: a window ends on time with nobody looking.
 
 While a service is in maintenance it is checked and shown as usual, marked "in
 maintenance"; its transitions carry `in_maintenance` (alerts skip them) and its checks stay
@@ -13,21 +13,16 @@ out of the minute rollups, so the time counts neither for nor against its uptime
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ose_mesh.core.ports import Clock, MaintenanceRepository
-from ose_mesh.domain import DomainError, InvalidField, Service
+from ose_mesh.domain import InvalidField, Service
 from ose_mesh.domain.errors import MaintenanceWindowNotFound
 from ose_mesh.domain.maintenance import MaintenanceWindow
 
-log = logging.getLogger(__name__)
-
-REFRESH_SECONDS = 5.0
 MAX_WINDOWS = 10_000
 
 
@@ -180,12 +175,3 @@ class MaintenanceSchedule:
         windows = tuple(await self._repository.list_windows())
         if windows != self._windows:
             self._windows, self._answers_until = windows, None
-
-    async def keep_fresh(self) -> None:
-        """Read the windows again every REFRESH_SECONDS (changes made on other replicas)."""
-        while True:
-            await asyncio.sleep(REFRESH_SECONDS)
-            try:
-                await self.refresh()
-            except DomainError as exc:  # the database is away: keep what we have
-                log.warning("could not read the maintenance windows: %s", exc.message)

@@ -12,7 +12,8 @@ and the overview show those), and per replica for its /metrics; a failure is als
 on the bus (`notification.failed`).
 
 Targets come from the database (the API) and from a file (OSE_MESH_NOTIFY_FILE, read at
-start, read-only). Every replica keeps them in memory, read again after a change.
+start, read-only). Every replica keeps them in memory, read again after a change it made
+or was told of, and every few seconds (bootstrap's "settings" job).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ose_mesh.core.alerts import ATTEMPTS, FIRST_BACKOFF_SECONDS, DeliveryFailed, alert_body
+from ose_mesh.core.alerts import ATTEMPTS, FIRST_BACKOFF_SECONDS, alert_body, with_retries
 from ose_mesh.core.broker import EVENTS
 from ose_mesh.core.hub import OWN_NOTICES, EventHub, Subscription
 from ose_mesh.core.monitor import HeartbeatMonitor, describe_status
@@ -53,7 +54,6 @@ from ose_mesh.domain.notifications import NotificationRule, NotificationTarget
 
 log = logging.getLogger(__name__)
 
-REFRESH_SECONDS = 5.0
 MAX_TARGETS = 1000
 _LEVELS = {
     HealthStatus.DEAD: "failure",
@@ -205,14 +205,6 @@ class NotificationCenter:
         self._stored = tuple(await self._repository.list_targets())
         self._counts = await self._repository.delivery_counts()
 
-    async def keep_fresh(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_SECONDS)
-            try:
-                await self.refresh()
-            except DomainError as exc:
-                log.warning("could not read the notification targets: %s", exc.message)
-
     async def _changed(self) -> None:
         await self.refresh()
         if self.on_change is not None:
@@ -351,21 +343,14 @@ class NotificationCenter:
 
     async def deliver(self, target: NotificationTarget, notification: Notification) -> None:
         stats = self.stats_of(target.target_id)
-        delay = self.first_backoff
-        error = ""
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                await self._sender.send(target, notification)
-            except DeliveryFailed as exc:
-                error = str(exc)
-            else:
-                stats.delivered += 1
-                stats.last_sent_at = self._clock.wall()
-                await self._count(target, Delivery(True, stats.last_sent_at))
-                return
-            if attempt < ATTEMPTS:
-                await asyncio.sleep(delay)
-                delay *= 2
+        error = await with_retries(
+            lambda: self._sender.send(target, notification), self.first_backoff
+        )
+        if error is None:
+            stats.delivered += 1
+            stats.last_sent_at = self._clock.wall()
+            await self._count(target, Delivery(True, stats.last_sent_at))
+            return
         stats.failed += 1
         stats.last_error = error
         log.warning(
