@@ -121,7 +121,7 @@ def needed_access(method: str, path: str) -> Access:
     if (
         path in OPEN_PATHS
         or path.startswith(OPEN_PREFIXES)
-        or not path.startswith(("/api/", "/graphql", "/metrics"))
+        or not path.startswith(("/api/", "/graphql", "/metrics", "/v1/"))
     ):
         return Access.NONE  # /health, the pages and their files
     if path == "/graphql":
@@ -129,7 +129,7 @@ def needed_access(method: str, path: str) -> Access:
         # it parsed (permissions.py), never on how the query string is spelled. Every POST
         # carries an operation, all of which need at least a read token.
         return Access.NONE if method in ("GET", "HEAD") else Access.READ
-    return Access.READ if method in ("GET", "HEAD") else Access.WRITE
+    return Access.READ if method in ("GET", "HEAD") else Access.WRITE  # /v1/traces: OTLP
 
 
 class AccessControl:

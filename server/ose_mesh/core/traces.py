@@ -1,0 +1,375 @@
+"""Dependencies observed in traces: spans in, caller -> callee edges with traffic out.
+
+How a span names its callee, most trusted first:
+1. `peer.service` on a client, producer or consumer span;
+2. `server.address` when it is a registered service's id, check host or URL host (or the
+   first label of such a host name: `orders-db.internal` -> `orders-db`);
+3. the server or consumer span whose parent is the client or producer span (a span pair);
+4. when no pair turns up within PAIR_SECONDS, `server.address` as it is, or for a broker
+   the system's name (`messaging.system`). Database and cache calls take the address or
+   `db.system` at once: those servers send no spans to pair with.
+
+A producer -> consumer pair is an `async_event` edge between the two services; a producer or
+consumer naming its broker is a `message_queue` edge to the broker.
+
+Memory is bounded: at most `max_edges` edges and `max_services` services (what comes after is
+counted as dropped), and the halves waiting for their pair expire after PAIR_SECONDS, at most
+MAX_WAITING of them. Figures are per replica; `absorb` adds up what the others wrote.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple, TypeVar
+from urllib.parse import urlsplit
+
+from ose_mesh.core.traffic import NO_TOTALS, Totals, Traffic
+from ose_mesh.domain import Relationship, Service
+from ose_mesh.domain.traces import SpanFacts, SpanKind, call_of
+
+PAIR_SECONDS = 30.0
+MAX_WAITING = 100_000
+DIRECTORY_SECONDS = 10.0
+# Databases and caches send no server spans: waiting for a pair would only delay the count.
+_UNINSTRUMENTED = frozenset({Relationship.DATABASE, Relationship.CACHE})
+
+EdgeKey = tuple[str, str]  # (caller, callee)
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Caller(NamedTuple):
+    """A client or producer span waiting for the span it caused."""
+
+    caller: str
+    relationship: Relationship
+    fallback: str | None
+    duration_ms: float
+    error: bool
+    parent_id: bytes
+    at: float
+
+
+class _Callee(NamedTuple):
+    callee: str
+    at: float
+
+
+@dataclass(slots=True)
+class ObservedEdge:
+    relationship: Relationship
+    traffic: Traffic
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Counters for /metrics."""
+
+    spans: int = 0
+    rejected: int = 0  # no usable service.name
+    calls: int = 0
+    unpaired: int = 0  # a half whose pair never came and that named nothing
+    dropped: dict[str, int] = field(default_factory=lambda: {"edges": 0, "services": 0})
+
+
+class ServiceDirectory:
+    """Which registered service a host name in a span means (`server.address`)."""
+
+    def __init__(self, services: Callable[[], Iterable[Service]], clock: Callable[[], float]):
+        self._services = services
+        self._clock = clock
+        self._index: dict[str, str] = {}
+        self._built_at = -DIRECTORY_SECONDS
+
+    def find(self, address: str | None) -> str | None:
+        if not address:
+            return None
+        if self._clock() - self._built_at >= DIRECTORY_SECONDS:
+            self._build()
+        address = address.lower()
+        return self._index.get(address) or self._index.get(address.split(".", 1)[0])
+
+    def _build(self) -> None:
+        index: dict[str, str] = {}
+        for service in self._services():
+            check = service.check
+            hosts = [check.host, urlsplit(check.health_url).hostname if check.health_url else None]
+            for host in hosts:
+                if host:
+                    index.setdefault(host.lower(), service.service_id)
+        for service in self._services():  # a service id wins over another's host
+            index[service.service_id.lower()] = service.service_id
+        self._index = index
+        self._built_at = self._clock()
+
+
+class TraceBook:
+    def __init__(
+        self,
+        directory: ServiceDirectory,
+        *,
+        max_edges: int = 10_000,
+        max_services: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._directory = directory
+        self.max_edges = max_edges
+        self.max_services = max_services
+        self._clock = clock
+        self.edges: dict[EdgeKey, ObservedEdge] = {}
+        self.served: dict[str, Traffic] = {}  # per service: its server and consumer spans
+        self._callers: dict[bytes, _Caller] = {}  # by the client/producer span's id
+        self._callees: dict[bytes, _Callee] = {}  # by the server/consumer span's parent id
+        self._failed_calls: dict[bytes, tuple[EdgeKey, float]] = {}  # by the caller's span id
+        self._dirty_edges: set[EdgeKey] = set()
+        self._dirty_served: set[str] = set()
+        # What the other replicas wrote: replica -> key -> figures.
+        self._other_edges: dict[str, dict[EdgeKey, ObservedEdge]] = {}
+        self._other_served: dict[str, dict[str, Traffic]] = {}
+        self.stats = IngestStats()
+
+    # -- spans in ------------------------------------------------------------------------
+
+    def ingest(self, spans: list[SpanFacts], rejected: int = 0) -> None:
+        now = self._clock()
+        self.stats.spans += len(spans)
+        self.stats.rejected += rejected
+        failed_here = {span.span_id: span.error for span in spans}
+        for span in spans:
+            self._see(span, now)
+            kind = span.kind
+            if kind is SpanKind.CLIENT or kind is SpanKind.PRODUCER:
+                self._caller_side(span, now, failed_here)
+            elif kind is SpanKind.SERVER or kind is SpanKind.CONSUMER:
+                self._callee_side(span, now)
+            waiting = self._failed_calls.pop(span.span_id, None)
+            if waiting is not None and span.error:
+                self._propagated(waiting[0], now)
+
+    def _see(self, span: SpanFacts, now: float) -> None:
+        traffic = self.served.get(span.service)
+        if traffic is None:
+            if len(self.served) >= self.max_services:
+                self.stats.dropped["services"] += 1
+                return
+            traffic = self.served[span.service] = Traffic(now)
+        if span.kind is SpanKind.SERVER or span.kind is SpanKind.CONSUMER:
+            traffic.add(now, span.duration_ms, span.error)
+        else:
+            traffic.last_seen = now
+        self._dirty_served.add(span.service)
+
+    def _caller_side(self, span: SpanFacts, now: float, failed_here: dict[bytes, bool]) -> None:
+        call = call_of(span)
+        named = call.named or self._directory.find(call.address)
+        producer = span.kind is SpanKind.PRODUCER
+        if producer:
+            broker = named or call.fallback  # the broker itself: a message_queue edge
+            if broker is not None:
+                self._count(span.service, broker, call.relationship, span, now, failed_here)
+            relationship, fallback = Relationship.ASYNC_EVENT, None
+        elif named is not None or call.relationship in _UNINSTRUMENTED:
+            callee = named or call.fallback
+            if callee is not None:
+                self._count(span.service, callee, call.relationship, span, now, failed_here)
+            return
+        else:
+            relationship, fallback = call.relationship, call.fallback
+        if not span.span_id:
+            return
+        callee = self._callees.pop(span.span_id, None)
+        if callee is not None:
+            self._count(span.service, callee.callee, relationship, span, now, failed_here)
+            return
+        half = _Caller(
+            span.service,
+            relationship,
+            fallback,
+            span.duration_ms,
+            span.error,
+            span.parent_id,
+            now,
+        )
+        _bounded_put(self._callers, span.span_id, half, self._expire_caller)
+
+    def _callee_side(self, span: SpanFacts, now: float) -> None:
+        if span.kind is SpanKind.CONSUMER:
+            call = call_of(span)
+            broker = call.named or self._directory.find(call.address) or call.fallback
+            if broker is not None:  # the consumer depends on its broker too
+                self._count(span.service, broker, call.relationship, span, now, {})
+        reference = span.parent_id or span.link_id
+        if not reference:
+            return
+        caller = self._callers.pop(reference, None)
+        if caller is None:
+            _bounded_put(self._callees, reference, _Callee(span.service, now), None)
+            return
+        self._count_half(caller, span.service, now)
+
+    def _count_half(self, half: _Caller, callee: str, now: float) -> None:
+        key = (half.caller, callee)
+        if self._add(key, half.relationship, now, half.duration_ms, half.error) and half.error:
+            self._await_caller(key, half.parent_id, now)
+
+    def _count(
+        self,
+        caller: str,
+        callee: str,
+        relationship: Relationship,
+        span: SpanFacts,
+        now: float,
+        failed_here: dict[bytes, bool],
+    ) -> None:
+        key = (caller, callee)
+        if not self._add(key, relationship, now, span.duration_ms, span.error) or not span.error:
+            return
+        caller_failed = failed_here.get(span.parent_id)
+        if caller_failed is None:
+            self._await_caller(key, span.parent_id, now)
+        elif caller_failed:
+            self._propagated(key, now)
+
+    def _add(
+        self, key: EdgeKey, relationship: Relationship, now: float, latency: float, error: bool
+    ) -> bool:
+        caller, callee = key
+        if caller == callee:
+            return False
+        edge = self.edges.get(key)
+        if edge is None:
+            if len(self.edges) >= self.max_edges:
+                self.stats.dropped["edges"] += 1
+                return False
+            edge = self.edges[key] = ObservedEdge(relationship, Traffic(now))
+        edge.relationship = relationship
+        edge.traffic.add(now, latency, error)
+        self.stats.calls += 1
+        self._dirty_edges.add(key)
+        return True
+
+    def _await_caller(self, key: EdgeKey, parent_id: bytes, now: float) -> None:
+        """A failed call: did the caller's own span fail too? Known when it arrives."""
+        if parent_id:
+            _bounded_put(self._failed_calls, parent_id, (key, now), None)
+
+    def _propagated(self, key: EdgeKey, now: float) -> None:
+        edge = self.edges.get(key)
+        if edge is not None:
+            edge.traffic.add_propagated(now)
+            self._dirty_edges.add(key)
+
+    # -- time passing --------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Give up on halves whose pair did not come: a caller that named a host counts
+        as a call to it, the rest is dropped."""
+        now = self._clock()
+        deadline = now - PAIR_SECONDS
+        for waiting in (self._callers, self._callees, self._failed_calls):
+            while waiting:
+                key = next(iter(waiting))
+                entry = waiting[key]
+                if entry[-1] > deadline:
+                    break
+                del waiting[key]
+                if isinstance(entry, _Caller):
+                    self._expire_caller(entry)
+
+    def _expire_caller(self, half: _Caller) -> None:
+        if half.fallback is None:
+            self.stats.unpaired += 1
+        else:
+            self._count_half(half, half.fallback, self._clock())
+
+    # -- between replicas ----------------------------------------------------------------
+
+    def take_changed(self) -> tuple[list[tuple[EdgeKey, ObservedEdge]], list[tuple[str, Traffic]]]:
+        """What changed since the last call: to be written for the other replicas."""
+        edges = [(key, self.edges[key]) for key in self._dirty_edges if key in self.edges]
+        served = [(name, self.served[name]) for name in self._dirty_served if name in self.served]
+        self._dirty_edges.clear()
+        self._dirty_served.clear()
+        return edges, served
+
+    def absorb_edge(self, replica: str, key: EdgeKey, edge: ObservedEdge) -> None:
+        self._other_edges.setdefault(replica, {})[key] = edge
+
+    def absorb_served(self, replica: str, service: str, traffic: Traffic) -> None:
+        self._other_served.setdefault(replica, {})[service] = traffic
+
+    # -- reads (this replica's figures plus the others') ---------------------------------
+
+    def edge_keys(self) -> set[EdgeKey]:
+        keys = set(self.edges)
+        for edges in self._other_edges.values():
+            keys.update(edges)
+        return keys
+
+    def edge_figures(self, key: EdgeKey) -> EdgeFigures | None:
+        found = [edges[key] for edges in self._all_edges() if key in edges]
+        if not found:
+            return None
+        now = self._clock()
+        latest = max(found, key=lambda edge: edge.traffic.last_seen)
+        return EdgeFigures(
+            relationship=latest.relationship,
+            first_seen=min(edge.traffic.first_seen for edge in found),
+            last_seen=latest.traffic.last_seen,
+            last_5m=_sum(edge.traffic.totals(now, 5) for edge in found),
+            last_1h=_sum(edge.traffic.totals(now, 60) for edge in found),
+        )
+
+    def service_figures(self, service: str) -> ServiceFigures | None:
+        found = [served[service] for served in self._all_served() if service in served]
+        if not found:
+            return None
+        now = self._clock()
+        return ServiceFigures(
+            last_seen=max(traffic.last_seen for traffic in found),
+            last_5m=_sum(traffic.totals(now, 5) for traffic in found),
+        )
+
+    def _all_edges(self) -> Iterator[dict[EdgeKey, ObservedEdge]]:
+        yield self.edges
+        yield from self._other_edges.values()
+
+    def _all_served(self) -> Iterator[dict[str, Traffic]]:
+        yield self.served
+        yield from self._other_served.values()
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeFigures:
+    relationship: Relationship
+    first_seen: float  # Unix seconds
+    last_seen: float
+    last_5m: Totals
+    last_1h: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFigures:
+    last_seen: float
+    last_5m: Totals  # its server and consumer spans
+
+
+def _sum(totals: Iterable[Totals]) -> Totals:
+    result = NO_TOTALS
+    for each in totals:
+        result = result + each
+    return result
+
+
+def _bounded_put(
+    waiting: dict[K, V], key: K, value: V, evicted: Callable[[V], None] | None
+) -> None:
+    """Insert, dropping the oldest entry when full (a dict keeps insertion order)."""
+    if len(waiting) >= MAX_WAITING:
+        oldest = next(iter(waiting))
+        dropped = waiting.pop(oldest)
+        if evicted is not None:
+            evicted(dropped)
+    waiting[key] = value
