@@ -142,6 +142,7 @@ def create_app(
     app.state.refusal = None  # why the database refused this server, if it did
     app.state.tokens = access_tokens
     app.state.beat_limiter = BeatLimiter(settings.beats_per_second)
+    app.state.span_limiter = BeatLimiter(settings.trace_spans_per_second)
     return app
 
 

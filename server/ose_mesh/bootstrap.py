@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -53,11 +54,14 @@ from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.membership import Identity, Membership, default_replica_id
 from ose_mesh.core.notices import forward_notices, subscribe_notices
 from ose_mesh.core.notifications import NotificationCenter
+from ose_mesh.core.observations import SYNC_SECONDS as TRACES_SYNC_SECONDS
+from ose_mesh.core.observations import Observations
 from ose_mesh.core.outbox import EventService, OutboxRelay
 from ose_mesh.core.self_check import SelfCheck
 from ose_mesh.core.shards import ShardOwner
 from ose_mesh.core.status_page import StatusPageQueries
 from ose_mesh.core.supervisor import Supervisor
+from ose_mesh.core.traces import ServiceDirectory, TraceBook
 from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
 from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import CheckConfig, DomainError
@@ -132,6 +136,7 @@ class Mesh:
     async def close(self) -> None:
         await self.message_bus.close()
         await self.history.flush()
+        await self.use_cases.observations.sync()  # the last figures, for a restart
         if self.network_prober is not None:
             await self.network_prober.close()
         await self.repository.close()
@@ -254,6 +259,20 @@ def build_mesh(
         repository, repository, monitor, history, hub, clock, defaults, graph, feed=link, beats=link
     )
     dependencies = DependencyService(repository, graph, monitor, hub, feed=link)
+    observations = Observations(
+        TraceBook(
+            ServiceDirectory(lambda: (state.service for state in monitor.states()), time.monotonic),
+            max_edges=settings.trace_max_edges,
+            max_services=settings.trace_max_services,
+        ),
+        repository,
+        identity.replica_id,
+        declared=graph.dependencies,
+        registered=graph.__contains__,
+        declare=dependencies.add,
+    )
+    dependencies.observations = observations
+    monitor.judge_traces = observations.judge
     message_bus = MessageBus(broker, name="service-mesh")
     event_log = EventLog(hub)
     tap = EventTap(broker, event_log)
@@ -297,6 +316,7 @@ def build_mesh(
         status_page=StatusPageQueries(monitor, health, repository, clock, maintenance),
         maintenance=maintenance,
         notifications=notifications,
+        observations=observations,
     )
     self_check = SelfCheck(monitor, registry, repository, jobs)
     # Subscribed now, before anything can change, so that no transition is missed.
@@ -322,6 +342,12 @@ def build_mesh(
         vital=False,
     )
     jobs.add("graph-analysis", dependencies.keep_analysed, vital=False)
+    jobs.add(
+        "traces",  # figures written for the other replicas (and a restart), theirs read
+        _every(TRACES_SYNC_SECONDS, observations.sync, jobs.stopping),
+        graceful=True,
+        vital=False,
+    )
     if alerts is not None:
         jobs.add("webhooks", lambda: webhooks.run(alerts), vital=False)
 

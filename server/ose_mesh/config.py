@@ -115,6 +115,25 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("OSE_MESH_BEATS_PER_SECOND", "beats_per_second"),
     )
+    # Traces: spans taken per second (beyond: 429), and how many edges and services are
+    # followed (beyond: dropped and counted), which bounds their memory.
+    trace_spans_per_second: float = Field(
+        50_000,
+        gt=0,
+        validation_alias=AliasChoices("OSE_MESH_TRACE_SPANS_PER_SECOND", "trace_spans_per_second"),
+    )
+    trace_max_edges: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices("OSE_MESH_TRACE_MAX_EDGES", "trace_max_edges"),
+    )
+    trace_max_services: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices("OSE_MESH_TRACE_MAX_SERVICES", "trace_max_services"),
+    )
 
     cluster: bool = Field(False, validation_alias=AliasChoices("OSE_MESH_CLUSTER", "cluster"))
     replica_id: str | None = Field(
@@ -242,6 +261,9 @@ _ENV_NAMES = {
     "cors_origins": "OSE_MESH_CORS_ORIGINS",
     "allowed_hosts": "OSE_MESH_ALLOWED_HOSTS",
     "beats_per_second": "OSE_MESH_BEATS_PER_SECOND",
+    "trace_spans_per_second": "OSE_MESH_TRACE_SPANS_PER_SECOND",
+    "trace_max_edges": "OSE_MESH_TRACE_MAX_EDGES",
+    "trace_max_services": "OSE_MESH_TRACE_MAX_SERVICES",
     "cluster": "OSE_MESH_CLUSTER",
     "replica_id": "OSE_MESH_REPLICA_ID",
     "header_timeout_seconds": "OSE_MESH_HEADER_TIMEOUT",

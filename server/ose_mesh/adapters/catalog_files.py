@@ -60,7 +60,7 @@ class AssertionsEntry(_Strict):
 
 
 class CheckEntry(_Strict):
-    type: Literal["http", "tcp", "push", "grpc"] | None = None
+    type: Literal["http", "tcp", "push", "grpc", "traces"] | None = None
     url: str | None = None
     host: str | None = None
     port: int | None = None
@@ -74,6 +74,7 @@ class CheckEntry(_Strict):
     tls: bool | None = None
     cert_expiry_days: int | None = None
     assertions: AssertionsEntry | None = None
+    trace_error_percent: float | None = None
 
 
 class DemoEntry(_Strict):
@@ -118,6 +119,7 @@ class ServiceEntry(_Strict):
             grpc_service=check.grpc_service,
             tls=check.tls,
             cert_expiry_days=check.cert_expiry_days,
+            trace_error_percent=check.trace_error_percent,
             assertions=None
             if check.assertions is None
             else HttpAssertions.from_json(check.assertions.model_dump()),

@@ -19,6 +19,7 @@ from ose_mesh.core.graph_model import (
     ReachedView,
 )
 from ose_mesh.core.hub import GRAPH, EventHub
+from ose_mesh.core.observations import Observations
 from ose_mesh.core.ports import ChangeFeed, DependencyRepository, StatusReader
 from ose_mesh.domain import Dependency, HealthStatus
 
@@ -50,6 +51,8 @@ class DependencyService:
         self._hub = hub
         self._analysing = asyncio.Lock()
         self._changed = asyncio.Event()
+        # What traces show of the edges (set once built: it declares through this service).
+        self.observations: Observations | None = None
 
     async def restore(self) -> int:
         dependencies = await self._repository.list_dependencies()
@@ -144,11 +147,16 @@ class DependencyService:
     async def view(self) -> GraphView:
         """The whole graph: summary, nodes with their status, edges, cycles."""
         graph = await self.analysed()
+        declared = graph.dependencies()
+        observed = []
+        if self.observations is not None:
+            observed = self.observations.observed_only({d.key for d in declared})
         return GraphView(
             summary=graph.summary(),
             nodes=self.nodes(),
-            edges=[self.edge(d) for d in graph.dependencies()],
+            edges=[self.edge(d) for d in declared],
             cycles=graph.cycles(),
+            observed=observed,
         )
 
     async def cycles(self) -> list[Cycle]:
@@ -176,7 +184,10 @@ class DependencyService:
         ]
 
     def edge(self, dependency: Dependency) -> EdgeView:
-        return EdgeView(dependency, self.graph.edge_type(dependency))
+        traffic = None
+        if self.observations is not None:
+            traffic = self.observations.traffic(dependency.source, dependency.target)
+        return EdgeView(dependency, self.graph.edge_type(dependency), traffic)
 
     def neighbourhood(
         self, service_id: str, direction: Direction, depth: int | None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
-from ose_mesh.domain import Dependency, HealthStatus
+from ose_mesh.domain import Dependency, HealthStatus, Relationship
 
 
 class Direction(StrEnum):
@@ -89,11 +90,41 @@ class NodeView:
 
 
 @dataclass(frozen=True, slots=True)
+class TrafficWindow:
+    """Calls seen in traces over one window (the last 5 minutes or the last hour)."""
+
+    calls: int
+    rate: float  # calls per second
+    error_rate: float  # 0..1
+    p50_ms: float | None
+    p95_ms: float | None
+    failed_calls: int
+    propagated: int  # failed calls whose caller's own span failed too
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeTraffic:
+    """What traces show of an edge, added up over every replica."""
+
+    relationship: Relationship  # as the spans say
+    first_seen: datetime
+    last_seen: datetime
+    last_5m: TrafficWindow
+    last_1h: TrafficWindow
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeView:
-    """A dependency as shown: `type` is its declared type, or "circular" inside a cycle."""
+    """A dependency as shown: `type` is its declared type, or "circular" inside a cycle.
+    `traffic` is what traces show of it, if they show it."""
 
     dependency: Dependency
     type: str
+    traffic: EdgeTraffic | None = None
+
+    @property
+    def origin(self) -> str:
+        return "both" if self.traffic is not None else "declared"
 
     @property
     def source(self) -> str:
@@ -121,8 +152,20 @@ class Neighbourhood:
 
 
 @dataclass(frozen=True, slots=True)
+class ObservedEdgeView:
+    """An edge seen in traces and not declared (origin "observed")."""
+
+    source: str
+    target: str
+    traffic: EdgeTraffic
+
+    origin = "observed"
+
+
+@dataclass(frozen=True, slots=True)
 class GraphView:
     summary: GraphSummary
     nodes: list[NodeView]
     edges: list[EdgeView]
     cycles: list[Cycle]
+    observed: list[ObservedEdgeView] = field(default_factory=list)

@@ -108,6 +108,8 @@ class HeartbeatMonitor:
         self._seq = 0
         self._wakeup = asyncio.Event()
         self.stats = MonitorStats()
+        # check_type 'traces': a service's server spans judge it (core/observations.py).
+        self.judge_traces: Callable[[Service], ProbeOutcome | None] | None = None
 
     # -- what is watched -----------------------------------------------------------------
 
@@ -362,12 +364,30 @@ class HeartbeatMonitor:
                     )
                 )
             return
+        if service.check.check_type is CheckType.TRACES:
+            self._judge_by_traces(service, now)
+            return
         if service.service_id in self._inflight:
             self.stats.probes_skipped += 1
             return
         self.stats.probes_started += 1
         task = asyncio.get_running_loop().create_task(self._probe(service, token))
         self._inflight[service.service_id] = task
+
+    def _judge_by_traces(self, service: Service, now: float) -> None:
+        outcome = None if self.judge_traces is None else self.judge_traces(service)
+        if outcome is None:
+            return  # no span yet: it stays unknown
+        self._apply(
+            HeartbeatResult(
+                service.service_id,
+                outcome.ok,
+                now,
+                outcome.latency_ms,
+                outcome.message,
+                outcome.answered,
+            )
+        )
 
     async def _probe(self, service: Service, token: int) -> None:
         try:

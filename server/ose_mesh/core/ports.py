@@ -378,3 +378,30 @@ class StateRepository(Protocol):
         ...
 
     async def load_states(self, service_ids: Sequence[str]) -> dict[str, StoredState]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTraffic:
+    """One replica's figures of an observed edge ("call") or a service's spans ("served")."""
+
+    replica_id: str
+    kind: str
+    source: str
+    target: str  # "" for "served"
+    relationship: str
+    figures: bytes  # Traffic.to_bytes()
+    updated_at: datetime
+
+
+class TrafficRepository(Protocol):
+    async def save_traffic(self, rows: Sequence[StoredTraffic]) -> None:
+        """Write (or overwrite) these rows."""
+        ...
+
+    async def traffic_since(self, since: datetime | None, other_than: str) -> list[StoredTraffic]:
+        """Rows written at or after `since` (None: all) by replicas other than this one."""
+        ...
+
+    async def prune_traffic(self, before: datetime) -> int:
+        """Delete rows nobody has written since `before`; returns how many."""
+        ...

@@ -59,6 +59,7 @@ class ServiceSpec:
     tls: bool | None = None
     cert_expiry_days: int | None = None
     assertions: HttpAssertions | None = None  # HttpAssertions() removes them
+    trace_error_percent: float | None = None
     cluster: str | None = None
     public: bool | None = None
     labels: dict[str, str] | None = None  # replaces the service's labels when given
@@ -72,7 +73,12 @@ class RegistryEvent:
 
 _CHECK_FIELDS = tuple(f.name for f in fields(CheckConfig))
 # Options of one kind of check, dropped when an update changes the kind without giving them.
-_KIND_OPTIONS = {"grpc_service": None, "tls": False, "assertions": None}
+_KIND_OPTIONS = {
+    "grpc_service": None,
+    "tls": False,
+    "assertions": None,
+    "trace_error_percent": None,
+}
 
 
 class ServiceRegistry:

@@ -171,9 +171,9 @@ class TraceBook:
                 self._count(span.service, broker, call.relationship, span, now, failed_here)
             relationship, fallback = Relationship.ASYNC_EVENT, None
         elif named is not None or call.relationship in _UNINSTRUMENTED:
-            callee = named or call.fallback
-            if callee is not None:
-                self._count(span.service, callee, call.relationship, span, now, failed_here)
+            name = named or call.fallback
+            if name is not None:
+                self._count(span.service, name, call.relationship, span, now, failed_here)
             return
         else:
             relationship, fallback = call.relationship, call.fallback
@@ -294,6 +294,13 @@ class TraceBook:
         self._dirty_served.clear()
         return edges, served
 
+    def requeue(
+        self, edges: list[tuple[EdgeKey, ObservedEdge]], served: list[tuple[str, Traffic]]
+    ) -> None:
+        """Changes taken that could not be written: take them again next time."""
+        self._dirty_edges.update(key for key, _ in edges)
+        self._dirty_served.update(name for name, _ in served)
+
     def absorb_edge(self, replica: str, key: EdgeKey, edge: ObservedEdge) -> None:
         self._other_edges.setdefault(replica, {})[key] = edge
 
@@ -322,15 +329,18 @@ class TraceBook:
             last_1h=_sum(edge.traffic.totals(now, 60) for edge in found),
         )
 
-    def service_figures(self, service: str) -> ServiceFigures | None:
+    def service_figures(self, service: str, minutes: int = 5) -> ServiceFigures | None:
         found = [served[service] for served in self._all_served() if service in served]
         if not found:
             return None
         now = self._clock()
         return ServiceFigures(
             last_seen=max(traffic.last_seen for traffic in found),
-            last_5m=_sum(traffic.totals(now, 5) for traffic in found),
+            recent=_sum(traffic.totals(now, minutes) for traffic in found),
         )
+
+    def now(self) -> float:
+        return self._clock()
 
     def _all_edges(self) -> Iterator[dict[EdgeKey, ObservedEdge]]:
         yield self.edges
@@ -353,7 +363,7 @@ class EdgeFigures:
 @dataclass(frozen=True, slots=True)
 class ServiceFigures:
     last_seen: float
-    last_5m: Totals  # its server and consumer spans
+    recent: Totals  # its server and consumer spans of the last minutes asked for
 
 
 def _sum(totals: Iterable[Totals]) -> Totals:

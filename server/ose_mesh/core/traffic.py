@@ -118,19 +118,22 @@ class Traffic:
         self.blocks[_slot(self.blocks, BLOCK_SLOTS, block) + _PROPAGATED] += 1
 
     def totals(self, now: float, window_minutes: int) -> Totals:
-        """Sums over the last 5 minutes (window_minutes=5) or the last hour (60)."""
+        """Sums over the last 1 to 5 minutes (by minute) or the last hour (60, by five
+        minutes)."""
         minute = int(now // 60)
         if window_minutes <= MINUTE_SLOTS:
             ring, slots, period, span = self.minutes, MINUTE_SLOTS, minute, 60
+            covered = max(1, window_minutes)
         else:
             ring, slots, period, span = self.blocks, BLOCK_SLOTS, minute // BLOCK_MINUTES, 300
+            covered = BLOCK_SLOTS
         sums = [0] * FIELDS
         for index in range(slots):
-            if period - slots < ring[index] <= period:
+            if period - covered < ring[index] <= period:
                 base = slots + index * FIELDS
                 for field in range(FIELDS):
                     sums[field] += ring[base + field]
-        window_start = (period - slots + 1) * span
+        window_start = (period - covered + 1) * span
         seconds = now - max(window_start, self.first_seen)
         return Totals(sums[0], sums[1], sums[2], tuple(sums[3:]), max(1.0, seconds))
 

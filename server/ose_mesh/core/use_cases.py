@@ -15,6 +15,7 @@ from ose_mesh.core.event_log import EventLog
 from ose_mesh.core.hub import EventHub
 from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.notifications import NotificationCenter
+from ose_mesh.core.observations import Observations
 from ose_mesh.core.outbox import EventService
 from ose_mesh.core.registry import ServiceRegistry
 from ose_mesh.core.status_page import StatusPageQueries
@@ -34,3 +35,4 @@ class UseCases:
     status_page: StatusPageQueries  # the public services, for the open status page
     maintenance: MaintenanceSchedule  # maintenance windows
     notifications: NotificationCenter  # where transitions are sent, and how it went
+    observations: Observations  # traces in; observed edges, drift, health from traffic

@@ -24,6 +24,15 @@ class DependencyNotFound(DomainError):
         self.target = target
 
 
+class ObservedEdgeNotFound(DependencyNotFound):
+    """An edge to accept as declared that traces have not shown."""
+
+    def __init__(self, source: str, target: str) -> None:
+        DomainError.__init__(self, f"No call from '{source}' to '{target}' seen in traces.")
+        self.source = source
+        self.target = target
+
+
 class StatusPageNotFound(DomainError):
     """No public service in the cluster asked for. An unknown cluster gets the same answer,
     so the open status page does not tell which private clusters exist."""

@@ -25,6 +25,7 @@ class CheckType(StrEnum):
     TCP = "tcp"
     PUSH = "push"
     GRPC = "grpc"
+    TRACES = "traces"  # judged by its server spans (OpenTelemetry), not probed
 
 
 @dataclass(frozen=True, slots=True)

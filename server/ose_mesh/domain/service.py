@@ -24,6 +24,7 @@ MIN_INTERVAL_SECONDS = 1.0
 MAX_NAME_LENGTH = 200
 MAX_COUNT = 10_000  # max_failures, recovery_successes: beyond this, time decides anyway
 MAX_CERT_EXPIRY_DAYS = 3650
+DEFAULT_TRACE_ERROR_PERCENT = 5.0
 CLUSTERS = ("core", "utility", "infrastructure", "monitoring", "configuration")
 
 
@@ -46,6 +47,8 @@ class CheckConfig:
     # Days before a TLS certificate expires at which the service turns degraded; 0: never.
     cert_expiry_days: int = 14
     assertions: HttpAssertions | None = None
+    # check_type 'traces': the share of failed server spans over which a check fails.
+    trace_error_percent: float | None = None
 
     def validated(self) -> CheckConfig:
         """Return self if every rule holds, else raise InvalidField naming the first bad field."""
@@ -109,6 +112,12 @@ class CheckConfig:
             raise InvalidField(
                 "tls", "applies only when check_type is 'grpc' (HTTP uses an https:// URL)"
             )
+        if self.trace_error_percent is not None:
+            if self.check_type is not CheckType.TRACES:
+                raise InvalidField(
+                    "trace_error_percent", "applies only when check_type is 'traces'"
+                )
+            _check_range("trace_error_percent", self.trace_error_percent, 0, 100)
         if self.assertions is not None:
             if self.check_type is not CheckType.HTTP:
                 raise InvalidField("assertions", "apply only when check_type is 'http'")

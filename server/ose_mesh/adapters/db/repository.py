@@ -31,6 +31,7 @@ from ose_mesh.adapters.db.tables import (
     DependencyRow,
     MaintenanceRow,
     NotificationTargetRow,
+    ObservedTrafficRow,
     OutboxRow,
     ReplicaRow,
     RollupRow,
@@ -43,7 +44,14 @@ from ose_mesh.adapters.db.tables import (
 )
 from ose_mesh.core import Rollup
 from ose_mesh.core.membership import blocks
-from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry, Replica, StoredState
+from ose_mesh.core.ports import (
+    Delivery,
+    DeliveryCounts,
+    OutboxEntry,
+    Replica,
+    StoredState,
+    StoredTraffic,
+)
 from ose_mesh.domain import (
     Dependency,
     HealthStatus,
@@ -69,6 +77,7 @@ MAINTENANCE: sa.Table = MaintenanceRow.__table__  # type: ignore[attr-defined]
 NOTIFICATION_TARGETS: sa.Table = NotificationTargetRow.__table__  # type: ignore[attr-defined]
 DELIVERIES: sa.Table = DeliveryCountRow.__table__  # type: ignore[attr-defined]
 TOLD: sa.Table = ToldRow.__table__  # type: ignore[attr-defined]
+OBSERVED: sa.Table = ObservedTrafficRow.__table__  # type: ignore[attr-defined]
 MIGRATION_LOCK = 0x05E_3E54  # PostgreSQL advisory lock key: one migration at a time
 REPLICA_LOCK = 0x05E_3E55  # and one server joining at a time
 # A relay that claimed outbox rows and died: another publishes them after this long.
@@ -740,6 +749,58 @@ class SqlRepository:
                         _utc(row["updated_at"]),
                     )
         return found
+
+    # -- traffic seen in traces ------------------------------------------------------------
+
+    async def save_traffic(self, rows: Sequence[StoredTraffic]) -> None:
+        if not rows:
+            return
+        values = [
+            {
+                "replica_id": row.replica_id,
+                "kind": row.kind,
+                "source": row.source,
+                "target": row.target,
+                "relationship": row.relationship,
+                "figures": row.figures,
+                "updated_at": row.updated_at,
+            }
+            for row in rows
+        ]
+        async with self._connect() as conn:
+            statement = self._insert(OBSERVED)
+            statement = statement.on_conflict_do_update(
+                index_elements=["replica_id", "kind", "source", "target"],
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("relationship", "figures", "updated_at")
+                },
+            )
+            await conn.execute(statement, values)
+
+    async def traffic_since(self, since: datetime | None, other_than: str) -> list[StoredTraffic]:
+        o = OBSERVED.c
+        query = sa.select(OBSERVED).where(o.replica_id != other_than)
+        if since is not None:
+            query = query.where(o.updated_at >= since)
+        async with self._connect() as conn:
+            return [
+                StoredTraffic(
+                    row["replica_id"],
+                    row["kind"],
+                    row["source"],
+                    row["target"],
+                    row["relationship"],
+                    bytes(row["figures"]),
+                    _utc(row["updated_at"]),
+                )
+                for row in (await conn.execute(query)).mappings()
+            ]
+
+    async def prune_traffic(self, before: datetime) -> int:
+        async with self._connect() as conn:
+            result = await conn.execute(sa.delete(OBSERVED).where(OBSERVED.c.updated_at < before))
+        return int(result.rowcount or 0)
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -67,6 +67,7 @@ class ServiceRow(SQLModel, table=True):
     cert_expiry_days: int = Field(default=14, sa_column_kwargs={"server_default": "14"})
     assertions: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     labels: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
+    trace_error_percent: float | None = None
     # Raised by every write: a replica that re-reads a row keeps the newest it has seen.
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
@@ -94,6 +95,7 @@ class ServiceRow(SQLModel, table=True):
             "tls": check.tls,
             "cert_expiry_days": check.cert_expiry_days,
             "assertions": check.assertions.to_json() if check.assertions else None,
+            "trace_error_percent": check.trace_error_percent,
             "labels": dict(service.labels) or None,
         }
 
@@ -124,6 +126,7 @@ class ServiceRow(SQLModel, table=True):
                 assertions=HttpAssertions.from_json(row["assertions"])
                 if row["assertions"]
                 else None,
+                trace_error_percent=row["trace_error_percent"],
             ),
         )
 
@@ -442,3 +445,19 @@ class ServiceStateRow(SQLModel, table=True):
     status: str = Field(max_length=16)
     snapshot: str = Field(sa_type=sa.Text)  # JSON: HealthSnapshot
     updated_at: datetime = Field(sa_column=_datetime_column(nullable=False))
+
+
+class ObservedTrafficRow(SQLModel, table=True):
+    """One replica's traffic figures of an edge seen in traces (`kind` "call": source calls
+    target) or of a service's own server spans (`kind` "served", target ""). Each replica
+    writes only its own rows; readers add them up."""
+
+    __tablename__ = "observed_traffic"
+
+    replica_id: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=8)
+    source: str = Field(primary_key=True, max_length=200)
+    target: str = Field(primary_key=True, max_length=200)
+    relationship: str = Field(max_length=32)
+    figures: bytes = Field(sa_type=sa.LargeBinary)  # Traffic.to_bytes()
+    updated_at: datetime = Field(sa_column=_datetime_column(nullable=False, index=True))

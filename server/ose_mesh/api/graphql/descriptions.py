@@ -78,6 +78,8 @@ DESCRIPTIONS = {
     "CheckConfig.host": "The host tcp and grpc checks connect to.",
     "CheckConfig.port": "The port tcp and grpc checks connect to.",
     "CheckConfig.grpcService": "The service name grpc checks ask Health/Check about.",
+    "CheckConfig.traceErrorPercent": "traces checks: the share of failed server spans (%) "
+    "over which a check fails (null: 5).",
     "CheckConfig.tls": "grpc checks connect with TLS.",
     "CheckConfig.certExpiryDays": "TLS checks turn degraded this many days before the "
     "certificate expires (0: never).",
@@ -178,6 +180,8 @@ DESCRIPTIONS = {
     "ServiceInput.host": "The host tcp and grpc checks connect to.",
     "ServiceInput.port": "The port tcp and grpc checks connect to (1 to 65535).",
     "ServiceInput.grpcService": "grpc checks: the service name asked of Health/Check.",
+    "ServiceInput.traceErrorPercent": "traces checks: the share of failed server spans (%) "
+    "over which a check fails (default 5).",
     "ServiceInput.tls": "grpc checks: connect with TLS.",
     "ServiceInput.certExpiryDays": "TLS checks turn degraded this many days before the "
     "certificate expires (default 14; 0: never).",

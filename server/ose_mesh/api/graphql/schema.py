@@ -90,6 +90,7 @@ class ServiceInput:
     tls: bool | None = None
     cert_expiry_days: int | None = None
     assertions: HttpAssertionsInput | None = None
+    trace_error_percent: float | None = None
     cluster: str | None = None
     public: bool | None = None
     labels: list[LabelInput] | None = None
@@ -112,6 +113,7 @@ class ServiceInput:
             tls=self.tls,
             cert_expiry_days=self.cert_expiry_days,
             assertions=self.assertions.to_domain() if self.assertions is not None else None,
+            trace_error_percent=self.trace_error_percent,
             cluster=self.cluster,
             public=self.public,
             labels=None if self.labels is None else _labels(self.labels),

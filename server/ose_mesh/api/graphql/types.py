@@ -56,6 +56,7 @@ class CheckConfig:
     tls: bool
     cert_expiry_days: int
     assertions: HttpAssertions | None
+    trace_error_percent: float | None
 
     @classmethod
     def from_domain(cls, check: domain.CheckConfig) -> CheckConfig:
@@ -74,6 +75,7 @@ class CheckConfig:
             tls=check.tls,
             cert_expiry_days=check.cert_expiry_days,
             assertions=HttpAssertions.from_domain(check.assertions) if check.assertions else None,
+            trace_error_percent=check.trace_error_percent,
         )
 
 

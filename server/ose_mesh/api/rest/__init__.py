@@ -10,6 +10,7 @@ from ose_mesh.api.rest import (
     messagebus,
     notifications,
     status_page,
+    traces,
 )
 from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
 
@@ -21,6 +22,7 @@ OPERATIONS = (
     *status_page.operations,
     *maintenance.operations,
     *notifications.operations,
+    *traces.operations,
 )
 
 __all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]

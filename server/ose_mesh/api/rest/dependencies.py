@@ -100,6 +100,7 @@ async def get_graph(request: Request) -> JSONResponse:
         "average_dependencies": summary.average_dependencies,
         "services": [exports.node_json(n) for n in view.nodes],
         "dependencies": [exports.edge_json(e) for e in view.edges],
+        "observed_dependencies": [exports.observed_json(e) for e in view.observed],
     }
     return JSONResponse(answer)
 

@@ -86,6 +86,7 @@ def health_json(view: ServiceHealth) -> models.ServiceHealth:
             "tls": check.tls,
             "cert_expiry_days": check.cert_expiry_days,
             "assertions": check.assertions.to_json() if check.assertions else None,
+            "trace_error_percent": check.trace_error_percent,
         },
     }
 

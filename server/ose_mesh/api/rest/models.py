@@ -94,7 +94,7 @@ class RegisterBody(BaseModel):
     # domain (CheckConfig.validated) stays the authority, with the cross-field rules.
     service_id: ServiceId
     service_name: Annotated[str | None, Field(max_length=200)] = None
-    check_type: Literal["http", "tcp", "push", "grpc"] | None = None
+    check_type: Literal["http", "tcp", "push", "grpc", "traces"] | None = None
     interval_seconds: Annotated[float | None, Field(ge=1, le=86_400)] = None
     timeout_seconds: Annotated[float | None, Field(gt=0, le=30 * 86_400)] = None
     max_failures: Annotated[int | None, Field(ge=1, le=MAX_COUNT)] = None
@@ -121,6 +121,15 @@ class RegisterBody(BaseModel):
     assertions: Annotated[
         AssertionsBody | None,
         Field(description="HTTP checks: what an answer must satisfy; {} removes them."),
+    ] = None
+    trace_error_percent: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=100,
+            description="traces checks: the share of failed server spans (%) over which a "
+            "check fails (default 5).",
+        ),
     ] = None
     cluster: Annotated[str | None, Field(max_length=200)] = None
     labels: Annotated[
@@ -278,6 +287,22 @@ class DependencyBody(BaseModel):
         )
 
 
+class AcceptBody(BaseModel):
+    """Declare an edge seen in traces: its type, and its relationship unless the spans'."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: ServiceId
+    target: ServiceId
+    type: Annotated[str, Field(json_schema_extra={"enum": [t.value for t in DependencyType]})] = (
+        DependencyType.HARD.value
+    )
+    relationship: (
+        Annotated[str, Field(json_schema_extra={"enum": [r.value for r in Relationship]})] | None
+    ) = None
+    description: str | None = Field(default=None, max_length=1000)
+
+
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
@@ -361,6 +386,7 @@ class CheckConfig(TypedDict):
     tls: bool
     cert_expiry_days: int
     assertions: dict[str, Any] | None
+    trace_error_percent: float | None
 
 
 class MaintenanceNow(TypedDict):
@@ -483,6 +509,27 @@ class WindowDeleted(TypedDict):
     deleted: str
 
 
+class TrafficWindow(TypedDict):
+    calls: int
+    rate: float
+    error_rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    failed_calls: int
+    propagated: int
+
+
+class EdgeTraffic(TypedDict):
+    relationship: Relationship
+    first_seen: Timestamp
+    last_seen: Timestamp
+    last_5m: TrafficWindow
+    last_1h: TrafficWindow
+
+
+Origin = Literal["declared", "observed", "both"]
+
+
 class Edge(TypedDict):
     source: str
     target: str
@@ -490,6 +537,40 @@ class Edge(TypedDict):
     declared_type: DependencyType
     relationship: Relationship
     description: str | None
+    origin: Origin
+    traffic: EdgeTraffic | None
+
+
+class ObservedEdge(TypedDict):
+    source: str
+    target: str
+    origin: Origin
+    relationship: Relationship
+    traffic: EdgeTraffic
+
+
+class UndeclaredEdge(ObservedEdge):
+    source_registered: bool
+    target_registered: bool
+
+
+class UnseenEdge(TypedDict):
+    dependency: Edge
+    last_seen: Timestamp | None
+
+
+class SuspectEdge(TypedDict):
+    dependency: Edge
+    reason: str
+    suggested_type: DependencyType | None
+    observed_relationship: Relationship
+
+
+class Drift(TypedDict):
+    window_minutes: int
+    undeclared: list[UndeclaredEdge]
+    unseen: list[UnseenEdge]
+    suspect: list[SuspectEdge]
 
 
 class Node(TypedDict):
@@ -511,6 +592,7 @@ class Graph(TypedDict):
     average_dependencies: float
     services: list[Node]
     dependencies: list[Edge]
+    observed_dependencies: list[ObservedEdge]  # seen in traces, not declared
 
 
 class Reached(TypedDict):

@@ -19,15 +19,17 @@ class BeatLimiter:
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # service -> (tokens, at)
 
-    def retry_after(self, service_id: str) -> int | None:
-        """None if this beat may go through (and count it), else whole seconds to wait."""
+    def retry_after(self, service_id: str, cost: float = 1) -> int | None:
+        """None if this beat may go through (and count it), else whole seconds to wait.
+        A `cost` above one (spans of a batch) may take the bucket below zero: what follows
+        waits until that debt is paid."""
         now = self._clock()
         tokens, at = self._buckets.get(service_id, (self.burst, now))
         tokens = min(self.burst, tokens + (now - at) * self.rate)
         if tokens < 1:
             self._buckets[service_id] = (tokens, now)
             return max(1, math.ceil((1 - tokens) / self.rate))
-        self._buckets[service_id] = (tokens - 1, now)
+        self._buckets[service_id] = (tokens - cost, now)
         return None
 
     def forget(self, service_id: str) -> None:

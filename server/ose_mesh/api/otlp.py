@@ -95,7 +95,8 @@ def failure(media: str, message: str) -> bytes:
     """The google.rpc.Status OTLP asks for with a 4xx."""
     if media == JSON:
         return json.dumps({"code": _INVALID_ARGUMENT, "message": message}).encode()
-    return status_pb2.Status(code=_INVALID_ARGUMENT, message=message).SerializeToString()
+    status: bytes = status_pb2.Status(code=_INVALID_ARGUMENT, message=message).SerializeToString()
+    return status
 
 
 # -- protobuf ------------------------------------------------------------------------------
@@ -106,7 +107,9 @@ def _from_protobuf(body: bytes) -> Decoded:
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
-        raise MalformedTraces(f"the protobuf body is not an ExportTraceServiceRequest: {exc}")
+        raise MalformedTraces(
+            f"the protobuf body is not an ExportTraceServiceRequest: {exc}"
+        ) from None
     decoded = Decoded()
     for resource_spans in request.resource_spans:
         service = _service_of(resource_spans.resource.attributes)
@@ -166,7 +169,9 @@ def _from_json(body: bytes) -> Decoded:
                 decoded.rejected += len(spans)
                 continue
             for n, span in spans:
-                decoded.spans.append(_json_span(service, span, f"{where}.scopeSpans[{s}].spans[{n}]"))
+                decoded.spans.append(
+                    _json_span(service, span, f"{where}.scopeSpans[{s}].spans[{n}]")
+                )
     return decoded
 
 

@@ -1,0 +1,286 @@
+"""The use cases of traces: receive spans, show observed edges beside the declared ones
+(drift), accept an observed edge as declared, and judge a service by its server spans.
+
+Each replica counts the spans it receives and writes its figures every SYNC_SECONDS; every
+replica reads what the others wrote, so the figures shown are the sum over the cluster. A
+lone server does the same with itself only, and after a restart finds what it wrote before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ose_mesh.core.graph_model import EdgeTraffic, EdgeView, ObservedEdgeView, TrafficWindow
+from ose_mesh.core.ports import ProbeOutcome, StoredTraffic, TrafficRepository
+from ose_mesh.core.traces import EdgeFigures, EdgeKey, ObservedEdge, TraceBook
+from ose_mesh.core.traffic import Totals, Traffic
+from ose_mesh.domain import (
+    Dependency,
+    DependencyType,
+    DomainError,
+    ObservedEdgeNotFound,
+    Relationship,
+    Service,
+)
+from ose_mesh.domain.service import DEFAULT_TRACE_ERROR_PERCENT
+from ose_mesh.domain.traces import SpanFacts
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 5.0
+KEEP = timedelta(days=7)  # figures nobody wrote for a week are deleted
+MAX_WINDOW_MINUTES = 7 * 24 * 60
+HEALTH_MINUTES = 2  # a traces check reads the spans of the last two minutes
+RECENTLY_SEEN_SECONDS = 3600.0  # silence means dead only for a service seen this recently
+# Type suspicion: enough failed calls, and the caller failing with most of them.
+SUSPICION_MIN_FAILED = 5
+SUSPICION_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class UndeclaredEdge:
+    source: str
+    target: str
+    traffic: EdgeTraffic
+    source_registered: bool
+    target_registered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnseenEdge:
+    dependency: Dependency
+    last_seen: datetime | None  # None: never, while its source was seen
+
+
+@dataclass(frozen=True, slots=True)
+class SuspectEdge:
+    dependency: Dependency
+    traffic: EdgeTraffic
+    reason: str
+    suggested_type: DependencyType | None
+    observed_relationship: Relationship
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    window_minutes: int
+    undeclared: list[UndeclaredEdge]
+    unseen: list[UnseenEdge]
+    suspect: list[SuspectEdge]
+
+
+class Observations:
+    def __init__(
+        self,
+        book: TraceBook,
+        repository: TrafficRepository,
+        replica_id: str,
+        *,
+        declared: Callable[[], list[Dependency]],
+        registered: Callable[[str], bool],
+        declare: Callable[[Dependency], Awaitable[tuple[EdgeView, bool]]],
+    ) -> None:
+        self.book = book
+        self._repository = repository
+        self._replica_id = replica_id
+        self._declared = declared
+        self._registered = registered
+        self._declare = declare
+        self._read_until: datetime | None = None
+        self._pruned_at: datetime | None = None
+
+    def receive(self, spans: list[SpanFacts], rejected: int) -> None:
+        self.book.ingest(spans, rejected)
+
+    # -- the figures of every replica ----------------------------------------------------
+
+    async def sync(self) -> None:
+        """Write what changed here, read what the others wrote, drop week-old figures."""
+        self.book.sweep()
+        now = datetime.now(UTC)
+        edges, served = self.book.take_changed()
+        rows = [
+            StoredTraffic(
+                self._replica_id,
+                "call",
+                source,
+                target,
+                edge.relationship.value,
+                edge.traffic.to_bytes(),
+                now,
+            )
+            for (source, target), edge in edges
+        ] + [
+            StoredTraffic(self._replica_id, "served", service, "", "", traffic.to_bytes(), now)
+            for service, traffic in served
+        ]
+        try:
+            await self._repository.save_traffic(rows)
+            # A row committed just before `now` by another replica could carry an earlier
+            # time than one already read: read a margin again.
+            since = None if self._read_until is None else self._read_until - timedelta(seconds=30)
+            for row in await self._repository.traffic_since(since, self._replica_id):
+                self._absorb(row)
+            self._read_until = now
+            if self._pruned_at is None or now - self._pruned_at > timedelta(hours=1):
+                await self._repository.prune_traffic(now - KEEP)
+                self._pruned_at = now
+        except DomainError as exc:
+            self.book.requeue(edges, served)  # written next time
+            log.warning("could not share the traffic figures: %s", exc.message)
+
+    def _absorb(self, row: StoredTraffic) -> None:
+        traffic = Traffic.from_bytes(row.figures)
+        if traffic is None:
+            return  # written by a version with another layout
+        if row.kind == "served":
+            self.book.absorb_served(row.replica_id, row.source, traffic)
+        elif row.relationship in Relationship._value2member_map_:
+            edge = ObservedEdge(Relationship(row.relationship), traffic)
+            self.book.absorb_edge(row.replica_id, (row.source, row.target), edge)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def traffic(self, source: str, target: str) -> EdgeTraffic | None:
+        figures = self.book.edge_figures((source, target))
+        return None if figures is None else _edge_traffic(figures)
+
+    def observed_only(self, declared: set[EdgeKey]) -> list[ObservedEdgeView]:
+        """Edges seen and not declared between two registered services (the graph's)."""
+        found = []
+        for key in sorted(self.book.edge_keys() - declared):
+            source, target = key
+            if self._registered(source) and self._registered(target):
+                traffic = self.traffic(source, target)
+                if traffic is not None:
+                    found.append(ObservedEdgeView(source, target, traffic))
+        return found
+
+    def drift(self, window_minutes: int) -> Drift:
+        horizon = datetime.now(UTC) - timedelta(minutes=window_minutes)
+        declared = {d.key: d for d in self._declared()}
+        undeclared = []
+        for source, target in sorted(self.book.edge_keys() - set(declared)):
+            traffic = self.traffic(source, target)
+            if traffic is not None and traffic.last_seen >= horizon:
+                undeclared.append(
+                    UndeclaredEdge(
+                        source,
+                        target,
+                        traffic,
+                        self._registered(source),
+                        self._registered(target),
+                    )
+                )
+        unseen, suspect = [], []
+        for key, dependency in sorted(declared.items()):
+            traffic = self.traffic(*key)
+            if traffic is None or traffic.last_seen < horizon:
+                if self._seen_since(dependency.source, horizon):
+                    last_seen = None if traffic is None else traffic.last_seen
+                    unseen.append(UnseenEdge(dependency, last_seen))
+                continue
+            reason = _suspicion(dependency, traffic)
+            if reason is not None:
+                suggested = DependencyType.HARD if "caller" in reason else None
+                suspect.append(
+                    SuspectEdge(dependency, traffic, reason, suggested, traffic.relationship)
+                )
+        return Drift(window_minutes, undeclared, unseen, suspect)
+
+    def _seen_since(self, service_id: str, horizon: datetime) -> bool:
+        figures = self.book.service_figures(service_id)
+        return figures is not None and _at(figures.last_seen) >= horizon
+
+    async def accept(
+        self,
+        source: str,
+        target: str,
+        type_: DependencyType,
+        relationship: Relationship | None,
+        description: str | None,
+    ) -> tuple[EdgeView, bool]:
+        """Declare an observed edge, with the relationship the spans show unless given."""
+        traffic = self.traffic(source, target)
+        if traffic is None:
+            raise ObservedEdgeNotFound(source, target)
+        dependency = Dependency(
+            source, target, type_, relationship or traffic.relationship, description
+        )
+        return await self._declare(dependency)
+
+    # -- health from traffic -------------------------------------------------------------
+
+    def judge(self, service: Service) -> ProbeOutcome | None:
+        """A `traces` check: None while the service has sent no span (it stays unknown)."""
+        figures = self.book.service_figures(service.service_id, HEALTH_MINUTES)
+        if figures is None:
+            return None
+        silent = self.book.now() - figures.last_seen
+        if silent >= service.check.timeout_seconds:
+            if silent > RECENTLY_SEEN_SECONDS:
+                return None
+            return ProbeOutcome(
+                False, 0.0, f"from traces: no spans for {silent:.0f}s", answered=False
+            )
+        totals = figures.recent
+        if not totals.calls:
+            return ProbeOutcome(True, 0.0, "from traces: spans seen, no server spans")
+        threshold = service.check.trace_error_percent or DEFAULT_TRACE_ERROR_PERCENT
+        share = 100 * totals.error_rate
+        words = (
+            f"from traces: {share:.0f}% of {totals.calls} server spans failed "
+            f"in the last {HEALTH_MINUTES} minutes"
+        )
+        latency = totals.percentile(0.5) or 0.0
+        if share > threshold:
+            return ProbeOutcome(False, latency, f"{words}, over {threshold:g}%")
+        return ProbeOutcome(True, latency, words)
+
+
+def _suspicion(dependency: Dependency, traffic: EdgeTraffic) -> str | None:
+    hour = traffic.last_1h
+    if (
+        dependency.type is not DependencyType.HARD
+        and hour.failed_calls >= SUSPICION_MIN_FAILED
+        and hour.propagated >= SUSPICION_SHARE * hour.failed_calls
+    ):
+        return (
+            f"declared {dependency.type.value}, but the caller failed with "
+            f"{hour.propagated} of the {hour.failed_calls} failed calls in the last hour"
+        )
+    if traffic.relationship is not dependency.relationship:
+        return (
+            f"declared {dependency.relationship.value}, "
+            f"but the spans show {traffic.relationship.value}"
+        )
+    return None
+
+
+def _edge_traffic(figures: EdgeFigures) -> EdgeTraffic:
+    return EdgeTraffic(
+        relationship=figures.relationship,
+        first_seen=_at(figures.first_seen),
+        last_seen=_at(figures.last_seen),
+        last_5m=_window(figures.last_5m),
+        last_1h=_window(figures.last_1h),
+    )
+
+
+def _window(totals: Totals) -> TrafficWindow:
+    return TrafficWindow(
+        calls=totals.calls,
+        rate=round(totals.rate, 3),
+        error_rate=round(totals.error_rate, 4),
+        p50_ms=totals.percentile(0.5),
+        p95_ms=totals.percentile(0.95),
+        failed_calls=totals.errors,
+        propagated=totals.propagated,
+    )
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
