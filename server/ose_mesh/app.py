@@ -65,6 +65,7 @@ def create_app(
         shards=mesh.shards,
         link=mesh.link,
         notifications=mesh.use_cases.notifications,
+        traces=mesh.use_cases.observations.book,
     )
     mesh.monitor.add_observer(metrics.observe)
     ready = mesh.self_check.ready

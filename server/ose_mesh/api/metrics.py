@@ -20,6 +20,7 @@ from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
 from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.notifications import NotificationCenter
+from ose_mesh.core.traces import TraceBook
 from ose_mesh.core.pacing import paced
 from ose_mesh.core.shards import ShardOwner
 from ose_mesh.core.supervisor import Supervisor
@@ -54,6 +55,7 @@ class MeshMetrics(Collector):
         shards: ShardOwner | None = None,
         link: ClusterLink | None = None,
         notifications: NotificationCenter | None = None,
+        traces: TraceBook | None = None,
     ) -> None:
         self._monitor = monitor
         self._history = history
@@ -62,6 +64,7 @@ class MeshMetrics(Collector):
         self._shards = shards
         self._link = link
         self._notifications = notifications
+        self._traces = traces
         self.registry = CollectorRegistry()
         self.latency = Histogram(
             "ose_heartbeat_latency_seconds",
@@ -112,6 +115,41 @@ class MeshMetrics(Collector):
         yield crashes
         yield from self._notified()
         yield from self._ownership()
+        yield from self._traced()
+
+    def _traced(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        if self._traces is None:
+            return
+        stats = self._traces.stats
+        spans = CounterMetricFamily(
+            "ose_trace_spans",
+            "Spans received by this replica: accepted, or rejected (no usable service.name).",
+            labels=["outcome"],
+        )
+        spans.add_metric(["accepted"], stats.spans)
+        spans.add_metric(["rejected"], stats.rejected)
+        yield spans
+        yield CounterMetricFamily(
+            "ose_trace_calls", "Calls counted on observed edges.", value=stats.calls
+        )
+        yield CounterMetricFamily(
+            "ose_trace_unpaired",
+            "Client or producer spans whose callee never showed (no pair, no address).",
+            value=stats.unpaired,
+        )
+        dropped = CounterMetricFamily(
+            "ose_trace_dropped",
+            "Calls and spans dropped because the edge or service limit was reached.",
+            labels=["limit"],
+        )
+        for limit, count in stats.dropped.items():
+            dropped.add_metric([limit], count)
+        yield dropped
+        yield GaugeMetricFamily(
+            "ose_observed_edges",
+            "Edges this replica has counted calls on (its own memory).",
+            value=len(self._traces.edges),
+        )
 
     def _notified(self) -> Iterator[CounterMetricFamily]:
         if self._notifications is None:

@@ -8,6 +8,7 @@ from ose_mesh.core.graph_model import (
     DIRECTION_ALIASES,
     Cycle,
     Direction,
+    EdgeTraffic,
     EdgeView,
     GraphSummary,
     GraphView,
@@ -17,8 +18,10 @@ from ose_mesh.core.graph_model import (
     Neighbourhood,
     Node,
     NodeView,
+    ObservedEdgeView,
     Reached,
     ReachedView,
+    TrafficWindow,
 )
 from ose_mesh.core.health_state import HealthState
 from ose_mesh.core.history import HistoryRecorder
@@ -59,6 +62,7 @@ __all__ = [
     "DependencyRepository",
     "DependencyService",
     "Direction",
+    "EdgeTraffic",
     "EdgeView",
     "EventHub",
     "GraphChange",
@@ -79,6 +83,7 @@ __all__ = [
     "Neighbourhood",
     "Node",
     "NodeView",
+    "ObservedEdgeView",
     "ProbeOutcome",
     "Prober",
     "Reached",
@@ -92,4 +97,5 @@ __all__ = [
     "StatusCounts",
     "Subscription",
     "SystemClock",
+    "TrafficWindow",
 ]

@@ -22,6 +22,7 @@ from ose_mesh.api.graphql.graph_types import (
     GraphNode,
     Hub,
     Impact,
+    ObservedDependency,
     ReachedService,
     Relationship,
     RemovedDependency,
@@ -58,6 +59,7 @@ class GraphQuery:
             average_dependencies=summary.average_dependencies,
             services=[GraphNode.from_view(n) for n in view.nodes],
             dependencies=[Dependency.from_view(e) for e in view.edges],
+            observed_dependencies=[ObservedDependency.from_view(e) for e in view.observed],
             cycles=[Cycle(services=list(c.services), members=list(c.members)) for c in view.cycles],
         )
 

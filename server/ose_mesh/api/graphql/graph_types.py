@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -33,6 +34,57 @@ class Direction(Enum):
     DOWNSTREAM = "downstream"
 
 
+@strawberry.enum(description="Where an edge comes from: declared, observed in traces, or both.")
+class EdgeOrigin(Enum):
+    DECLARED = "declared"
+    OBSERVED = "observed"
+    BOTH = "both"
+
+
+@strawberry.type(description="Calls seen in traces over one window.")
+class TrafficWindow:
+    calls: int
+    rate: float
+    error_rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    failed_calls: int
+    propagated: int
+
+    @classmethod
+    def from_core(cls, window: core.TrafficWindow) -> TrafficWindow:
+        return cls(
+            calls=window.calls,
+            rate=window.rate,
+            error_rate=window.error_rate,
+            p50_ms=window.p50_ms,
+            p95_ms=window.p95_ms,
+            failed_calls=window.failed_calls,
+            propagated=window.propagated,
+        )
+
+
+@strawberry.type(description="What traces show of an edge, added up over every replica.")
+class EdgeTraffic:
+    relationship: Relationship
+    first_seen: datetime
+    last_seen: datetime
+    last_5m: TrafficWindow
+    last_1h: TrafficWindow
+
+    @classmethod
+    def from_core(cls, traffic: core.EdgeTraffic | None) -> EdgeTraffic | None:
+        if traffic is None:
+            return None
+        return cls(
+            relationship=traffic.relationship,
+            first_seen=traffic.first_seen,
+            last_seen=traffic.last_seen,
+            last_5m=TrafficWindow.from_core(traffic.last_5m),
+            last_1h=TrafficWindow.from_core(traffic.last_1h),
+        )
+
+
 @strawberry.type(description="Edge A -> B: A depends on B.")
 class Dependency:
     source: str
@@ -41,6 +93,8 @@ class Dependency:
     declared_type: DependencyType
     relationship: Relationship
     description: str | None
+    origin: EdgeOrigin
+    traffic: EdgeTraffic | None
 
     @classmethod
     def from_view(cls, edge: core.EdgeView) -> Dependency:
@@ -52,6 +106,27 @@ class Dependency:
             declared_type=dependency.type,
             relationship=dependency.relationship,
             description=dependency.description,
+            origin=EdgeOrigin(edge.origin),
+            traffic=EdgeTraffic.from_core(edge.traffic),
+        )
+
+
+@strawberry.type(description="Edge A -> B seen in traces and not declared.")
+class ObservedDependency:
+    source: str
+    target: str
+    relationship: Relationship
+    origin: EdgeOrigin
+    traffic: EdgeTraffic
+
+    @classmethod
+    def from_view(cls, edge: core.ObservedEdgeView) -> ObservedDependency:
+        return cls(
+            source=edge.source,
+            target=edge.target,
+            relationship=edge.traffic.relationship,
+            origin=EdgeOrigin.OBSERVED,
+            traffic=EdgeTraffic.from_core(edge.traffic),  # type: ignore[arg-type]
         )
 
 
@@ -107,6 +182,7 @@ class DependencyGraph:
     average_dependencies: float
     services: list[GraphNode]
     dependencies: list[Dependency]
+    observed_dependencies: list[ObservedDependency]
     cycles: list[Cycle]
 
 

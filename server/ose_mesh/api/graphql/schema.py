@@ -21,6 +21,7 @@ from ose_mesh.api.graphql.graph_schema import GraphMutation, GraphQuery, GraphSu
 from ose_mesh.api.graphql.maintenance_schema import MaintenanceMutation, MaintenanceQuery
 from ose_mesh.api.graphql.notifications_schema import NotificationsMutation, NotificationsQuery
 from ose_mesh.api.graphql.permissions import caused_by_caller, guards
+from ose_mesh.api.graphql.traces_schema import TracesMutation, TracesQuery
 from ose_mesh.api.graphql.types import (
     CheckType,
     Deregistered,
@@ -271,13 +272,26 @@ class HealthSubscription:
 
 
 @strawberry.type
-class Query(HealthQuery, GraphQuery, BusQuery, ClusterQuery, MaintenanceQuery, NotificationsQuery):
+class Query(
+    HealthQuery,
+    GraphQuery,
+    BusQuery,
+    ClusterQuery,
+    MaintenanceQuery,
+    NotificationsQuery,
+    TracesQuery,
+):
     pass
 
 
 @strawberry.type
 class Mutation(
-    HealthMutation, GraphMutation, BusMutation, MaintenanceMutation, NotificationsMutation
+    HealthMutation,
+    GraphMutation,
+    BusMutation,
+    MaintenanceMutation,
+    NotificationsMutation,
+    TracesMutation,
 ):
     pass
 
