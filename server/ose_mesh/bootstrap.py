@@ -48,7 +48,7 @@ from ose_mesh.core.broker import Broker, BrokerAdmin
 from ose_mesh.core.bus_status import BusQueries
 from ose_mesh.core.catalog import CatalogImporter
 from ose_mesh.core.cluster import ClusterQueries
-from ose_mesh.core.cluster_link import ClusterLink
+from ose_mesh.core.cluster_link import HALVES_SECONDS, ClusterLink
 from ose_mesh.core.event_log import EventLog, EventTap
 from ose_mesh.core.maintenance import MaintenanceSchedule
 from ose_mesh.core.membership import Identity, Membership, default_replica_id
@@ -357,13 +357,18 @@ def build_mesh(
             await link.attach()
 
     if shards is not None and link is not None:
-        link.serve(registry, dependencies, maintenance, notifications)
+        link.serve(registry, dependencies, maintenance, notifications, observations.book)
         maintenance.on_change = notifications.on_change = link.settings_changed
         shards.on_states = link.send_states
         shards.on_adopt = notifications.resume
         jobs.add("shards", shards.run)
         jobs.add("states", shards.keep_states_written)
         jobs.add("cluster-transitions", link.forward_transitions)
+        jobs.add(
+            "trace-halves",
+            _every(HALVES_SECONDS, link.send_halves, jobs.stopping),
+            vital=False,
+        )
         jobs.add(
             "reconcile",
             _every(RECONCILE_SECONDS, _reconciler(registry, dependencies), jobs.stopping),

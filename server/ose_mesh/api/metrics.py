@@ -20,10 +20,10 @@ from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.core import HealthState, HeartbeatMonitor, HistoryRecorder
 from ose_mesh.core.cluster_link import ClusterLink
 from ose_mesh.core.notifications import NotificationCenter
-from ose_mesh.core.traces import TraceBook
 from ose_mesh.core.pacing import paced
 from ose_mesh.core.shards import ShardOwner
 from ose_mesh.core.supervisor import Supervisor
+from ose_mesh.core.traces import TraceBook
 from ose_mesh.domain import HealthStatus, HeartbeatResult
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

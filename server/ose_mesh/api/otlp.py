@@ -129,6 +129,7 @@ def _from_protobuf(body: bytes) -> Decoded:
                     SpanFacts(
                         service,
                         _kind(span.kind),
+                        span.trace_id,
                         span.span_id,
                         span.parent_span_id,
                         span.links[0].span_id if span.links else b"",
@@ -188,6 +189,7 @@ def _json_span(service: str, span: dict[str, Any], where: str) -> SpanFacts:
     return SpanFacts(
         service,
         _kind(_number(span.get("kind", 0), f"{where}.kind")),
+        _hex_id(span.get("traceId"), 16, f"{where}.traceId", required=True),
         _hex_id(span.get("spanId"), 8, f"{where}.spanId", required=True),
         _hex_id(span.get("parentSpanId"), 8, f"{where}.parentSpanId"),
         _hex_id(links[0][1].get("spanId"), 8, f"{where}.links[0].spanId") if links else b"",

@@ -11,7 +11,8 @@ Each replica has a queue of its own, bound for messages to all (`all`) and to it
   (the database, not the message, is the truth, so messages in any order end alike); a
   `dependency` without ends is an import: the receiver compares everything;
 - `left`: a replica stopped and gave its shards back; the others take them now;
-- `beats`: beats for services the receiver owns (a batch); it answers to `reply_to`.
+- `beats`: beats for services the receiver owns (a batch); it answers to `reply_to`;
+- `halves`: halves of span pairs whose trace's home is the receiver (core/traces.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ose_mesh.core.notifications import NotificationCenter
 from ose_mesh.core.ports import BeatReceipt
 from ose_mesh.core.registry import ServiceRegistry
 from ose_mesh.core.shards import ShardOwner
+from ose_mesh.core.traces import TraceBook
 from ose_mesh.domain import (
     DomainError,
     HealthStatus,
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 CLUSTER = "ose.cluster"
 ALL = "all"
 BEAT_TIMEOUT_SECONDS = 2.0
+HALVES_SECONDS = 0.2
 
 
 class OwnerUnreachable(Unavailable):
@@ -77,6 +80,7 @@ class ClusterLink:
         self._dependencies: DependencyService | None = None
         self._maintenance: MaintenanceSchedule | None = None
         self._notifications: NotificationCenter | None = None
+        self._traces: TraceBook | None = None
         self._passed_on: dict[str, tuple[int, int]] = {}  # service -> last (epoch, n) passed on
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         # Beats waiting to go to each owner: (beat, where its answer goes).
@@ -93,12 +97,30 @@ class ClusterLink:
         dependencies: DependencyService,
         maintenance: MaintenanceSchedule | None = None,
         notifications: NotificationCenter | None = None,
+        traces: TraceBook | None = None,
     ) -> None:
         """What the messages act on (built after the link: they tell it their changes)."""
         self._registry = registry
         self._dependencies = dependencies
         self._maintenance = maintenance
         self._notifications = notifications
+        self._traces = traces
+        if traces is not None:
+            traces.home_of = self.home_of_trace
+
+    def home_of_trace(self, trace_id: bytes) -> str | None:
+        """The replica where the halves of this trace's span pairs meet (None: here).
+        Traces are spread over the shards like services, by a hash of their id."""
+        home = self._owner.owner_of(trace_id.hex())
+        return None if home is None or home == self._me else home
+
+    async def send_halves(self) -> None:
+        """Send the span halves waiting to go to their trace's home (a job, every
+        HALVES_SECONDS: one message per home replica)."""
+        if self._traces is None:
+            return
+        for home, halves in self._traces.take_homeward().items():
+            await self._send("halves", {"halves": halves}, to=f"replica.{home}")
 
     async def attach(self) -> None:
         """Declare the exchange and this replica's queue, and consume it (on every
@@ -276,6 +298,7 @@ class ClusterLink:
             "left": self._on_left,
             "beats": self._on_beats,
             "beats.reply": self._on_reply,
+            "halves": self._on_halves,
         }
 
     async def _on_transition(self, body: dict[str, Any], _: Properties) -> None:
@@ -358,6 +381,10 @@ class ClusterLink:
         except DomainError as exc:  # a message the database could not store
             return {"error": "invalid", "detail": exc.message}
         return {"status": state.status.value, "heartbeat_count": state.heartbeat_count}
+
+    async def _on_halves(self, body: dict[str, Any], _: Properties) -> None:
+        if self._traces is not None:
+            self._traces.receive_halves(list(body["halves"]))
 
     async def _on_reply(self, body: dict[str, Any], properties: Properties) -> None:
         future = self._replies.get(properties.correlation_id or "")

@@ -15,6 +15,10 @@ consumer naming its broker is a `message_queue` edge to the broker.
 Memory is bounded: at most `max_edges` edges and `max_services` services (what comes after is
 counted as dropped), and the halves waiting for their pair expire after PAIR_SECONDS, at most
 MAX_WAITING of them. Figures are per replica; `absorb` adds up what the others wrote.
+
+In a cluster the two halves of a call may reach different replicas. A half that has to wait
+is sent to its trace's home replica (by a hash of the trace id, over the shards), so both
+halves of every call meet there.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from ose_mesh.core.traffic import NO_TOTALS, Totals, Traffic
 from ose_mesh.domain import Relationship, Service
-from ose_mesh.domain.traces import SpanFacts, SpanKind, call_of
+from ose_mesh.domain.traces import SpanFacts, SpanKind, call_of, observed_name
 
 PAIR_SECONDS = 30.0
 MAX_WAITING = 100_000
@@ -129,6 +133,10 @@ class TraceBook:
         self._other_edges: dict[str, dict[EdgeKey, ObservedEdge]] = {}
         self._other_served: dict[str, dict[str, Traffic]] = {}
         self.stats = IngestStats()
+        # Cluster mode: where the halves of a trace meet (None: here), and those to send.
+        self.home_of: Callable[[bytes], str | None] = _here
+        self._homeward: dict[str, list[list[Any]]] = {}
+        self._homeward_count = 0
 
     # -- spans in ------------------------------------------------------------------------
 
@@ -192,7 +200,11 @@ class TraceBook:
             span.parent_id,
             now,
         )
-        _bounded_put(self._callers, span.span_id, half, self._expire_caller)
+        home = self.home_of(span.trace_id)
+        if home is None:
+            _bounded_put(self._callers, span.span_id, half, self._expire_caller)
+        else:
+            self._send_home(home, ["caller", span.span_id.hex(), *half[:-2]])
 
     def _callee_side(self, span: SpanFacts, now: float) -> None:
         if span.kind is SpanKind.CONSUMER:
@@ -204,10 +216,57 @@ class TraceBook:
         if not reference:
             return
         caller = self._callers.pop(reference, None)
-        if caller is None:
-            _bounded_put(self._callees, reference, _Callee(span.service, now), None)
+        if caller is not None:
+            self._count_half(caller, span.service, now)
             return
-        self._count_half(caller, span.service, now)
+        home = self.home_of(span.trace_id)
+        if home is None:
+            _bounded_put(self._callees, reference, _Callee(span.service, now), None)
+        else:
+            self._send_home(home, ["callee", reference.hex(), span.service])
+
+    # -- halves whose pair may reach another replica (cluster mode) ----------------------
+
+    def _send_home(self, home: str, half: list[Any]) -> None:
+        """Send a half to the replica where the halves of its trace meet: both halves of a
+        call go there, whichever replica received them."""
+        if self._homeward_count >= MAX_WAITING:
+            self.stats.unpaired += 1
+            return
+        self._homeward.setdefault(home, []).append(half)
+        self._homeward_count += 1
+
+    def take_homeward(self) -> dict[str, list[list[Any]]]:
+        """The halves to send, by replica (taken: the link sends them)."""
+        homeward, self._homeward, self._homeward_count = self._homeward, {}, 0
+        return homeward
+
+    def receive_halves(self, halves: list[Any]) -> None:
+        """Halves another replica sent here: paired with what waits here, or they wait."""
+        now = self._clock()
+        for half in halves:
+            kind, reference = half[0], bytes.fromhex(half[1])
+            if kind == "caller":
+                caller = _Caller(
+                    str(half[2]),
+                    Relationship(half[3]),
+                    observed_name(half[4]),
+                    float(half[5]),
+                    bool(half[6]),
+                    b"",  # the caller's own span stayed where it was received
+                    now,
+                )
+                callee = self._callees.pop(reference, None)
+                if callee is not None:
+                    self._count_half(caller, callee.callee, now)
+                elif observed_name(caller.caller) is not None:
+                    _bounded_put(self._callers, reference, caller, self._expire_caller)
+            elif kind == "callee" and (name := observed_name(half[2])) is not None:
+                waiting = self._callers.pop(reference, None)
+                if waiting is not None:
+                    self._count_half(waiting, name, now)
+                else:
+                    _bounded_put(self._callees, reference, _Callee(name, now), None)
 
     def _count_half(self, half: _Caller, callee: str, now: float) -> None:
         key = (half.caller, callee)
@@ -364,6 +423,10 @@ class EdgeFigures:
 class ServiceFigures:
     last_seen: float
     recent: Totals  # its server and consumer spans of the last minutes asked for
+
+
+def _here(trace_id: bytes) -> None:
+    return None
 
 
 def _sum(totals: Iterable[Totals]) -> Totals:

@@ -42,6 +42,7 @@ CACHE_SYSTEMS = frozenset({"redis", "memcached", "valkey"})
 class SpanFacts(NamedTuple):
     service: str  # the resource's service.name, already checked by observed_name
     kind: SpanKind
+    trace_id: bytes
     span_id: bytes
     parent_id: bytes  # b"" for a root span
     link_id: bytes  # the first link's span id (a consumer's producer), or b""
