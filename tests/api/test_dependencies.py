@@ -30,7 +30,7 @@ async def test_add_update_and_remove_a_dependency(client: httpx.AsyncClient) -> 
     assert created.status_code == 201
     assert created.json() == {
         "source": "web", "target": "db", "type": "hard", "declared_type": "hard",
-        "relationship": "database", "description": None,
+        "relationship": "database", "description": None, "origin": "declared", "traffic": None,
     }  # fmt: skip
     again = await client.post(
         DEPS,

@@ -118,6 +118,18 @@ async def test_real_answers_fit_the_documented_schemas(
     await call("DELETE", deregister, "/api/v1/heartbeat/register/api")
     await call("DELETE", deregister, "/api/v1/heartbeat/register/api")
     await call("GET", "/api/v1/cluster")
+    span = {
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+        "scopeSpans": [{"spans": [{"traceId": "ab" * 16, "spanId": "cd" * 8, "kind": 3,
+            "attributes": [{"key": "peer.service", "value": {"stringValue": "db"}}]}]}],
+    }  # fmt: skip
+    await call("POST", "/v1/traces", json={"resourceSpans": [span]})
+    await call("POST", "/v1/traces", json={"resourceSpans": 7})
+    await call("GET", "/api/v1/dependencies/drift")
+    await call("GET", "/api/v1/dependencies/drift", params={"window_minutes": "0"})
+    accept = "/api/v1/dependencies/drift/accept"
+    await call("POST", accept, json={"source": "api", "target": "db", "type": "soft"})
+    await call("POST", accept, json={"source": "db", "target": "api"})
     await call("GET", "/api/v1/status-page")
     by_cluster = "/api/v1/status-page/{cluster}"
     await call("GET", by_cluster, "/api/v1/status-page/edge")

@@ -1,4 +1,4 @@
-"""OTLP/HTTP trace requests (protobuf or JSON, gzip or not) read into SpanFacts.
+"""OTLP/HTTP trace requests (protobuf or JSON; gzip, deflate or neither) read into SpanFacts.
 
 Protobuf is parsed by the protobuf runtime with OpenTelemetry's own message classes. JSON
 follows OTLP's JSON mapping (lowerCamelCase names, hex ids, enums as numbers, 64-bit numbers
@@ -29,7 +29,8 @@ from ose_mesh.domain.traces import (
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-MAX_DECODED_BYTES = 16 * 1024 * 1024  # what a gzipped body may grow to
+MAX_DECODED_BYTES = 16 * 1024 * 1024  # what a compressed body may grow to
+MAX_SPANS = 50_000  # per request (an SDK sends 512, a Collector 8,192 by default)
 ERROR_STATUS = 2  # Status.StatusCode.STATUS_CODE_ERROR
 _INVALID_ARGUMENT = 3  # google.rpc.Code
 
@@ -49,10 +50,13 @@ class Decoded:
 
 
 def decode(body: bytes, content_type: str, content_encoding: str) -> Decoded:
-    if content_encoding.strip().lower() == "gzip":
-        body = _gunzip(body)
-    elif content_encoding.strip() not in ("", "identity"):
-        raise MalformedTraces(f"Content-Encoding {content_encoding!r}: only gzip is accepted")
+    encoding = content_encoding.strip().lower()
+    if encoding in _WINDOW_BITS:
+        body = _inflate(body, encoding)
+    elif encoding not in ("", "identity"):
+        raise MalformedTraces(
+            f"Content-Encoding {content_encoding[:40]!r}: only gzip and deflate are accepted"
+        )
     media = content_type.split(";")[0].strip().lower()
     if media == PROTOBUF:
         return _from_protobuf(body)
@@ -61,16 +65,20 @@ def decode(body: bytes, content_type: str, content_encoding: str) -> Decoded:
     raise MalformedTraces(f"Content-Type must be {PROTOBUF} or {JSON}, got {media or 'none'!r}")
 
 
-def _gunzip(body: bytes) -> bytes:
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+_WINDOW_BITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _inflate(body: bytes, encoding: str) -> bytes:
+    """Decompress, refusing what would grow beyond MAX_DECODED_BYTES (a zip bomb)."""
+    inflater = zlib.decompressobj(_WINDOW_BITS[encoding])
     try:
         data = inflater.decompress(body, MAX_DECODED_BYTES)
     except zlib.error as exc:
-        raise MalformedTraces(f"the gzip body cannot be read: {exc}") from None
+        raise MalformedTraces(f"the {encoding} body cannot be read: {exc}") from None
     if inflater.unconsumed_tail:
-        raise MalformedTraces(f"the gzip body grows beyond {MAX_DECODED_BYTES} bytes")
+        raise MalformedTraces(f"the {encoding} body grows beyond {MAX_DECODED_BYTES} bytes")
     if not inflater.eof:
-        raise MalformedTraces("the gzip body is cut short")
+        raise MalformedTraces(f"the {encoding} body is cut short")
     return data
 
 
@@ -110,6 +118,11 @@ def _from_protobuf(body: bytes) -> Decoded:
         raise MalformedTraces(
             f"the protobuf body is not an ExportTraceServiceRequest: {exc}"
         ) from None
+    _count_spans(
+        len(scope_spans.spans)
+        for resource_spans in request.resource_spans
+        for scope_spans in resource_spans.scope_spans
+    )
     decoded = Decoded()
     for resource_spans in request.resource_spans:
         service = _service_of(resource_spans.resource.attributes)
@@ -166,6 +179,7 @@ def _from_json(body: bytes) -> Decoded:
                 service = observed_name(_string_value(pair, f"{where}.resource.attributes"))
         for s, scope_spans in _items(resource_spans, "scopeSpans", where):
             spans = list(_items(scope_spans, "spans", f"{where}.scopeSpans[{s}]"))
+            _count_spans([len(decoded.spans) + decoded.rejected + len(spans)])
             if service is None:
                 decoded.rejected += len(spans)
                 continue
@@ -249,6 +263,11 @@ def _hex_id(value: Any, size: int, where: str, *, required: bool = False) -> byt
 
 
 # -- shared --------------------------------------------------------------------------------
+
+
+def _count_spans(counts: Iterable[int]) -> None:
+    if sum(counts) > MAX_SPANS:
+        raise MalformedTraces(f"more than {MAX_SPANS} spans in one request: send smaller batches")
 
 
 def _kind(value: int) -> SpanKind:

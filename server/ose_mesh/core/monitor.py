@@ -35,6 +35,7 @@ from ose_mesh.domain import (
 )
 
 log = logging.getLogger(__name__)
+TRACES_PREFIX = "from traces: "  # how a traces check's messages start (core/observations.py)
 
 MAX_SLEEP_SECONDS = 1.0
 DRIFT_SAMPLES = 4096
@@ -526,6 +527,11 @@ def describe_status(state: HealthState) -> str:
     check = state.service.check
     last = f": {state.last_message}" if state.last_message else ""
     match state.status:
+        case HealthStatus.DEAD if check.check_type is CheckType.TRACES:
+            return (
+                f"from traces: no successful check for more than {check.timeout_seconds:g}s"
+                f"{last.replace(TRACES_PREFIX, '')}"
+            )
         case HealthStatus.DEAD:
             return f"no successful heartbeat for more than {check.timeout_seconds:g}s"
         case HealthStatus.UNKNOWN:

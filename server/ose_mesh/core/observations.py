@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ose_mesh.core.graph_model import EdgeTraffic, EdgeView, ObservedEdgeView, TrafficWindow
+from ose_mesh.core.monitor import TRACES_PREFIX
 from ose_mesh.core.ports import ProbeOutcome, StoredTraffic, TrafficRepository
 from ose_mesh.core.traces import EdgeFigures, EdgeKey, ObservedEdge, TraceBook
 from ose_mesh.core.traffic import Totals, Traffic
@@ -224,15 +225,15 @@ class Observations:
             if silent > RECENTLY_SEEN_SECONDS:
                 return None
             return ProbeOutcome(
-                False, 0.0, f"from traces: no spans for {silent:.0f}s", answered=False
+                False, 0.0, f"{TRACES_PREFIX}no spans for {silent:.0f}s", answered=False
             )
         totals = figures.recent
         if not totals.calls:
-            return ProbeOutcome(True, 0.0, "from traces: spans seen, no server spans")
+            return ProbeOutcome(True, 0.0, f"{TRACES_PREFIX}spans seen, no server spans")
         threshold = service.check.trace_error_percent or DEFAULT_TRACE_ERROR_PERCENT
         share = 100 * totals.error_rate
         words = (
-            f"from traces: {share:.0f}% of {totals.calls} server spans failed "
+            f"{TRACES_PREFIX}{share:.0f}% of {totals.calls} server spans failed "
             f"in the last {HEALTH_MINUTES} minutes"
         )
         latency = totals.percentile(0.5) or 0.0

@@ -146,7 +146,8 @@ class TraceBook:
         self.stats.rejected += rejected
         failed_here = {span.span_id: span.error for span in spans}
         for span in spans:
-            self._see(span, now)
+            if not self._see(span, now):
+                continue  # a service beyond the limit: none of its spans is followed
             kind = span.kind
             if kind is SpanKind.CLIENT or kind is SpanKind.PRODUCER:
                 self._caller_side(span, now, failed_here)
@@ -156,18 +157,20 @@ class TraceBook:
             if waiting is not None and span.error:
                 self._propagated(waiting[0], now)
 
-    def _see(self, span: SpanFacts, now: float) -> None:
+    def _see(self, span: SpanFacts, now: float) -> bool:
+        """Count the span for its service; False if the service is beyond the limit."""
         traffic = self.served.get(span.service)
         if traffic is None:
             if len(self.served) >= self.max_services:
                 self.stats.dropped["services"] += 1
-                return
+                return False
             traffic = self.served[span.service] = Traffic(now)
         if span.kind is SpanKind.SERVER or span.kind is SpanKind.CONSUMER:
             traffic.add(now, span.duration_ms, span.error)
         else:
             traffic.last_seen = now
         self._dirty_served.add(span.service)
+        return True
 
     def _caller_side(self, span: SpanFacts, now: float, failed_here: dict[bytes, bool]) -> None:
         call = call_of(span)

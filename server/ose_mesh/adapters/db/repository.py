@@ -95,6 +95,7 @@ _TABLES = [
     NOTIFICATION_TARGETS,
     DELIVERIES,
     TOLD,
+    OBSERVED,
 ]
 
 

@@ -566,6 +566,14 @@ class SuspectEdge(TypedDict):
     observed_relationship: Relationship
 
 
+class OtlpStatus(TypedDict):
+    """google.rpc.Status in JSON, as OTLP answers a refused export (in protobuf for a
+    protobuf request)."""
+
+    code: int
+    message: str
+
+
 class Drift(TypedDict):
     window_minutes: int
     undeclared: list[UndeclaredEdge]

@@ -17,6 +17,7 @@ from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import Dependency, InvalidField, parse_dependency_type, parse_relationship
 
 DECODE_IN_THREAD_BYTES = 64 * 1024  # a larger body is decoded off the event loop
+INGEST_CHUNK = 2048
 DEFAULT_WINDOW_MINUTES = 24 * 60
 REJECTED = (
     "spans whose resource has no usable service.name (letters, digits, '.', '_' and '-', "
@@ -32,7 +33,8 @@ def _mesh(request: Request) -> UseCases:
 async def receive_traces(request: Request) -> Response:
     """OTLP/HTTP: the answer is in the request's encoding, errors a google.rpc.Status."""
     content_type = request.headers.get("content-type", "")
-    media = otlp.JSON if content_type.lower().startswith(otlp.JSON) else otlp.PROTOBUF
+    # Answered in the request's encoding; anything else gets JSON, which a person can read.
+    media = otlp.PROTOBUF if content_type.lower().startswith(otlp.PROTOBUF) else otlp.JSON
     body = await request.body()
     encoding = request.headers.get("content-encoding", "")
     try:
@@ -48,7 +50,12 @@ async def receive_traces(request: Request) -> Response:
         return Response(
             otlp.failure(media, message), 429, headers={"Retry-After": str(wait)}, media_type=media
         )
-    _mesh(request).observations.receive(decoded.spans, decoded.rejected)
+    observations = _mesh(request).observations
+    for start in range(0, len(decoded.spans), INGEST_CHUNK):
+        if start:
+            await asyncio.sleep(0)  # a Collector's big batch leaves room for other requests
+        observations.receive(decoded.spans[start : start + INGEST_CHUNK], 0)
+    observations.receive([], decoded.rejected)
     answer = otlp.success(media, decoded.rejected, REJECTED)
     return Response(answer, 200, media_type=media)
 
@@ -129,9 +136,14 @@ operations = (
         "OTLP/HTTP trace receiver (protobuf or JSON, gzip): where an OpenTelemetry SDK or "
         "Collector exports to; spans become observed edges and are not stored",
         TAG,
-        (Answer(200, dict[str, object], "ExportTraceServiceResponse (partialSuccess if any)"),),
-        errors=(400, 413, 429),
-        any_object_bodies=("application/json",),
+        (
+            Answer(200, dict[str, object], "ExportTraceServiceResponse (partialSuccess if any)"),
+            Answer(200, None, "The same, in protobuf", media=otlp.PROTOBUF),
+            Answer(400, models.OtlpStatus, "Not an OTLP trace export (google.rpc.Status)"),
+            Answer(429, models.OtlpStatus, "Too many spans a second: retry after Retry-After"),
+        ),
+        errors=(413,),
+        any_object_bodies=("application/json", otlp.PROTOBUF),
         form=False,
         endpoint=receive_traces,
     ),

@@ -1,0 +1,203 @@
+"""Edges from spans: what names a callee, pairs in any order and across batches, halves
+that never meet, failures that reach the caller, and the limits that bound memory."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from ose_mesh.core.traces import PAIR_SECONDS, ServiceDirectory, TraceBook
+from ose_mesh.domain import CheckConfig, CheckType, Relationship, Service
+from ose_mesh.domain.traces import WANTED_ATTRIBUTES, SpanFacts, SpanKind
+
+_ids = itertools.count(1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def span(
+    service: str,
+    kind: SpanKind,
+    *,
+    parent: bytes = b"",
+    trace: bytes = b"t" * 16,
+    link: bytes = b"",
+    error: bool = False,
+    ms: float = 10.0,
+    **attributes: str,
+) -> SpanFacts:
+    named = {WANTED_ATTRIBUTES[key.replace("_", ".")]: value for key, value in attributes.items()}
+    span_id = next(_ids).to_bytes(8, "big")
+    return SpanFacts(service, kind, trace, span_id, parent, link, ms, error, named)
+
+
+DATABASE, CACHE, SYNC_API = Relationship.DATABASE, Relationship.CACHE, Relationship.SYNC_API
+QUEUE = Relationship.MESSAGE_QUEUE
+
+
+def book(*services: Service, clock: Clock | None = None, **limits: int) -> TraceBook:
+    tick = clock or Clock()
+    return TraceBook(ServiceDirectory(lambda: services, tick), clock=tick, **limits)
+
+
+def edges(traces: TraceBook) -> dict[tuple[str, str], tuple[Relationship, int, int]]:
+    found = {}
+    for key in traces.edge_keys():
+        figures = traces.edge_figures(key)
+        assert figures is not None
+        found[key] = (figures.relationship, figures.last_5m.calls, figures.last_5m.errors)
+    return found
+
+
+def test_peer_service_names_the_callee_at_once() -> None:
+    traces = book()
+    traces.ingest([span("checkout", SpanKind.CLIENT, peer_service="payments")])
+    assert edges(traces) == {("checkout", "payments"): (Relationship.SYNC_API, 1, 0)}
+
+
+@pytest.mark.parametrize("server_first", [True, False])
+def test_a_client_and_its_server_span_pair_in_either_order(server_first: bool) -> None:
+    traces = book()
+    client = span("checkout", SpanKind.CLIENT, server_address="10.0.0.7", error=True)
+    server = span("payments", SpanKind.SERVER, parent=client.span_id, error=True)
+    batches = [[server], [client]] if server_first else [[client], [server]]
+    for batch in batches:
+        traces.ingest(batch)
+    assert edges(traces) == {("checkout", "payments"): (Relationship.SYNC_API, 1, 1)}
+
+
+def test_server_address_of_a_registered_service_names_it() -> None:
+    payments = Service(
+        "payments",
+        "Payments",
+        check=CheckConfig(CheckType.HTTP, health_url="http://pay.internal:8080/health"),
+    )
+    orders = Service("orders-db", "Orders DB")
+    traces = book(payments, orders)
+    traces.ingest(
+        [
+            span("checkout", SpanKind.CLIENT, server_address="pay.internal"),
+            span(
+                "checkout",
+                SpanKind.CLIENT,
+                server_address="orders-db.svc.cluster.local",
+                db_system="postgresql",
+            ),
+        ]
+    )
+    assert set(edges(traces)) == {("checkout", "payments"), ("checkout", "orders-db")}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "callee", "relationship"),
+    [
+        ({"db_system": "postgresql", "server_address": "orders-db"}, "orders-db", DATABASE),
+        ({"db_system": "mysql"}, "mysql", DATABASE),
+        ({"db_system_name": "redis", "server_address": "cache-1"}, "cache-1", CACHE),
+        ({"db_system": "memcached"}, "memcached", CACHE),
+        ({"rpc_system": "grpc", "peer_service": "inventory"}, "inventory", SYNC_API),
+        ({"messaging_system": "kafka", "peer_service": "kafka-main"}, "kafka-main", QUEUE),
+    ],
+)
+def test_each_kind_of_call_maps_to_its_relationship(
+    attributes: dict[str, str], callee: str, relationship: Relationship
+) -> None:
+    traces = book()
+    traces.ingest([span("api", SpanKind.CLIENT, **attributes)])
+    assert edges(traces) == {("api", callee): (relationship, 1, 0)}
+
+
+def test_a_producer_and_its_consumer_are_an_event_and_both_use_the_broker() -> None:
+    traces = book()
+    produced = span("orders", SpanKind.PRODUCER, messaging_system="rabbitmq")
+    consumed = span(
+        "shipping", SpanKind.CONSUMER, link=produced.span_id, messaging_system="rabbitmq"
+    )
+    traces.ingest([consumed])
+    traces.ingest([produced])
+    assert edges(traces) == {
+        ("orders", "shipping"): (Relationship.ASYNC_EVENT, 1, 0),
+        ("orders", "rabbitmq"): (Relationship.MESSAGE_QUEUE, 1, 0),
+        ("shipping", "rabbitmq"): (Relationship.MESSAGE_QUEUE, 1, 0),
+    }  # fmt: skip
+
+
+def test_a_half_that_never_meets_its_pair_falls_back_to_its_address() -> None:
+    clock = Clock()
+    traces = book(clock=clock)
+    traces.ingest([span("checkout", SpanKind.CLIENT, server_address="legacy-billing")])
+    traces.ingest([span("checkout", SpanKind.CLIENT)])  # names nothing at all
+    assert edges(traces) == {}
+    clock.now += PAIR_SECONDS + 1
+    traces.sweep()
+    assert set(edges(traces)) == {("checkout", "legacy-billing")}
+    assert traces.stats.unpaired == 1
+
+
+def test_calls_to_itself_are_not_edges() -> None:
+    traces = book()
+    client = span("api", SpanKind.CLIENT, peer_service="api")
+    traces.ingest([client, span("api", SpanKind.SERVER, parent=client.span_id)])
+    assert edges(traces) == {}
+
+
+CHECKOUT, CLIENT = "checkout", SpanKind.CLIENT
+
+
+@pytest.mark.parametrize("caller_span_first", [True, False])
+def test_a_failed_call_that_fails_its_caller_counts_as_propagated(caller_span_first: bool) -> None:
+    traces = book()
+    entry = span("checkout", SpanKind.SERVER, error=True)
+    call = span(
+        "checkout", SpanKind.CLIENT, parent=entry.span_id, peer_service="payments", error=True
+    )
+    survived = span("checkout", SpanKind.SERVER)
+    ok_call = span(
+        "checkout", SpanKind.CLIENT, parent=survived.span_id, peer_service="payments", error=True
+    )
+    traces.ingest([entry, call] if caller_span_first else [call, entry])
+    traces.ingest([ok_call])
+    traces.ingest([survived])
+    figures = traces.edge_figures(("checkout", "payments"))
+    assert figures is not None
+    assert (figures.last_1h.errors, figures.last_1h.propagated) == (2, 1)
+
+
+def test_thousands_of_service_names_stay_within_the_limits() -> None:
+    traces = book(max_edges=30, max_services=40)
+    traces.ingest([span(f"svc-{n}", SpanKind.CLIENT, peer_service=f"dep-{n}") for n in range(5000)])
+    assert len(traces.served) == 40
+    assert len(traces.edges) == 30
+    assert traces.stats.dropped == {"services": 4960, "edges": 10}
+
+
+def test_halves_of_a_trace_homed_elsewhere_are_sent_there_and_meet_there() -> None:
+    here, there = book(), book()
+    here.home_of = lambda trace_id: "there"
+    client = span("checkout", SpanKind.CLIENT, server_address="10.1.1.1")
+    server = span("payments", SpanKind.SERVER, parent=client.span_id)
+    here.ingest([client])
+    there.ingest([server])  # the home waits for the client half
+    sent = here.take_homeward()
+    assert list(sent) == ["there"]
+    there.receive_halves(sent["there"])
+    assert edges(here) == {}
+    assert edges(there) == {("checkout", "payments"): (Relationship.SYNC_API, 1, 0)}
+    assert here.take_homeward() == {}
+
+
+def test_halves_from_another_replica_naming_nothing_valid_are_dropped() -> None:
+    traces = book()
+    traces.receive_halves(
+        [["callee", os.urandom(8).hex(), "bad name\n"], ["caller", os.urandom(8).hex(), "x" * 300,
+          "sync_api", None, 1.0, False]]
+    )  # fmt: skip
+    assert edges(traces) == {}
