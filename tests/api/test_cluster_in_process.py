@@ -286,3 +286,59 @@ async def test_a_target_added_on_one_replica_gets_each_transition_once_from_the_
             return shown == [len(http_inbox.received)] * 2
 
         await eventually(counted_alike, within=15)
+
+
+def _spans(service: str, spans: list[dict[str, object]]) -> dict[str, object]:
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]}
+    return {"resource": resource, "scopeSpans": [{"spans": spans}]}
+
+
+def _span(
+    kind: int, trace: str, span: str, parent: str = "", **attributes: str
+) -> dict[str, object]:
+    return {
+        "traceId": trace, "spanId": span, "parentSpanId": parent, "kind": kind,
+        "attributes": [{"key": k.replace("_", "."), "value": {"stringValue": v}}
+                       for k, v in attributes.items()],
+    }  # fmt: skip
+
+
+async def test_spans_reaching_either_replica_add_up_and_pairs_meet(database: None) -> None:
+    async with replica("a") as a, replica("b") as b:
+
+        async def balanced() -> bool:
+            view = await cluster_view(a)
+            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
+
+        await eventually(balanced, within=10)
+        # Named outright: 10 calls to A and 15 to B add up to 25 on both.
+        for member, count in ((a, 10), (b, 15)):
+            spans = [
+                _span(3, f"{n:032x}", f"{n + 1:016x}", peer_service="ledger") for n in range(count)
+            ]
+            body = {"resourceSpans": [_spans("billing", spans)]}
+            assert (await member.client.post("/v1/traces", json=body)).status_code == 200
+        # Pairs split over the replicas: every client span to A, its server span to B.
+        # The traces' homes fall on both replicas, so half the pairs meet away from both.
+        clients = [_span(3, f"{n:032x}", f"{n:016x}", server_address="10.9.9.9") for n in range(40)]
+        servers = [_span(2, f"{n:032x}", f"{n + 100:016x}", parent=f"{n:016x}") for n in range(40)]
+        await a.client.post("/v1/traces", json={"resourceSpans": [_spans("checkout", clients)]})
+        await b.client.post("/v1/traces", json={"resourceSpans": [_spans("payments", servers)]})
+
+        async def calls(member: Replica, source: str, target: str) -> int:
+            drift = (await member.client.get("/api/v1/dependencies/drift")).json()
+            for edge in drift["undeclared"]:
+                if (edge["source"], edge["target"]) == (source, target):
+                    return int(edge["traffic"]["last_1h"]["calls"])
+            return 0
+
+        for member in (a, b):
+            await eventually(lambda m=member: _equals(calls(m, "billing", "ledger"), 25), within=15)
+            await eventually(
+                lambda m=member: _equals(calls(m, "checkout", "payments"), 40), within=15
+            )
+        assert await calls(a, "checkout", "10.9.9.9") == 0  # no pair fell back to the address
+
+
+async def _equals(value: Awaitable[int], wanted: int) -> bool:
+    return await value == wanted

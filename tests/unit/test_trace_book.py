@@ -194,10 +194,38 @@ def test_halves_of_a_trace_homed_elsewhere_are_sent_there_and_meet_there() -> No
     assert here.take_homeward() == {}
 
 
+def test_halves_left_apart_by_replicas_that_disagreed_meet_once_they_agree() -> None:
+    """While shards move, A may take B for a trace's home and B take A: each sends its
+    half to the other. Once both agree, the half at the wrong replica goes home."""
+    clock = Clock()
+    a, b = book(clock=clock), book(clock=clock)
+    a.home_of = lambda trace_id: "b"
+    b.home_of = lambda trace_id: "a"
+    client = span("checkout", SpanKind.CLIENT, server_address="10.1.1.1")
+    server = span("payments", SpanKind.SERVER, parent=client.span_id)
+    a.ingest([client])
+    b.ingest([server])
+    b.receive_halves(a.take_homeward()["b"])  # the caller half waits at B
+    a.receive_halves(b.take_homeward()["a"])  # the callee half waits at A
+    a.home_of = lambda trace_id: None  # now both say: A
+    clock.now += 4
+    b.sweep()
+    a.sweep()
+    assert a.take_homeward() == {}
+    a.receive_halves(b.take_homeward()["a"])
+    assert edges(a) == {("checkout", "payments"): (Relationship.SYNC_API, 1, 0)}
+    assert edges(b) == {}
+    clock.now += PAIR_SECONDS
+    a.sweep()
+    b.sweep()
+    assert a.stats.unpaired == b.stats.unpaired == 0
+
+
 def test_halves_from_another_replica_naming_nothing_valid_are_dropped() -> None:
     traces = book()
+    trace = os.urandom(16).hex()
     traces.receive_halves(
-        [["callee", os.urandom(8).hex(), "bad name\n"], ["caller", os.urandom(8).hex(), "x" * 300,
-          "sync_api", None, 1.0, False]]
+        [["callee", os.urandom(8).hex(), trace, 1, "bad name\n"],
+         ["caller", os.urandom(8).hex(), trace, 1, "x" * 300, "sync_api", None, 1.0, False]]
     )  # fmt: skip
     assert edges(traces) == {}

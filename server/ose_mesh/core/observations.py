@@ -32,6 +32,7 @@ from ose_mesh.domain.traces import SpanFacts
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 5.0
+READ_MARGIN = timedelta(seconds=10)
 KEEP = timedelta(days=7)  # figures nobody wrote for a week are deleted
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 HEALTH_MINUTES = 2  # a traces check reads the spans of the last two minutes
@@ -120,9 +121,10 @@ class Observations:
         ]
         try:
             await self._repository.save_traffic(rows)
-            # A row committed just before `now` by another replica could carry an earlier
-            # time than one already read: read a margin again.
-            since = None if self._read_until is None else self._read_until - timedelta(seconds=30)
+            # A row is stamped by its writer's clock before it commits: what commits after
+            # the last read may carry an earlier time, and replicas' clocks differ a little
+            # (they must agree within a second or so anyway: the shard leases need it).
+            since = None if self._read_until is None else self._read_until - READ_MARGIN
             for row in await self._repository.traffic_since(since, self._replica_id):
                 self._absorb(row)
             self._read_until = now

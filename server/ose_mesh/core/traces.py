@@ -24,6 +24,7 @@ halves of every call meet there.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
@@ -35,6 +36,8 @@ from ose_mesh.domain.traces import SpanFacts, SpanKind, call_of, observed_name
 
 PAIR_SECONDS = 30.0
 MAX_WAITING = 100_000
+REHOME_SECONDS = 3.0  # a half waiting this long looks again for its trace's home
+MAX_HOPS = 2
 DIRECTORY_SECONDS = 10.0
 # Databases and caches send no server spans: waiting for a pair would only delay the count.
 _UNINSTRUMENTED = frozenset({Relationship.DATABASE, Relationship.CACHE})
@@ -53,11 +56,17 @@ class _Caller(NamedTuple):
     duration_ms: float
     error: bool
     parent_id: bytes
-    at: float
+    trace_id: bytes
+    hops: int  # how often it was sent to another replica
+    at: float  # last: sweep() reads it as entry[-1]
 
 
 class _Callee(NamedTuple):
+    """A server or consumer span waiting for the span that caused it."""
+
     callee: str
+    trace_id: bytes
+    hops: int
     at: float
 
 
@@ -137,6 +146,7 @@ class TraceBook:
         self.home_of: Callable[[bytes], str | None] = _here
         self._homeward: dict[str, list[list[Any]]] = {}
         self._homeward_count = 0
+        self._recheck: deque[tuple[str, bytes, float]] = deque(maxlen=2 * MAX_WAITING)
 
     # -- spans in ------------------------------------------------------------------------
 
@@ -201,13 +211,11 @@ class TraceBook:
             span.duration_ms,
             span.error,
             span.parent_id,
+            span.trace_id,
+            0,
             now,
         )
-        home = self.home_of(span.trace_id)
-        if home is None:
-            _bounded_put(self._callers, span.span_id, half, self._expire_caller)
-        else:
-            self._send_home(home, ["caller", span.span_id.hex(), *half[:-2]])
+        self._wait("caller", span.span_id, half)
 
     def _callee_side(self, span: SpanFacts, now: float) -> None:
         if span.kind is SpanKind.CONSUMER:
@@ -222,21 +230,37 @@ class TraceBook:
         if caller is not None:
             self._count_half(caller, span.service, now)
             return
-        home = self.home_of(span.trace_id)
-        if home is None:
-            _bounded_put(self._callees, reference, _Callee(span.service, now), None)
+        self._wait("callee", reference, _Callee(span.service, span.trace_id, 0, now))
+
+    # -- halves waiting for their pair, here or at their trace's home (cluster mode) -----
+
+    def _wait(self, side: str, key: bytes, half: _Caller | _Callee) -> None:
+        """Keep a half until its pair comes, at the replica where the halves of its trace
+        meet: both halves of a call go there, whichever replica received them."""
+        home = self.home_of(half.trace_id)
+        if home is not None:
+            self._send_home(home, side, key, half)
+        elif isinstance(half, _Caller):
+            _bounded_put(self._callers, key, half, self._expire_caller)
         else:
-            self._send_home(home, ["callee", reference.hex(), span.service])
+            _bounded_put(self._callees, key, half, None)
+        if self.home_of is not _here and home is None and half.hops < MAX_HOPS:
+            # Replicas that disagreed on the home for a moment (shards moving) can leave
+            # the two halves of a call at two replicas: each half looks again later.
+            self._recheck.append((side, key, half.at))
 
-    # -- halves whose pair may reach another replica (cluster mode) ----------------------
-
-    def _send_home(self, home: str, half: list[Any]) -> None:
-        """Send a half to the replica where the halves of its trace meet: both halves of a
-        call go there, whichever replica received them."""
+    def _send_home(self, home: str, side: str, key: bytes, half: _Caller | _Callee) -> None:
         if self._homeward_count >= MAX_WAITING:
             self.stats.unpaired += 1
             return
-        self._homeward.setdefault(home, []).append(half)
+        if isinstance(half, _Caller):
+            # The caller's own span stays here: its failure is not followed there.
+            fields = [half.caller, half.relationship.value, half.fallback, half.duration_ms]
+            fields.append(half.error)
+        else:
+            fields = [half.callee]
+        message = [side, key.hex(), half.trace_id.hex(), half.hops + 1, *fields]
+        self._homeward.setdefault(home, []).append(message)
         self._homeward_count += 1
 
     def take_homeward(self) -> dict[str, list[list[Any]]]:
@@ -247,29 +271,58 @@ class TraceBook:
     def receive_halves(self, halves: list[Any]) -> None:
         """Halves another replica sent here: paired with what waits here, or they wait."""
         now = self._clock()
-        for half in halves:
-            kind, reference = half[0], bytes.fromhex(half[1])
-            if kind == "caller":
+        for side, key_hex, trace_hex, hops, *fields in halves:
+            key, trace_id = bytes.fromhex(key_hex), bytes.fromhex(trace_hex)
+            name = observed_name(fields[0])
+            if name is None:
+                continue
+            if side == "caller":
+                relationship, fallback, duration, error = fields[1:5]
                 caller = _Caller(
-                    str(half[2]),
-                    Relationship(half[3]),
-                    observed_name(half[4]),
-                    float(half[5]),
-                    bool(half[6]),
-                    b"",  # the caller's own span stayed where it was received
+                    name,
+                    Relationship(relationship),
+                    observed_name(fallback),
+                    float(duration),
+                    bool(error),
+                    b"",
+                    trace_id,
+                    int(hops),
                     now,
                 )
-                callee = self._callees.pop(reference, None)
+                callee = self._callees.pop(key, None)
                 if callee is not None:
                     self._count_half(caller, callee.callee, now)
-                elif observed_name(caller.caller) is not None:
-                    _bounded_put(self._callers, reference, caller, self._expire_caller)
-            elif kind == "callee" and (name := observed_name(half[2])) is not None:
-                waiting = self._callers.pop(reference, None)
+                else:
+                    self._keep("caller", key, caller)
+            elif side == "callee":
+                waiting = self._callers.pop(key, None)
                 if waiting is not None:
                     self._count_half(waiting, name, now)
                 else:
-                    _bounded_put(self._callees, reference, _Callee(name, now), None)
+                    self._keep("callee", key, _Callee(name, trace_id, int(hops), now))
+
+    def _keep(self, side: str, key: bytes, half: _Caller | _Callee) -> None:
+        """A half sent here waits here (it is not sent on at once: no ping-pong)."""
+        if isinstance(half, _Caller):
+            _bounded_put(self._callers, key, half, self._expire_caller)
+        else:
+            _bounded_put(self._callees, key, half, None)
+        if half.hops < MAX_HOPS:
+            self._recheck.append((side, key, half.at))
+
+    def _rehome(self, now: float) -> None:
+        """Send on the halves that have waited REHOME_SECONDS at a replica that is no
+        longer (or was never) their trace's home."""
+        while self._recheck and self._recheck[0][2] <= now - REHOME_SECONDS:
+            side, key, _ = self._recheck.popleft()
+            waiting: dict[bytes, Any] = self._callers if side == "caller" else self._callees
+            half = waiting.get(key)
+            if half is None:
+                continue  # paired or expired meanwhile
+            home = self.home_of(half.trace_id)
+            if home is not None:
+                del waiting[key]
+                self._send_home(home, side, key, half)
 
     def _count_half(self, half: _Caller, callee: str, now: float) -> None:
         key = (half.caller, callee)
@@ -329,6 +382,7 @@ class TraceBook:
         """Give up on halves whose pair did not come: a caller that named a host counts
         as a call to it, the rest is dropped."""
         now = self._clock()
+        self._rehome(now)
         deadline = now - PAIR_SECONDS
         for waiting in (self._callers, self._callees, self._failed_calls):
             while waiting:

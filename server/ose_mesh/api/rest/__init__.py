@@ -16,13 +16,16 @@ from ose_mesh.api.rest.errors import EXCEPTION_HANDLERS
 
 OPERATIONS = (
     *heartbeat.operations,
+    # Before the dependencies': /api/v1/dependencies/drift/accept also fits the pattern
+    # /api/v1/dependencies/{source}/{target}, and the first route a path fits says which
+    # methods it allows.
+    *traces.operations,
     *dependencies.operations,
     *messagebus.operations,
     *cluster.operations,
     *status_page.operations,
     *maintenance.operations,
     *notifications.operations,
-    *traces.operations,
 )
 
 __all__ = ["EXCEPTION_HANDLERS", "OPERATIONS"]
