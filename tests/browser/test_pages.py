@@ -639,3 +639,82 @@ def test_a_big_graph_is_drawn_from_its_saved_layout_before_cytoscape_is_ready(
     finally:
         context.close()
         server.stop()
+
+
+def send_spans(api: httpx.Client, caller: str, callee: str, calls: int, failed: int = 0) -> None:
+    """Client spans naming their callee (peer.service), as an OpenTelemetry SDK sends them."""
+    spans = [
+        {
+            "traceId": uuid.uuid4().hex,
+            "spanId": uuid.uuid4().hex[:16],
+            "kind": 3,
+            "startTimeUnixNano": "1000000",
+            "endTimeUnixNano": "9000000",
+            "status": {"code": 2 if n < failed else 0},
+            "attributes": [{"key": "peer.service", "value": {"stringValue": callee}}],
+        }
+        for n in range(calls)
+    ]
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": caller}}]}
+    body = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}
+    assert api.post("/v1/traces", json=body).status_code == 200
+
+
+def test_the_explorer_draws_what_traces_show_and_declares_it(
+    watched: Watched, api: httpx.Client
+) -> None:
+    caller, seen, declared = push_service(api), push_service(api), push_service(api)
+    edge = {"source": caller, "target": declared, "type": "soft", "relationship": "sync_api"}
+    assert api.post("/api/v1/dependencies", json=edge).is_success
+    send_spans(api, caller, seen, calls=10, failed=4)
+    send_spans(api, caller, declared, calls=5)
+    observed, both = f"{caller}->{seen}", f"{caller}->{declared}"
+    page = watched.page
+    page.goto("/dependencies")
+    page.wait_for_function(f"{CY} && {CY}.getElementById('{observed}').length === 1")
+
+    # observed only: dotted blue; declared and seen: drawn as declared, with its traffic
+    assert page.evaluate(f"{CY}.getElementById('{observed}').data('origin')") == "observed"
+    assert page.evaluate(f"{CY}.getElementById('{observed}').style('line-style')") == "dotted"
+    assert page.evaluate(f"{CY}.getElementById('{both}').data('origin')") == "both"
+    page.evaluate(f"{CY}.getElementById('{observed}').emit('mouseover')")
+    tooltip = page.get_by_test_id("edge-tooltip")
+    expect(tooltip).to_contain_text("seen in traces, not declared")
+    expect(tooltip).to_contain_text("40.00 % errors")
+    page.evaluate(f"{CY}.getElementById('{both}').emit('mouseover')")
+    expect(tooltip).to_contain_text(f"{caller} depends on {declared}: soft")
+    expect(tooltip).to_contain_text(" 0 % errors")
+
+    # the filter: only what traces show and nobody declared
+    page.get_by_label("Origin").select_option("drift")
+    page.wait_for_function(f"!{CY}.getElementById('{both}').visible()")
+    assert page.evaluate(f"{CY}.getElementById('{observed}').visible()") is True
+    page.get_by_label("Origin").select_option("")
+    page.wait_for_function(f"{CY}.getElementById('{both}').visible()")
+    every = page.evaluate(f"{CY}.edges().length")  # declared and observed: all shown again
+    expect(page.get_by_test_id("graph-counts")).to_contain_text(f"{every} dependencies shown")
+
+    # coloured by error rate: the failing edge is redder than the healthy one
+    page.get_by_role("button", name="Colour by errors").click()
+    page.wait_for_function(f"{CY}.getElementById('{observed}').hasClass('by-errors')")
+    colours = page.evaluate(
+        f"[{CY}.getElementById('{observed}').style('line-color'),"
+        f" {CY}.getElementById('{both}').style('line-color')]"
+    )
+    red = [int(part) for part in re.findall(r"\d+", colours[0])[:3]]
+    green = [int(part) for part in re.findall(r"\d+", colours[1])[:3]]
+    assert red[0] > green[0]
+    assert red[1] < green[1]
+    watched.screenshot("explorer-traffic")
+
+    # declared from the caller's panel, as soft
+    page.evaluate(f"{CY}.getElementById('{caller}').emit('tap')")
+    undeclared = page.get_by_test_id("undeclared")
+    expect(undeclared).to_contain_text(seen)
+    undeclared.get_by_label(re.compile("Type to declare")).select_option("soft")
+    undeclared.get_by_role("button", name="Declare").click()
+    page.wait_for_function(f"{CY}.getElementById('{observed}').data('origin') === 'both'")
+    assert page.evaluate(f"{CY}.getElementById('{observed}').data('type')") == "soft"
+    dependency = api.get(f"/api/v1/dependencies/service/{caller}").json()["dependencies"]
+    assert {d["service_id"]: d["via"]["type"] for d in dependency}[seen] == "soft"
+    watched.assert_clean()

@@ -2,7 +2,7 @@
 import { EdgeType, Relationship } from "schema-enums";
 
 export const ALL_TYPES = EdgeType;
-export const NO_FILTERS = { cluster: "", relationship: "", types: new Set(ALL_TYPES) };
+export const NO_FILTERS = { cluster: "", relationship: "", types: new Set(ALL_TYPES), origin: "" };
 
 export function ViewBar({ graph, view, setView, focus, setFocus, depth, setDepth, actions }) {
   const { physics, three } = view;
@@ -19,6 +19,11 @@ export function ViewBar({ graph, view, setView, focus, setFocus, depth, setDepth
         {three ? "2D" : "3D"}
       </button>
       <button type="button" onClick={actions.rootCauses} disabled={!graph}>Root causes</button>
+      <button type="button" aria-pressed={view.errors} disabled={three}
+        title="Colour the edges by the error rate traces show (green: none, red: 20 % or more)"
+        onClick={() => setView({ ...view, errors: !view.errors })}>
+        Colour by errors
+      </button>
       <span class="sep" />
       <input list="service-ids" placeholder="Focus on a service" aria-label="Focus on a service"
         value={focus} onInput={(e) => setFocus(e.currentTarget.value)} />
@@ -46,6 +51,13 @@ export function FilterBar({ graph, filters, setFilters, shown }) {
         onChange={(e) => setFilters({ ...filters, relationship: e.currentTarget.value })}>
         <option value="">All relationships</option>
         {Relationship.map((r) => <option key={r} value={r}>{r}</option>)}
+      </select>
+      <select aria-label="Origin" value={filters.origin}
+        onChange={(e) => setFilters({ ...filters, origin: e.currentTarget.value })}>
+        <option value="">Declared and observed</option>
+        <option value="declared">Declared</option>
+        <option value="observed">Seen in traces</option>
+        <option value="drift">Seen in traces, not declared</option>
       </select>
       {ALL_TYPES.map((type) => (
         <label key={type} class={`edge-key edge-${type}`}>

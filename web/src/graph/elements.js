@@ -3,6 +3,7 @@
 import { services } from "../lib/stores.js";
 
 export const MARKS = "impact-failed impact-degraded impact-origin root-cause trail";
+export const OBSERVED = "observed"; // the type and origin of edges seen in traces only
 
 export function elementsOf(graph) {
   const live = services.value;
@@ -11,24 +12,71 @@ export function elementsOf(graph) {
       data: { id: s.id, status: live.get(s.id)?.health.status ?? s.status, cluster: s.cluster ?? "",
         monitored: s.monitored },
     })),
-    edges: graph.dependencies.map((d) => ({
-      data: { id: `${d.source}->${d.target}`, source: d.source, target: d.target, type: d.type.toLowerCase(),
-        relationship: d.relationship.toLowerCase(), description: d.description ?? "" },
-    })),
+    edges: [
+      ...graph.dependencies.map((d) => ({
+        data: { id: edgeId(d), source: d.source, target: d.target, type: d.type.toLowerCase(),
+          relationship: d.relationship.toLowerCase(), description: d.description ?? "",
+          origin: (d.origin ?? "DECLARED").toLowerCase(), ...trafficData(d.traffic) },
+      })),
+      ...(graph.observedDependencies ?? []).map((d) => ({
+        data: { id: edgeId(d), source: d.source, target: d.target, type: OBSERVED,
+          relationship: d.relationship.toLowerCase(), description: "", origin: OBSERVED,
+          ...trafficData(d.traffic) },
+      })),
+    ],
   };
 }
 
-export function applyFilters(cy, graph, { cluster, relationship, types }) {
+export const edgeId = (d) => `${d.source}->${d.target}`;
+
+/** What an edge's data says of its traffic: the last 5 minutes, or the last hour when the
+ * last 5 minutes had no call; -1 when traces never showed it. */
+export function trafficData(traffic) {
+  if (!traffic) return { rate: -1, errorRate: -1, calls: 0, window: "", p50: null, p95: null, lastSeen: "" };
+  const recent = traffic.last5m.calls > 0;
+  const w = recent ? traffic.last5m : traffic.last1h;
+  return { rate: w.rate, errorRate: w.errorRate, calls: w.calls, window: recent ? "5 min" : "1 h",
+    p50: w.p50Ms, p95: w.p95Ms, lastSeen: traffic.lastSeen };
+}
+
+/** Every edge's traffic, by edge id (refreshed without drawing the graph again). */
+export function trafficOf(graph) {
+  const all = [...graph.dependencies, ...(graph.observedDependencies ?? [])];
+  return new Map(all.map((d) => [edgeId(d), trafficData(d.traffic)]));
+}
+
+export function applyTraffic(cy, traffic, byErrors) {
+  cy.batch(() => {
+    for (const edge of cy.edges()) {
+      const data = traffic.get(edge.id());
+      if (data && (data.rate !== edge.data("rate") || data.errorRate !== edge.data("errorRate"))) edge.data(data);
+      const seen = edge.data("errorRate") >= 0;
+      edge.toggleClass("by-errors", byErrors && seen);
+      edge.toggleClass("no-traffic", byErrors && !seen);
+    }
+  });
+}
+
+const ORIGINS = {
+  declared: new Set(["declared", "both"]),
+  observed: new Set(["observed", "both"]),
+  drift: new Set(["observed"]),
+};
+
+export function applyFilters(cy, graph, { cluster, relationship, types, origin }) {
   const members = cluster ? new Set(graph.clusters.find((c) => c.name === cluster)?.services) : null;
+  const origins = ORIGINS[origin];
   cy.batch(() => {
     cy.elements().removeClass("hidden");
     if (members) cy.nodes().filter((n) => !members.has(n.id())).addClass("hidden");
     cy.edges()
-      .filter((e) => !types.has(e.data("type")) || (relationship && e.data("relationship") !== relationship))
+      .filter((e) =>
+        (e.data("type") !== OBSERVED && !types.has(e.data("type")))
+        || (relationship && e.data("relationship") !== relationship)
+        || (origins && !origins.has(e.data("origin"))))
       .addClass("hidden");
   });
 }
-
 /** Dim everything but `id` and what `reached` names; returns what stays lit. */
 export function focusOn(cy, id, reachedIds) {
   const ids = new Set([id, ...reachedIds]);

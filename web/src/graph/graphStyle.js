@@ -1,5 +1,5 @@
 // How the 2D graph looks: nodes coloured by live status (the theme's colours, read from
-// CSS so dark mode applies), edges styled by dependency type.
+// CSS so dark mode applies), edges styled by dependency type, or by what traces show.
 
 export function statusColours() {
   const css = getComputedStyle(document.documentElement);
@@ -14,6 +14,7 @@ export function statusColours() {
     edge: css.getPropertyValue("--muted").trim(),
     background: css.getPropertyValue("--bg").trim(),
     accent: css.getPropertyValue("--accent").trim(),
+    observed: css.getPropertyValue("--observed").trim(),
   };
 }
 
@@ -61,6 +62,23 @@ export function graphStyle(colours) {
       selector: "edge[type = 'circular']",
       style: { "line-color": colours.CRITICAL, "target-arrow-color": colours.CRITICAL, width: 2 },
     },
+    {
+      // seen in traces, not declared: the impact analysis does not know it
+      selector: "edge[origin = 'observed']",
+      style: { "line-style": "dotted", "line-color": colours.observed, "target-arrow-color": colours.observed,
+        width: 2, opacity: 0.9 },
+    },
+    {
+      // coloured by error rate (Kiali's view): green at none, red from 20 % up
+      selector: "edge.by-errors",
+      style: {
+        "line-color": `mapData(errorRate, 0, 0.2, ${colours.HEALTHY}, ${colours.CRITICAL})`,
+        "target-arrow-color": `mapData(errorRate, 0, 0.2, ${colours.HEALTHY}, ${colours.CRITICAL})`,
+        width: "mapData(rate, 0, 50, 2, 6)",
+        opacity: 1,
+      },
+    },
+    { selector: "edge.no-traffic", style: { opacity: 0.25 } },
     { selector: ".hidden", style: { display: "none" } },
     { selector: ".dimmed", style: { opacity: 0.15 } },
     { selector: "node:selected", style: { "border-width": 3, "border-color": colours.accent } },

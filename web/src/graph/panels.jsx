@@ -1,6 +1,11 @@
 // What the explorer shows beside the graph: a node's tooltip and its details panel.
+import { useState } from "preact/hooks";
+import { DependencyType } from "schema-enums";
+import { request } from "../lib/client.js";
 import { StatusBadge, fmtMs, fmtPercent } from "../lib/components.jsx";
+import { ACCEPT_OBSERVED } from "../lib/documents.js";
 import { services } from "../lib/stores.js";
+import { OBSERVED } from "./elements.js";
 
 export function Tooltip({ id, edge, x, y }) {
   if (edge) return <EdgeTooltip edge={edge} x={x} y={y} />;
@@ -15,20 +20,39 @@ export function Tooltip({ id, edge, x, y }) {
 }
 
 function EdgeTooltip({ edge, x, y }) {
+  const how = edge.relationship.replace("_", " ");
   return (
     <div class="tooltip" style={{ left: `${x + 12}px`, top: `${y + 12}px` }} role="tooltip"
       data-testid="edge-tooltip">
       <strong>{edge.source} → {edge.target}</strong>
-      <span>{edge.source} depends on {edge.target}: {edge.type}, {edge.relationship.replace("_", " ")}</span>
+      {edge.origin === OBSERVED
+        ? <span>seen in traces, not declared: {how}</span>
+        : <span>{edge.source} depends on {edge.target}: {edge.type}, {how}</span>}
       {edge.description ? <span class="muted">{edge.description}</span> : null}
+      <TrafficLine edge={edge} />
     </div>
   );
 }
+
+function TrafficLine({ edge }) {
+  if (edge.errorRate < 0) return <span class="muted">not seen in traces</span>;
+  if (!edge.calls) return <span class="muted">no call in the last hour; last seen {fmtTime(edge.lastSeen)}</span>;
+  return (
+    <span data-testid="edge-traffic">
+      {fmtRate(edge.rate)}, {fmtPercent(100 * edge.errorRate)} errors, p50 {fmtMs(edge.p50)} / p95{" "}
+      {fmtMs(edge.p95)} <span class="muted">(last {edge.window})</span>
+    </span>
+  );
+}
+
+const fmtRate = (rate) => `${rate >= 10 ? rate.toFixed(0) : rate.toFixed(2)} calls/s`;
+const fmtTime = (at) => (at ? new Date(at).toLocaleString() : "never");
 
 export function Details({ id, graph, onImpact, onClose }) {
   const service = services.value.get(id);
   const needs = graph.dependencies.filter((d) => d.source === id);
   const neededBy = graph.dependencies.filter((d) => d.target === id);
+  const undeclared = (graph.observedDependencies ?? []).filter((d) => d.source === id || d.target === id);
   const m = service?.health.metrics;
   return (
     <aside class="panel details" aria-label={`Details of ${id}`} data-testid="details">
@@ -54,6 +78,14 @@ export function Details({ id, graph, onImpact, onClose }) {
       <EdgeList edges={needs} other={(d) => d.target} />
       <h3>Needed by ({neededBy.length})</h3>
       <EdgeList edges={neededBy} other={(d) => d.source} />
+      {undeclared.length ? (
+        <>
+          <h3>Seen in traces, not declared ({undeclared.length})</h3>
+          <ul class="edges" data-testid="undeclared">
+            {undeclared.slice(0, 50).map((d) => <Undeclared key={`${d.source}->${d.target}`} edge={d} />)}
+          </ul>
+        </>
+      ) : null}
       <button type="button" onClick={() => onImpact(id)}>Show the impact of a failure</button>
     </aside>
   );
@@ -71,5 +103,33 @@ function EdgeList({ edges, other }) {
       ))}
       {edges.length > 100 ? <li class="muted">and {edges.length - 100} more</li> : null}
     </ul>
+  );
+}
+
+/** An edge seen in traces, with what declaring it takes: a type, and one click. */
+function Undeclared({ edge }) {
+  const [type, setType] = useState("hard");
+  const [state, setState] = useState("");
+  const declare = async () => {
+    setState("declaring…");
+    try {
+      const input = { source: edge.source, target: edge.target, type: type.toUpperCase() };
+      const answer = (await request(ACCEPT_OBSERVED, { input })).acceptObservedDependency;
+      setState(answer.__typename === "Dependency" ? "declared" : answer.message);
+    } catch (e) {
+      setState(e.message);
+    }
+  };
+  return (
+    <li class="accept">
+      <span>{edge.source} → {edge.target}</span>
+      <span class="muted">{edge.relationship.toLowerCase()}</span>
+      <select aria-label={`Type to declare ${edge.source} → ${edge.target} as`} value={type}
+        onChange={(e) => setType(e.currentTarget.value)}>
+        {DependencyType.map((t) => <option key={t} value={t}>{t}</option>)}
+      </select>
+      <button type="button" onClick={declare}>Declare</button>
+      {state ? <span class="muted" role="status">{state}</span> : null}
+    </li>
   );
 }

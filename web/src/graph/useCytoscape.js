@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { request, subscribe } from "../lib/client.js";
 import { GRAPH, GRAPH_CHANGED } from "../lib/documents.js";
 import { services } from "../lib/stores.js";
-import { elementsOf } from "./elements.js";
+import { elementsOf, trafficOf } from "./elements.js";
 import { graphStyle, statusColours } from "./graphStyle.js";
 import { FIT_PADDING, drawPreview } from "./preview.js";
 import { loadLayout, placeFromSaved, saveLayout } from "./savedLayout.js";
@@ -20,9 +20,12 @@ const SMALL = 300; // below this many services: nicer curves and an animated lay
 
 /** The dependency graph: a snapshot, then again after every change (a burst loads once).
  * A reload in the same tab first draws the graph this tab saw last (sessionStorage), and
- * draws again only if the server's differs: the drawing does not wait for the network. */
+ * draws again only if the server's differs: the drawing does not wait for the network.
+ * Traffic seen in traces changes all the time: it is read again every TRAFFIC_SECONDS and
+ * given apart, so that the graph is not drawn again for it. */
 export function useDependencyGraph() {
   const [graph, setGraph] = useState(keptGraph);
+  const [traffic, setTraffic] = useState(() => new Map());
   const [error, setError] = useState("");
   useEffect(() => {
     let timer = null;
@@ -31,6 +34,7 @@ export function useDependencyGraph() {
         .then((data) => {
           const fresh = data.dependencyGraph;
           setGraph((shown) => (shown && sameShape(shown, fresh) ? shown : fresh));
+          setTraffic(trafficOf(fresh));
           keepGraph(fresh);
           setError("");
         })
@@ -40,15 +44,19 @@ export function useDependencyGraph() {
       clearTimeout(timer);
       timer = setTimeout(load, 300);
     });
+    const polling = setInterval(() => document.hidden || load(), TRAFFIC_SECONDS * 1000);
     return () => {
       stop();
       clearTimeout(timer);
+      clearInterval(polling);
     };
   }, []);
-  return { graph, error, setError };
+  return { graph, traffic, error, setError };
 }
 
-const GRAPH_KEY = "ose-mesh.explorer-graph.v1";
+const TRAFFIC_SECONDS = 15;
+
+const GRAPH_KEY = "ose-mesh.explorer-graph.v2";
 
 function keptGraph() {
   try {
@@ -71,7 +79,8 @@ function sameShape(a, b) {
   const shape = (g) =>
     JSON.stringify([
       g.services.map((s) => [s.id, s.cluster, s.monitored]),
-      g.dependencies.map((d) => [d.source, d.target, d.type, d.relationship, d.description]),
+      g.dependencies.map((d) => [d.source, d.target, d.type, d.relationship, d.description, d.origin]),
+      (g.observedDependencies ?? []).map((d) => [d.source, d.target, d.relationship]),
       g.clusters,
     ]);
   return shape(a) === shape(b);
@@ -188,8 +197,7 @@ function listen(cy, on) {
   cy.on("mouseover", "edge", (event) => {
     // where the pointer is on the line (the line's middle for an event with no pointer)
     const { x, y } = event.renderedPosition ?? event.target.renderedMidpoint();
-    const { source, target, type, relationship, description } = event.target.data();
-    on.hover({ edge: { source, target, type, relationship, description }, x, y });
+    on.hover({ edge: { ...event.target.data() }, x, y });
   });
   cy.on("mouseout", "edge", () => on.hover(null));
   // A tooltip goes when the view really moves (Cytoscape also says "viewport" while the

@@ -62,7 +62,27 @@ export const GRAPH = `query Graph {
     circularDependencies averageDependencies
     clusters { name services }
     services { id name status cluster monitored }
-    dependencies { source target type declaredType relationship description }
+    dependencies {
+      source target type declaredType relationship description origin
+      traffic { ...EdgeTraffic }
+    }
+    observedDependencies { source target relationship origin traffic { ...EdgeTraffic } }
+  }
+}
+
+fragment EdgeTraffic on EdgeTraffic {
+  lastSeen
+  last5m { calls rate errorRate p50Ms p95Ms }
+  last1h { calls rate errorRate p50Ms p95Ms }
+}`;
+
+export const ACCEPT_OBSERVED = `mutation AcceptObserved($input: AcceptObservedInput!) {
+  acceptObservedDependency(input: $input) {
+    __typename
+    ... on Dependency { source target declaredType }
+    ... on DependencyNotFoundError { message }
+    ... on InvalidFieldError { message field }
+    ... on UnavailableError { message }
   }
 }`;
 

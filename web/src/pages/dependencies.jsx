@@ -5,7 +5,7 @@ import { request } from "../lib/client.js";
 import { NoServicesYet } from "../lib/components.jsx";
 import { IMPACT, NEIGHBOURHOOD } from "../lib/documents.js";
 import { services, startServices } from "../lib/stores.js";
-import { MARKS, applyFilters, focusOn, markImpact, markRootCauses } from "../graph/elements.js";
+import { MARKS, applyFilters, applyTraffic, focusOn, markImpact, markRootCauses } from "../graph/elements.js";
 import { statusColours } from "../graph/graphStyle.js";
 import { Legend } from "../graph/Legend.jsx";
 import { Details, Tooltip } from "../graph/panels.jsx";
@@ -23,10 +23,10 @@ export function Dependencies() {
   startServices();
   const box = useRef(null);
   const box3d = useRef(null);
-  const { graph, error, setError } = useDependencyGraph();
+  const { graph, traffic, error, setError } = useDependencyGraph();
   const [selected, setSelected] = useState(null);
   const [tooltip, setTooltip] = useState(null);
-  const [view, setView] = useState({ physics: false, three: false });
+  const [view, setView] = useState({ physics: false, three: false, errors: false });
   const [filters, setFilters] = useState(NO_FILTERS);
   const [focus, setFocus] = useState(new URLSearchParams(location.search).get("focus") ?? "");
   const [depth, setDepth] = useState("1");
@@ -41,8 +41,16 @@ export function Dependencies() {
     const cy = cyRef.current;
     if (!cy || !graph) return;
     applyFilters(cy, graph, filters);
-    setShown({ nodes: cy.nodes(":visible").length, edges: cy.edges(":visible").length });
+    // Counted from the classes just set (":visible" may still read the style before them).
+    const nodes = cy.nodes().not(".hidden");
+    const edges = cy.edges().not(".hidden").filter((e) => !e.source().hasClass("hidden") && !e.target().hasClass("hidden"));
+    setShown({ nodes: nodes.length, edges: edges.length });
   }, [built, filters]);
+
+  // Traffic on the edges (and their colours by error rate), without drawing them again.
+  useEffect(() => {
+    if (cyRef.current) applyTraffic(cyRef.current, traffic, view.errors);
+  }, [built, traffic, view.errors]);
 
   const actions = {
     reset() {
