@@ -23,6 +23,7 @@ from benchmarks import (
     memory,
     probing,
     smoothness,
+    traces,
     web,
 )
 from benchmarks.common import median, pin_to_cpu
@@ -74,6 +75,8 @@ def main() -> int:
     w = web.run()
     print("hostile GraphQL documents and /health under attack (about 1 minute)…", file=sys.stderr)
     abuse = graphql_abuse.run()
+    print("traces: spans/s through /v1/traces, memory per edge (about 1 minute)…", file=sys.stderr)
+    spans = traces.run()
     print("cluster mode: three replicas, five kills (about 3 minutes)…", file=sys.stderr)
     replicas = cluster.run()
     print("smoothness at 10,000 services, from outside (about 6 minutes)…", file=sys.stderr)
@@ -184,6 +187,8 @@ def main() -> int:
         f"{b.memory_per_second:,.0f} events/s published and consumed through MessageBus.",
         "",
         *memory.section(mem),
+        "",
+        *traces.section(spans),
         "",
         *web.section(w),
         "",
