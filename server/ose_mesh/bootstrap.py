@@ -102,6 +102,9 @@ class Mesh:
         await self.use_cases.notifications.refresh()
         restored = await self.use_cases.registry.restore()
         edges = await self.use_cases.dependencies.restore()
+        # Traffic figures written before a restart, or by the other replicas: read now,
+        # not at the first sync, so the graph shows them from the first answer.
+        await self.use_cases.observations.sync()
         if self.shards is None:  # a lone server checks everything: its notifications go on
             self.use_cases.notifications.resume(list(self.monitor.names()))
         if self.shards is not None:

@@ -287,3 +287,24 @@ async def test_the_answer_follows_the_encoding_asked(client: httpx.AsyncClient) 
         "/v1/traces", content=request_json(), headers={"Content-Type": "application/json"}
     )
     assert answer.json() == {}
+
+
+@pytest.mark.parametrize("replica_id", ["same-name-again", None])
+async def test_figures_outlive_a_restart(tmp_path: Path, replica_id: str | None) -> None:
+    """A restarted server shows what it counted before, and goes on counting from there,
+    under a new name (a new process id) or under the same --replica-id."""
+    body = request_json(*(span_json("a-svc", peer_service="b-svc") for _ in range(7)))
+    async with serving(tmp_path, replica_id=replica_id) as client:
+        assert (await client.post("/v1/traces", content=body, headers=JSON)).status_code == 200
+    async with serving(tmp_path, replica_id=replica_id) as client:
+
+        async def calls() -> int:
+            drift = (await client.get("/api/v1/dependencies/drift")).json()
+            return sum(e["traffic"]["last_1h"]["calls"] for e in drift["undeclared"])
+
+        assert await calls() == 7  # from the first answer
+        assert (await client.post("/v1/traces", content=body, headers=JSON)).status_code == 200
+        assert await calls() == 14
+    async with serving(tmp_path, replica_id=replica_id) as client:
+        drift = (await client.get("/api/v1/dependencies/drift")).json()
+        assert [e["traffic"]["last_1h"]["calls"] for e in drift["undeclared"]] == [14]

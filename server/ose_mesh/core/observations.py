@@ -124,8 +124,12 @@ class Observations:
             # A row is stamped by its writer's clock before it commits: what commits after
             # the last read may carry an earlier time, and replicas' clocks differ a little
             # (they must agree within a second or so anyway: the shard leases need it).
-            since = None if self._read_until is None else self._read_until - READ_MARGIN
-            for row in await self._repository.traffic_since(since, self._replica_id):
+            if self._read_until is None:  # the first time: everything, this replica's too
+                rows_read = await self._repository.traffic_since(None, None)
+            else:
+                since = self._read_until - READ_MARGIN
+                rows_read = await self._repository.traffic_since(since, self._replica_id)
+            for row in rows_read:
                 self._absorb(row)
             self._read_until = now
             if self._pruned_at is None or now - self._pruned_at > timedelta(hours=1):
@@ -136,14 +140,17 @@ class Observations:
             log.warning("could not share the traffic figures: %s", exc.message)
 
     def _absorb(self, row: StoredTraffic) -> None:
+        """Another replica's figures; this replica's own, written before it restarted
+        (under the same --replica-id), become where its counting goes on."""
         traffic = Traffic.from_bytes(row.figures)
         if traffic is None:
             return  # written by a version with another layout
+        replica = None if row.replica_id == self._replica_id else row.replica_id
         if row.kind == "served":
-            self.book.absorb_served(row.replica_id, row.source, traffic)
+            self.book.absorb_served(replica, row.source, traffic)
         elif row.relationship in Relationship._value2member_map_:
             edge = ObservedEdge(Relationship(row.relationship), traffic)
-            self.book.absorb_edge(row.replica_id, (row.source, row.target), edge)
+            self.book.absorb_edge(replica, (row.source, row.target), edge)
 
     # -- reads ---------------------------------------------------------------------------
 

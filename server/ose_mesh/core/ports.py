@@ -398,8 +398,11 @@ class TrafficRepository(Protocol):
         """Write (or overwrite) these rows."""
         ...
 
-    async def traffic_since(self, since: datetime | None, other_than: str) -> list[StoredTraffic]:
-        """Rows written at or after `since` (None: all) by replicas other than this one."""
+    async def traffic_since(
+        self, since: datetime | None, other_than: str | None
+    ) -> list[StoredTraffic]:
+        """Rows written at or after `since` (None: all) by replicas other than
+        `other_than` (None: every replica's)."""
         ...
 
     async def prune_traffic(self, before: datetime) -> int:

@@ -417,11 +417,18 @@ class TraceBook:
         self._dirty_edges.update(key for key, _ in edges)
         self._dirty_served.update(name for name, _ in served)
 
-    def absorb_edge(self, replica: str, key: EdgeKey, edge: ObservedEdge) -> None:
-        self._other_edges.setdefault(replica, {})[key] = edge
+    def absorb_edge(self, replica: str | None, key: EdgeKey, edge: ObservedEdge) -> None:
+        """Figures another replica wrote (None: this one, before a restart)."""
+        if replica is not None:
+            self._other_edges.setdefault(replica, {})[key] = edge
+        elif key not in self.edges and len(self.edges) < self.max_edges:
+            self.edges[key] = edge
 
-    def absorb_served(self, replica: str, service: str, traffic: Traffic) -> None:
-        self._other_served.setdefault(replica, {})[service] = traffic
+    def absorb_served(self, replica: str | None, service: str, traffic: Traffic) -> None:
+        if replica is not None:
+            self._other_served.setdefault(replica, {})[service] = traffic
+        elif service not in self.served and len(self.served) < self.max_services:
+            self.served[service] = traffic
 
     # -- reads (this replica's figures plus the others') ---------------------------------
 

@@ -779,9 +779,13 @@ class SqlRepository:
             )
             await conn.execute(statement, values)
 
-    async def traffic_since(self, since: datetime | None, other_than: str) -> list[StoredTraffic]:
+    async def traffic_since(
+        self, since: datetime | None, other_than: str | None
+    ) -> list[StoredTraffic]:
         o = OBSERVED.c
-        query = sa.select(OBSERVED).where(o.replica_id != other_than)
+        query = sa.select(OBSERVED)
+        if other_than is not None:
+            query = query.where(o.replica_id != other_than)
         if since is not None:
             query = query.where(o.updated_at >= since)
         async with self._connect() as conn:
