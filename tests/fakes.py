@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from ose_mesh.core import ProbeOutcome, Rollup
-from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry
+from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry, StoredTraffic
 from ose_mesh.domain import Dependency, HealthStatus, Service, StatusChange, StorageUnavailable
 from ose_mesh.domain.maintenance import MaintenanceWindow
 from ose_mesh.domain.notifications import NotificationTarget
@@ -147,7 +147,29 @@ class MemoryRepository(MemoryHistory):
     async def delete_window(self, window_id: str) -> None:
         self.windows.pop(window_id, None)
 
+    async def save_traffic(self, rows: Sequence[StoredTraffic]) -> None:
+        self._check()
+        for row in rows:
+            self.traffic[(row.replica_id, row.kind, row.source, row.target)] = row
+
+    async def traffic_since(
+        self, since: datetime | None, other_than: str | None
+    ) -> list[StoredTraffic]:
+        self._check()
+        return [
+            row
+            for row in self.traffic.values()
+            if row.replica_id != other_than and (since is None or row.updated_at >= since)
+        ]
+
+    async def prune_traffic(self, before: datetime) -> int:
+        old = [key for key, row in self.traffic.items() if row.updated_at < before]
+        for key in old:
+            del self.traffic[key]
+        return len(old)
+
     def __init__(self) -> None:
+        self.traffic: dict[tuple[str, str, str, str], StoredTraffic] = {}
         self.windows: dict[str, MaintenanceWindow] = {}
         self.targets: dict[str, NotificationTarget] = {}
         self.deliveries: dict[str, DeliveryCounts] = {}

@@ -43,6 +43,7 @@ from ose_mesh.core.broker import Broker
 from ose_mesh.core.catalog import CatalogImporter
 from ose_mesh.core.membership import ServerInUse
 from ose_mesh.demo.simulator import DemoSimulator
+from ose_mesh.demo.traffic import TRAFFIC_SECONDS, DemoTraffic
 
 log = logging.getLogger("ose_mesh")
 # A page needs a handful of subscriptions; a client opening hundreds on one socket is broken.
@@ -78,6 +79,8 @@ def create_app(
         mesh.jobs.add(
             "demo", lambda: _seed_then_ready(demo, mesh.catalog, ready), vital=False, restart=False
         )
+        traffic = DemoTraffic(mesh.use_cases.observations.receive)
+        mesh.jobs.add("demo-traffic", lambda: _every_tick(traffic), vital=False)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -186,6 +189,12 @@ async def _seed_then_ready(
 ) -> None:
     await demo.seed_when_listening(catalog)
     ready.set()
+
+
+async def _every_tick(traffic: DemoTraffic) -> None:
+    while True:
+        await traffic.tick()
+        await asyncio.sleep(TRAFFIC_SECONDS)
 
 
 def _loopback(host: str) -> str:

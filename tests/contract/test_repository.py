@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from ose_mesh.adapters.db import SqlRepository
 from ose_mesh.core import Rollup
-from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry
+from ose_mesh.core.ports import Delivery, DeliveryCounts, OutboxEntry, StoredTraffic
 from ose_mesh.domain import (
     CheckConfig,
     CheckType,
@@ -263,3 +263,23 @@ async def test_what_was_told_is_kept_per_target_and_service(repository: SqlRepos
         ("t2", "pay"): HealthStatus.DEAD,
         ("t1", "web"): HealthStatus.DEAD,
     }
+
+
+async def test_traffic_rows_are_replaced_read_by_time_and_replica_and_pruned(
+    repository: SqlRepository,
+) -> None:
+    def row(replica: str, target: str, minutes: int, figures: bytes = b"\x01\x02") -> StoredTraffic:
+        when = T0 + timedelta(minutes=minutes)
+        return StoredTraffic(replica, "call", "web", target, "sync_api", figures, when)
+
+    await repository.save_traffic([row("a", "api", 0), row("b", "api", 1), row("b", "db", 2)])
+    await repository.save_traffic([row("a", "api", 3, b"\x00" * 3000)])  # replaced
+    mine_excluded = await repository.traffic_since(None, "a")
+    assert sorted((r.replica_id, r.target) for r in mine_excluded) == [("b", "api"), ("b", "db")]
+    every = {(r.replica_id, r.target): r for r in await repository.traffic_since(None, None)}
+    assert every[("a", "api")].figures == b"\x00" * 3000
+    assert every[("a", "api")].updated_at == T0 + timedelta(minutes=3)
+    recent = await repository.traffic_since(T0 + timedelta(minutes=2), None)
+    assert sorted((r.replica_id, r.target) for r in recent) == [("a", "api"), ("b", "db")]
+    assert await repository.prune_traffic(T0 + timedelta(minutes=2)) == 1
+    assert len(await repository.traffic_since(None, None)) == 2

@@ -75,3 +75,42 @@ def test_the_strained_service_is_degraded_while_the_failing_one_is_down() -> Non
     rng = random.Random(1)
     assert behave("strained", 100, rng).delay_seconds * 1000 > SLOW_THRESHOLD_MS
     assert behave("strained", 310, rng).delay_seconds * 1000 < SLOW_THRESHOLD_MS
+
+
+async def test_demo_traffic_shows_every_kind_of_drift() -> None:
+    """The demo's spans, through the real trace book and drift: one undeclared call, one
+    declared edge never called, and one soft edge whose caller fails with its callee."""
+    from ose_mesh.core.observations import Observations
+    from ose_mesh.core.traces import ServiceDirectory, TraceBook
+    from ose_mesh.demo.traffic import DemoTraffic
+    from ose_mesh.domain import Dependency, DependencyType, Relationship
+    from tests.fakes import MemoryRepository
+
+    clock = [1_800_000_000.0]
+    book = TraceBook(ServiceDirectory(list, lambda: clock[0]), clock=lambda: clock[0])
+    topology = load_topology()
+    declared = [
+        Dependency(
+            d["source"], d["target"], DependencyType(d["type"]), Relationship(d["relationship"])
+        )
+        for d in topology["dependencies"]
+    ]
+
+    async def declare(dependency: Dependency) -> object:
+        raise AssertionError("nothing is accepted here")
+
+    observations = Observations(
+        book, MemoryRepository(), "demo", declared=lambda: declared,
+        registered=lambda service_id: True, declare=declare,  # type: ignore[arg-type]
+    )  # fmt: skip
+    traffic = DemoTraffic(observations.receive)
+    traffic._started -= 60  # factory-reset is down from 25 s into every 6 minutes
+    for _ in range(20):
+        await traffic.tick()
+        clock[0] += 2
+    drift = observations.drift(60)
+    assert [(e.source, e.target) for e in drift.undeclared] == [("grafana", "postgres")]
+    assert [e.dependency.key for e in drift.unseen] == [("terminal-config", "rabbitmq")]
+    assert [(e.dependency.key, e.suggested_type) for e in drift.suspect] == [
+        (("reinstallation", "factory-reset"), DependencyType.HARD)
+    ]

@@ -229,3 +229,23 @@ def test_halves_from_another_replica_naming_nothing_valid_are_dropped() -> None:
          ["caller", os.urandom(8).hex(), trace, 1, "x" * 300, "sync_api", None, 1.0, False]]
     )  # fmt: skip
     assert edges(traces) == {}
+
+
+async def test_figures_the_database_could_not_take_are_written_once_it_is_back() -> None:
+    from ose_mesh.core.observations import Observations
+    from tests.fakes import MemoryRepository
+
+    repository = MemoryRepository()
+    traces = book()
+    observations = Observations(
+        traces, repository, "a", declared=list, registered=lambda service_id: True,
+        declare=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    traces.ingest([span("checkout", SpanKind.CLIENT, peer_service="payments")])
+    repository.down = True
+    await observations.sync()
+    assert repository.traffic == {}
+    repository.down = False
+    await observations.sync()
+    assert ("a", "call", "checkout", "payments") in repository.traffic
+    assert ("a", "served", "checkout", "") in repository.traffic

@@ -40,6 +40,16 @@ RECENTLY_SEEN_SECONDS = 3600.0  # silence means dead only for a service seen thi
 # Type suspicion: enough failed calls, and the caller failing with most of them.
 SUSPICION_MIN_FAILED = 5
 SUSPICION_SHARE = 0.5
+# What spans can tell apart: a call through a service mesh is an HTTP or gRPC call to
+# them, and an event is a message through a broker.
+_FAMILIES = {
+    Relationship.SYNC_API: "call",
+    Relationship.SERVICE_MESH: "call",
+    Relationship.ASYNC_EVENT: "message",
+    Relationship.MESSAGE_QUEUE: "message",
+    Relationship.DATABASE: "database",
+    Relationship.CACHE: "cache",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +272,7 @@ def _suspicion(dependency: Dependency, traffic: EdgeTraffic) -> str | None:
             f"declared {dependency.type.value}, but the caller failed with "
             f"{hour.propagated} of the {hour.failed_calls} failed calls in the last hour"
         )
-    if traffic.relationship is not dependency.relationship:
+    if _FAMILIES[traffic.relationship] != _FAMILIES[dependency.relationship]:
         return (
             f"declared {dependency.relationship.value}, "
             f"but the spans show {traffic.relationship.value}"
