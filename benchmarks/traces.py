@@ -11,6 +11,7 @@ an HTTP instrumentation sets.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import re
@@ -19,7 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -35,7 +38,11 @@ from benchmarks.common import (
     wait_http,
     write_section,
 )
+from ose_mesh.core.graph_model import EdgeView
+from ose_mesh.core.observations import Observations
+from ose_mesh.core.ports import StoredTraffic
 from ose_mesh.core.traces import ServiceDirectory, TraceBook
+from ose_mesh.domain import Dependency
 from ose_mesh.domain.traces import SpanFacts, SpanKind
 
 BATCH = 512
@@ -51,6 +58,8 @@ class TracesResult:
     bare_spans_per_second: list[float]
     bytes_per_edge: float
     edges: int
+    read_ms: float  # the figures of every edge, for one answer
+    loop_held_ms: float  # the longest the event loop waited meanwhile
 
     @property
     def ratio(self) -> float:
@@ -199,7 +208,7 @@ def throughput(seconds: int = 8, rounds: int = 3) -> tuple[list[float], list[flo
 # -- memory ----------------------------------------------------------------------------------
 
 
-def memory_per_edge() -> float:
+def memory_per_edge() -> tuple[float, tuple[float, float]]:
     """RSS growth per edge for EDGES edges (100 callers x 100 callees), each called every
     minute of a simulated hour, so every slot of its rings is in use."""
     clock = [1_800_000_000.0]
@@ -213,7 +222,50 @@ def memory_per_edge() -> float:
             book.ingest([_call(caller, callee, next(span_id)) for callee in callees])
         clock[0] += 60
     assert len(book.edges) == EDGES
-    return (rss_bytes() - baseline) / EDGES
+    return (rss_bytes() - baseline) / EDGES, asyncio.run(_reading(book))
+
+
+async def _reading(book: TraceBook) -> tuple[float, float]:
+    """How long the figures of every edge take to read (a graph or drift answer), and the
+    longest the event loop waited meanwhile (a ticker's lateness)."""
+    observations = Observations(
+        book, NullTraffic(), "bench", declared=list, registered=lambda _: True, declare=_refuse
+    )
+    late = 0.0
+
+    async def ticker() -> None:
+        nonlocal late
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            late = max(late, loop.time() - before - 0.001)
+
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    found = await observations.traffic_of(sorted(book.edges))
+    took = time.perf_counter() - started
+    ticking.cancel()
+    assert len(found) == EDGES
+    return took * 1000, late * 1000
+
+
+async def _refuse(dependency: Dependency) -> tuple[EdgeView, bool]:
+    raise AssertionError("nothing is declared here")
+
+
+class NullTraffic:
+    async def save_traffic(self, rows: Sequence[StoredTraffic]) -> None:
+        return None
+
+    async def traffic_since(
+        self, since: datetime | None, other_than: str | None
+    ) -> list[StoredTraffic]:
+        return []
+
+    async def prune_traffic(self, before: datetime) -> int:
+        return 0
 
 
 def _call(caller: str, callee: str, number: int) -> SpanFacts:
@@ -232,7 +284,8 @@ def run() -> TracesResult:
         text=True,
         check=True,
     ).stdout
-    return TracesResult(mesh, bare, json.loads(output), EDGES)
+    per_edge, (read_ms, held_ms) = json.loads(output)
+    return TracesResult(mesh, bare, per_edge, EDGES, read_ms, held_ms)
 
 
 def section(result: TracesResult) -> list[str]:
@@ -259,6 +312,10 @@ def section(result: TracesResult) -> list[str]:
         f"Memory per observed edge: **{result.bytes_per_edge:,.0f} bytes** ({result.edges:,} "
         "edges, each called every minute of a simulated hour: resident memory growth divided "
         "by the edges). It does not grow with the calls: the figures are fixed rings.",
+        "",
+        f"Reading the figures of all {result.edges:,} edges (what a graph or drift answer "
+        f"does): {result.read_ms:,.0f} ms, paced: the event loop waited at most "
+        f"{result.loop_held_ms:.1f} ms meanwhile.",
     ]
 
 

@@ -108,7 +108,7 @@ async def test_demo_traffic_shows_every_kind_of_drift() -> None:
     for _ in range(20):
         await traffic.tick()
         clock[0] += 2
-    drift = observations.drift(60)
+    drift = await observations.drift(60)
     assert [(e.source, e.target) for e in drift.undeclared] == [("grafana", "postgres")]
     assert [e.dependency.key for e in drift.unseen] == [("terminal-config", "rabbitmq")]
     assert [(e.dependency.key, e.suggested_type) for e in drift.suspect] == [

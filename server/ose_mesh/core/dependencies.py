@@ -10,12 +10,14 @@ from ose_mesh.core.graph import DependencyGraph
 from ose_mesh.core.graph_model import (
     Cycle,
     Direction,
+    EdgeTraffic,
     EdgeView,
     GraphView,
     Hub,
     Impact,
     Neighbourhood,
     NodeView,
+    ObservedEdgeView,
     ReachedView,
 )
 from ose_mesh.core.hub import GRAPH, EventHub
@@ -148,13 +150,15 @@ class DependencyService:
         """The whole graph: summary, nodes with their status, edges, cycles."""
         graph = await self.analysed()
         declared = graph.dependencies()
-        observed = []
+        observed: list[ObservedEdgeView] = []
+        traffic: dict[tuple[str, str], EdgeTraffic] = {}
         if self.observations is not None:
-            observed = self.observations.observed_only({d.key for d in declared})
+            traffic = await self.observations.traffic_of(d.key for d in declared)
+            observed = await self.observations.observed_only({d.key for d in declared})
         return GraphView(
             summary=graph.summary(),
             nodes=self.nodes(),
-            edges=[self.edge(d) for d in declared],
+            edges=[EdgeView(d, graph.edge_type(d), traffic.get(d.key)) for d in declared],
             cycles=graph.cycles(),
             observed=observed,
         )

@@ -494,8 +494,10 @@ def _here(trace_id: bytes) -> None:
 
 
 def _sum(totals: Iterable[Totals]) -> Totals:
-    result = NO_TOTALS
-    for each in totals:
+    """Added up over the replicas (one, most of the time: nothing to add)."""
+    parts = list(totals)
+    result = parts[0] if parts else NO_TOTALS
+    for each in parts[1:]:
         result = result + each
     return result
 

@@ -12,6 +12,7 @@ A ring is serialised as bytes, so replicas can add up each other's figures (clus
 from __future__ import annotations
 
 import math
+import operator
 import struct
 from array import array
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ class Totals:
             self.calls + other.calls,
             self.errors + other.errors,
             self.propagated + other.propagated,
-            tuple(a + b for a, b in zip(self.histogram, other.histogram, strict=True)),
+            tuple(map(operator.add, self.histogram, other.histogram)),
             max(self.seconds, other.seconds),
         )
 
@@ -131,8 +132,7 @@ class Traffic:
         for index in range(slots):
             if period - covered < ring[index] <= period:
                 base = slots + index * FIELDS
-                for field in range(FIELDS):
-                    sums[field] += ring[base + field]
+                sums = list(map(operator.add, sums, ring[base : base + FIELDS]))  # in C
         window_start = (period - covered + 1) * span
         seconds = now - max(window_start, self.first_seen)
         return Totals(sums[0], sums[1], sums[2], tuple(sums[3:]), max(1.0, seconds))

@@ -102,13 +102,14 @@ AcceptResult = Annotated[
 @strawberry.type
 class TracesQuery:
     @strawberry.field(description="The declared graph held against what traces show.")
-    def dependency_drift(self, info: Info, window_minutes: int = 24 * 60) -> DependencyDrift:
+    async def dependency_drift(self, info: Info, window_minutes: int = 24 * 60) -> DependencyDrift:
         if not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
             raise ValueError(
                 f"windowMinutes must be from 1 to {MAX_WINDOW_MINUTES} (7 days), "
                 f"got {window_minutes}"
             )
-        return DependencyDrift.from_core(mesh_of(info).observations.drift(window_minutes))
+        drift = await mesh_of(info).observations.drift(window_minutes)
+        return DependencyDrift.from_core(drift)
 
     @strawberry.field(description="What traces show of one edge, declared or not.")
     def edge_traffic(self, info: Info, source: str, target: str) -> EdgeTraffic | None:

@@ -112,7 +112,7 @@ def drift_json(drift: Drift) -> models.Drift:
 
 async def get_drift(request: Request) -> JSONResponse:
     window = parse_window(request.query_params.get("window_minutes"))
-    return JSONResponse(drift_json(_mesh(request).observations.drift(window)))
+    return JSONResponse(drift_json(await _mesh(request).observations.drift(window)))
 
 
 async def accept_observed(request: Request) -> JSONResponse:
