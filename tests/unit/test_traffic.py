@@ -4,6 +4,8 @@ bytes replicas exchange."""
 from __future__ import annotations
 
 import random
+import sys
+import zlib
 
 import pytest
 from hypothesis import given
@@ -75,7 +77,21 @@ def test_the_bytes_between_replicas_give_the_same_figures() -> None:
     assert (copy.first_seen, copy.last_seen) == (traffic.first_seen, traffic.last_seen)
 
 
-@pytest.mark.parametrize("garbage", [b"", b"\x02" + bytes(5000), b"\x01" * 17, b"x" * 2721])
+HEADER = b"\x02" + bytes(16)  # this layout, first and last seen
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"",
+        b"\x02" + bytes(5000),  # not zlib
+        b"\x01" * 17,  # an older layout
+        b"x" * 2721,
+        HEADER + zlib.compress(bytes(10_000_000)),  # a bomb: inflated no further than a ring
+        HEADER + zlib.compress(bytes(100)),  # too short
+        HEADER + zlib.compress(bytes(2720))[:-4],  # cut short
+    ],
+)
 def test_bytes_of_another_layout_are_refused(garbage: bytes) -> None:
     assert Traffic.from_bytes(garbage) is None
 
@@ -93,7 +109,7 @@ def test_totals_of_two_replicas_add_up() -> None:
 
 def test_memory_does_not_grow_with_calls() -> None:
     traffic = Traffic(T0)
-    size = len(traffic.to_bytes())
+    size = sys.getsizeof(traffic.minutes) + sys.getsizeof(traffic.blocks)
     for second in range(3600):
-        traffic.add(T0 + second, 10.0, error=False)
-    assert len(traffic.to_bytes()) == size
+        traffic.add(T0 + second, 10.0 + second, error=second % 2 == 0)
+    assert sys.getsizeof(traffic.minutes) + sys.getsizeof(traffic.blocks) == size
