@@ -271,8 +271,9 @@ def build_mesh(
         repository,
         identity.replica_id,
         declared=graph.dependencies,
-        registered=graph.__contains__,
+        registered=monitor.__contains__,
         declare=dependencies.add,
+        in_graph=graph.__contains__,
     )
     dependencies.observations = observations
     monitor.judge_traces = observations.judge

@@ -96,12 +96,16 @@ class Observations:
         declared: Callable[[], list[Dependency]],
         registered: Callable[[str], bool],
         declare: Callable[[Dependency], Awaitable[tuple[EdgeView, bool]]],
+        in_graph: Callable[[str], bool] | None = None,
     ) -> None:
+        """`registered`: a registered service; `in_graph`: a node of the graph (also the
+        services only named by declared edges), which observed edges can be drawn to."""
         self.book = book
         self._repository = repository
         self._replica_id = replica_id
         self._declared = declared
         self._registered = registered
+        self._in_graph = in_graph or registered
         self._declare = declare
         self._read_until: datetime | None = None
         self._pruned_at: datetime | None = None
@@ -194,11 +198,11 @@ class Observations:
         return found
 
     async def observed_only(self, declared: set[EdgeKey]) -> list[ObservedEdgeView]:
-        """Edges seen and not declared between two registered services (the graph's)."""
+        """Edges seen and not declared between two nodes of the graph."""
         keys = [
             key
             for key in sorted(self.book.edge_keys() - declared)
-            if self._registered(key[0]) and self._registered(key[1])
+            if self._in_graph(key[0]) and self._in_graph(key[1])
         ]
         return [
             ObservedEdgeView(source, target, traffic)
