@@ -308,3 +308,11 @@ async def test_figures_outlive_a_restart(tmp_path: Path, replica_id: str | None)
     async with serving(tmp_path, replica_id=replica_id) as client:
         drift = (await client.get("/api/v1/dependencies/drift")).json()
         assert [e["traffic"]["last_1h"]["calls"] for e in drift["undeclared"]] == [14]
+
+
+async def test_another_site_cannot_post_spans_through_a_browser(client: httpx.AsyncClient) -> None:
+    body = request_json(span_json("a-svc", peer_service="b-svc"))
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        refused = await client.post("/v1/traces", content=body, headers={**JSON, **headers})
+        assert refused.status_code == 403
+    assert await edges(client) == []
