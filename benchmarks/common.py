@@ -7,6 +7,8 @@ import ctypes
 import gc
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -76,6 +78,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wrk_requests_per_second(args: Sequence[str], what: str) -> float:
+    """Run wrk (on CPU 1 when taskset is there) and return its requests/s; a refused
+    request (non-2xx) fails the benchmark, naming `what` was refused."""
+    command = ["wrk", *args]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "1", *command]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} {what} were refused:\n{output}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert match, output
+    return float(match.group(1))
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

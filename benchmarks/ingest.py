@@ -4,7 +4,6 @@ the same way (uvicorn, one process on CPU 0, no access log) with the same load (
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile
@@ -13,7 +12,15 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import free_port, median, python, spawn, stop, wait_http
+from benchmarks.common import (
+    free_port,
+    median,
+    python,
+    spawn,
+    stop,
+    wait_http,
+    wrk_requests_per_second,
+)
 
 SERVICES = 1000
 SCRIPT = Path(__file__).with_name("beat.lua")
@@ -30,16 +37,8 @@ class IngestResult:
 
 
 def _wrk(url: str, seconds: int) -> float:
-    command = ["wrk", "-t1", "-c64", f"-d{seconds}s", "-s", str(SCRIPT), url]
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", "1", *command]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise RuntimeError(f"{errors.group(1)} beats were refused:\n{output}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    assert match, output
-    return float(match.group(1))
+    args = ["-t1", "-c64", f"-d{seconds}s", "-s", str(SCRIPT), url]
+    return wrk_requests_per_second(args, "beats")
 
 
 def _serve_mesh(port: int, workdir: str) -> subprocess.Popen[bytes]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from benchmarks.common import (
     stop,
     wait_http,
     write_section,
+    wrk_requests_per_second,
 )
 from ose_mesh.core.graph_model import EdgeView
 from ose_mesh.core.observations import Observations
@@ -145,17 +145,8 @@ def _count(body: bytes) -> int:
 
 def _wrk(url: str, folder: str, seconds: int) -> float:
     """Requests/s of wrk posting the batches in turn."""
-    command = ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(SCRIPT), url, "--", folder]
-    command.append(str(BATCHES))
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", "1", *command]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise RuntimeError(f"{errors.group(1)} batches were refused:\n{output}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    assert match, output
-    return float(match.group(1))
+    args = ["-t1", "-c8", f"-d{seconds}s", "-s", str(SCRIPT), url, "--", folder, str(BATCHES)]
+    return wrk_requests_per_second(args, "batches")
 
 
 def _serve_mesh(port: int, folder: str) -> subprocess.Popen[bytes]:

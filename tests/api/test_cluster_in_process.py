@@ -69,14 +69,15 @@ async def cluster_view(member: Replica) -> dict[str, object]:
     return answer
 
 
+async def balanced(member: Replica) -> bool:
+    """Two replicas, each holding half the shards."""
+    view = await cluster_view(member)
+    return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
+
+
 async def test_two_replicas_share_the_work_and_answer_for_everything(database: None) -> None:
     async with replica("a") as a, replica("b") as b:
-
-        async def balanced() -> bool:
-            view = await cluster_view(a)
-            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
-
-        await eventually(balanced, within=10)
+        await eventually(lambda: balanced(a), within=10)
         ids = [f"svc-{n}" for n in range(16)]
         for service_id in ids:
             body = {"service_id": service_id, "health_url": f"http://127.0.0.1:9/{service_id}"}
@@ -179,12 +180,7 @@ async def test_a_beat_for_a_service_its_owner_has_not_heard_of_yet_is_counted(
     """The owner may get a forwarded beat before the news of the registration: it reads the
     service from the database, as the replica the beat reached did, instead of a 404."""
     async with replica("a") as a, replica("b") as b:
-
-        async def balanced() -> bool:
-            view = await cluster_view(a)
-            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
-
-        await eventually(balanced, within=10)
+        await eventually(lambda: balanced(a), within=10)
         held_by_b = (await eventually(lambda: b.app.state.parts.shards.held_shards())).keys()
         service_id = next(f"quiet-{n}" for n in range(1000) if shard_of(f"quiet-{n}") in held_by_b)
         await eventually(lambda: a.app.state.parts.shards.owner_of(service_id) == "b")
@@ -203,12 +199,7 @@ async def test_a_maintenance_window_made_on_one_replica_is_on_for_the_other_at_o
     database: None,
 ) -> None:
     async with replica("a") as a, replica("b") as b:
-
-        async def balanced() -> bool:
-            view = await cluster_view(a)
-            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
-
-        await eventually(balanced, within=10)
+        await eventually(lambda: balanced(a), within=10)
         for n in range(6):
             body = {"service_id": f"batch-{n}", "labels": {"team": "batch"}}
             assert (await a.client.post("/api/v1/heartbeat/register", json=body)).is_success
@@ -255,12 +246,7 @@ async def test_a_target_added_on_one_replica_gets_each_transition_once_from_the_
     database: None, http_inbox: HttpInbox
 ) -> None:
     async with replica("a") as a, replica("b") as b:
-
-        async def balanced() -> bool:
-            view = await cluster_view(a)
-            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
-
-        await eventually(balanced, within=10)
+        await eventually(lambda: balanced(a), within=10)
         target = {"name": "hook", "url": f"json://127.0.0.1:{http_inbox.port}/hook"}
         assert (await a.client.post("/api/v1/notifications/targets", json=target)).is_success
         await eventually(lambda: b.app.state.mesh.notifications.targets())  # told at once
@@ -305,12 +291,7 @@ def _span(
 
 async def test_spans_reaching_either_replica_add_up_and_pairs_meet(database: None) -> None:
     async with replica("a") as a, replica("b") as b:
-
-        async def balanced() -> bool:
-            view = await cluster_view(a)
-            return sorted(r["shards"] for r in view["replicas"]) == [SHARDS // 2] * 2  # type: ignore[index, union-attr]
-
-        await eventually(balanced, within=10)
+        await eventually(lambda: balanced(a), within=10)
         # Named outright: 10 calls to A and 15 to B add up to 25 on both.
         for member, count in ((a, 10), (b, 15)):
             spans = [

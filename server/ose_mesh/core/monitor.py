@@ -377,18 +377,8 @@ class HeartbeatMonitor:
 
     def _judge_by_traces(self, service: Service, now: float) -> None:
         outcome = None if self.judge_traces is None else self.judge_traces(service)
-        if outcome is None:
-            return  # no span yet: it stays unknown
-        self._apply(
-            HeartbeatResult(
-                service.service_id,
-                outcome.ok,
-                now,
-                outcome.latency_ms,
-                outcome.message,
-                outcome.answered,
-            )
-        )
+        if outcome is not None:  # None: no span yet, it stays unknown
+            self._apply(_result(service, outcome, now))
 
     async def _probe(self, service: Service, token: int) -> None:
         try:
@@ -400,15 +390,7 @@ class HeartbeatMonitor:
             return
         if not outcome.ok:
             self.stats.probes_failed += 1
-        now = self._clock.monotonic()
-        result = HeartbeatResult(
-            service.service_id,
-            outcome.ok,
-            now,
-            outcome.latency_ms,
-            outcome.message,
-            outcome.answered,
-        )
+        result = _result(service, outcome, self._clock.monotonic())
         state = self._states.get(service.service_id)
         if outcome.cert_not_after is not None or (state is not None and state.warning):
             self._apply_with_certificate(result, outcome.cert_not_after)
@@ -506,6 +488,12 @@ class HeartbeatMonitor:
         self._history.record_transition(change)
         self._hub.publish(OWN_STATUS, change)
         self._hub.publish(STATUS, change)
+
+
+def _result(service: Service, outcome: ProbeOutcome, now: float) -> HeartbeatResult:
+    return HeartbeatResult(
+        service.service_id, outcome.ok, now, outcome.latency_ms, outcome.message, outcome.answered
+    )
 
 
 def _next_slot(due: float, now: float, service: Service) -> float:
