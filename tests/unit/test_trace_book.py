@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from ose_mesh.core.traces import PAIR_SECONDS, ServiceDirectory, TraceBook
+from ose_mesh.core.traces import PAIR_SECONDS, ObservedEdge, ServiceDirectory, TraceBook
+from ose_mesh.core.traffic import Traffic
 from ose_mesh.domain import CheckConfig, CheckType, Relationship, Service
 from ose_mesh.domain.traces import WANTED_ATTRIBUTES, SpanFacts, SpanKind
 
@@ -249,3 +250,43 @@ async def test_figures_the_database_could_not_take_are_written_once_it_is_back()
     await observations.sync()
     assert ("a", "call", "checkout", "payments") in repository.traffic
     assert ("a", "served", "checkout", "") in repository.traffic
+
+
+def test_quiet_edges_keep_only_when_they_were_seen_and_are_forgotten_after_a_week() -> None:
+    clock = Clock()
+    traces = book(clock=clock, max_edges=10)
+    first = clock.now
+    traces.ingest([span("old-caller", SpanKind.CLIENT, peer_service="old-callee")])
+    elsewhere = ObservedEdge(Relationship.CACHE, Traffic(first))
+    traces.absorb_edge("replica-gone", ("x-svc", "y-svc"), elsewhere)
+    clock.now += 2 * 3600
+    traces.sweep()
+    assert traces.edges == {}  # no call left in either window: the rings are gone
+    figures = traces.edge_figures(("old-caller", "old-callee"))
+    assert figures is not None
+    assert (figures.first_seen, figures.last_seen, figures.last_1h.calls) == (first, first, 0)
+    assert ("x-svc", "y-svc") in traces.edge_keys()
+    service = traces.service_figures("old-caller")
+    assert service is not None
+    assert service.last_seen == first
+    # calls again: counted from now on, first seen as before
+    traces.ingest([span("old-caller", SpanKind.CLIENT, peer_service="old-callee")])
+    again = traces.edge_figures(("old-caller", "old-callee"))
+    assert again is not None
+    assert (again.first_seen, again.last_5m.calls) == (first, 1)
+    clock.now += 8 * 86_400
+    traces.sweep()
+    assert traces.edge_figures(("x-svc", "y-svc")) is None
+    assert traces.edge_keys() == set()
+
+
+def test_quiet_edges_remembered_are_bounded() -> None:
+    clock = Clock()
+    traces = book(clock=clock, max_edges=10, max_services=10)
+    for round_ in range(70):  # 140 hours: all within the week
+        traces.ingest([span("a-svc", SpanKind.CLIENT, peer_service=f"callee-{round_}")])
+        clock.now += 2 * 3600
+        traces.sweep()
+    assert len(traces.edge_keys()) == 50  # five times the edges followed, the latest
+    assert traces.edge_figures(("a-svc", "callee-69")) is not None
+    assert traces.edge_figures(("a-svc", "callee-0")) is None

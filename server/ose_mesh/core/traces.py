@@ -38,6 +38,9 @@ PAIR_SECONDS = 30.0
 MAX_WAITING = 100_000
 REHOME_SECONDS = 3.0  # a half waiting this long looks again for its trace's home
 MAX_HOPS = 2
+QUIET_SECONDS = 3900.0  # an hour and a five-minute slot: no figure of the windows is left
+FORGET_SECONDS = 7 * 86_400.0  # as long as the database keeps figures
+MAX_FADED_PER_EDGE = 5  # quiet edges remembered: five times the edges followed
 DIRECTORY_SECONDS = 10.0
 # Databases and caches send no server spans: waiting for a pair would only delay the count.
 _UNINSTRUMENTED = frozenset({Relationship.DATABASE, Relationship.CACHE})
@@ -59,6 +62,14 @@ class _Caller(NamedTuple):
     trace_id: bytes
     hops: int  # how often it was sent to another replica
     at: float  # last: sweep() reads it as entry[-1]
+
+
+class _Faded(NamedTuple):
+    """An edge with no call left in its windows: all drift still needs of it."""
+
+    relationship: Relationship
+    first_seen: float
+    last_seen: float
 
 
 class _Callee(NamedTuple):
@@ -142,6 +153,10 @@ class TraceBook:
         self._other_edges: dict[str, dict[EdgeKey, ObservedEdge]] = {}
         self._other_served: dict[str, dict[str, Traffic]] = {}
         self.stats = IngestStats()
+        # Edges and services quiet for longer than the windows: only when they were seen.
+        self._faded: dict[EdgeKey, _Faded] = {}
+        self._faded_served: dict[str, float] = {}
+        self._faded_at = self._clock()
         # Cluster mode: where the halves of a trace meet (None: here), and those to send.
         self.home_of: Callable[[bytes], str | None] = _here
         self._homeward: dict[str, list[list[Any]]] = {}
@@ -380,8 +395,11 @@ class TraceBook:
 
     def sweep(self) -> None:
         """Give up on halves whose pair did not come: a caller that named a host counts
-        as a call to it, the rest is dropped."""
+        as a call to it, the rest is dropped. Once a minute, quiet edges fade."""
         now = self._clock()
+        if now - self._faded_at >= 60:
+            self._faded_at = now
+            self.fade()
         self._rehome(now)
         deadline = now - PAIR_SECONDS
         for waiting in (self._callers, self._callees, self._failed_calls):
@@ -436,30 +454,82 @@ class TraceBook:
         keys = set(self.edges)
         for edges in self._other_edges.values():
             keys.update(edges)
+        keys.update(self._faded)
         return keys
 
     def edge_figures(self, key: EdgeKey) -> EdgeFigures | None:
         found = [edges[key] for edges in self._all_edges() if key in edges]
-        if not found:
+        seen = [_Faded(e.relationship, e.traffic.first_seen, e.traffic.last_seen) for e in found]
+        if key in self._faded:
+            seen.append(self._faded[key])
+        if not seen:
             return None
         now = self._clock()
-        latest = max(found, key=lambda edge: edge.traffic.last_seen)
+        latest = max(seen, key=lambda edge: edge.last_seen)
         return EdgeFigures(
             relationship=latest.relationship,
-            first_seen=min(edge.traffic.first_seen for edge in found),
-            last_seen=latest.traffic.last_seen,
+            first_seen=min(edge.first_seen for edge in seen),
+            last_seen=latest.last_seen,
             last_5m=_sum(edge.traffic.totals(now, 5) for edge in found),
             last_1h=_sum(edge.traffic.totals(now, 60) for edge in found),
         )
 
     def service_figures(self, service: str, minutes: int = 5) -> ServiceFigures | None:
         found = [served[service] for served in self._all_served() if service in served]
-        if not found:
+        seen = [traffic.last_seen for traffic in found]
+        if service in self._faded_served:
+            seen.append(self._faded_served[service])
+        if not seen:
             return None
         now = self._clock()
         return ServiceFigures(
-            last_seen=max(traffic.last_seen for traffic in found),
+            last_seen=max(seen),
             recent=_sum(traffic.totals(now, minutes) for traffic in found),
+        )
+
+    # -- what has gone quiet -------------------------------------------------------------
+
+    def fade(self) -> None:
+        """Edges and services with no call left in either window keep only when they were
+        seen (what drift asks), in a few dozen bytes instead of their rings; a week on,
+        nothing. This replica's and those read from the others alike."""
+        now = self._clock()
+        quiet = now - QUIET_SECONDS
+        for edges in self._all_edges():
+            for key in [key for key, edge in edges.items() if edge.traffic.last_seen < quiet]:
+                edge = edges.pop(key)
+                self._remember(key, edge)
+        for served in self._all_served():
+            for name in [name for name, traffic in served.items() if traffic.last_seen < quiet]:
+                last_seen = served.pop(name).last_seen
+                self._faded_served[name] = max(self._faded_served.get(name, 0.0), last_seen)
+        for replica in [r for r, edges in self._other_edges.items() if not edges]:
+            del self._other_edges[replica]
+        for replica in [r for r, served in self._other_served.items() if not served]:
+            del self._other_served[replica]
+        forgotten = now - FORGET_SECONDS
+        self._faded = _newest(
+            {key: f for key, f in self._faded.items() if f.last_seen >= forgotten},
+            MAX_FADED_PER_EDGE * self.max_edges,
+            lambda faded: faded.last_seen,
+        )
+        self._faded_served = _newest(
+            {name: at for name, at in self._faded_served.items() if at >= forgotten},
+            MAX_FADED_PER_EDGE * self.max_services,
+            lambda at: at,
+        )
+
+    def _remember(self, key: EdgeKey, edge: ObservedEdge) -> None:
+        traffic = edge.traffic
+        known = self._faded.get(key)
+        if known is None:
+            self._faded[key] = _Faded(edge.relationship, traffic.first_seen, traffic.last_seen)
+            return
+        newer = traffic.last_seen >= known.last_seen
+        self._faded[key] = _Faded(
+            edge.relationship if newer else known.relationship,
+            min(known.first_seen, traffic.first_seen),
+            max(known.last_seen, traffic.last_seen),
         )
 
     def now(self) -> float:
@@ -487,6 +557,13 @@ class EdgeFigures:
 class ServiceFigures:
     last_seen: float
     recent: Totals  # its server and consumer spans of the last minutes asked for
+
+
+def _newest(items: dict[K, V], most: int, at: Callable[[V], float]) -> dict[K, V]:
+    """`items`, keeping only the `most` latest seen."""
+    if len(items) <= most:
+        return items
+    return dict(sorted(items.items(), key=lambda item: at(item[1]))[-most:])
 
 
 def _here(trace_id: bytes) -> None:
