@@ -290,6 +290,14 @@ async def test_accept_over_graphql_and_its_refusals(live: Live) -> None:
         "relationship": "SYNC_API",
         "origin": "BOTH",
     }
+    query = """query($s: String!, $t: String!) { edgeTraffic(source: $s, target: $t) {
+      relationship last5m { calls errorRate } } }"""
+    seen = await live.gql(query, s="a-svc", t="b-svc")
+    assert seen["edgeTraffic"] == {
+        "relationship": "SYNC_API",
+        "last5m": {"calls": 1, "errorRate": 0},
+    }
+    assert (await live.gql(query, s="b-svc", t="a-svc"))["edgeTraffic"] is None
     unseen = await live.gql(mutation, input={"source": "b-svc", "target": "a-svc"})
     assert unseen["acceptObservedDependency"]["__typename"] == "DependencyNotFoundError"
     rest = await live.http.post(
