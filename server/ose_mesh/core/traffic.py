@@ -12,6 +12,8 @@ other's figures (cluster mode).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import operator
 import struct
@@ -41,6 +43,13 @@ def bucket_bound(index: int) -> float:
     return SMALLEST_MS * math.sqrt(2) ** index
 
 
+# What a latency in each bucket is read as: the geometric middle of its bounds.
+_MIDDLES = tuple(
+    round(math.sqrt(bucket_bound(i - 1) * bucket_bound(i)) if i else bucket_bound(0), 3)
+    for i in range(BUCKETS)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Totals:
     """The sums over a window, from one replica or added up over several."""
@@ -65,15 +74,9 @@ class Totals:
         the geometric middle of the bucket it falls in."""
         if not self.calls:
             return None
-        wanted = fraction * self.calls
-        seen = 0
-        for index, count in enumerate(self.histogram):
-            seen += count
-            if seen >= wanted and count:
-                low = bucket_bound(index - 1) if index else 0.0
-                high = bucket_bound(index)
-                return round(math.sqrt(low * high) if low else high, 3)
-        return round(bucket_bound(BUCKETS - 1), 3)
+        cumulative = list(itertools.accumulate(self.histogram))
+        index = bisect.bisect_left(cumulative, fraction * self.calls)
+        return _MIDDLES[min(index, BUCKETS - 1)]
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(
