@@ -227,9 +227,21 @@ def test_halves_from_another_replica_naming_nothing_valid_are_dropped() -> None:
     trace = os.urandom(16).hex()
     traces.receive_halves(
         [["callee", os.urandom(8).hex(), trace, 1, "bad name\n"],
-         ["caller", os.urandom(8).hex(), trace, 1, "x" * 300, "sync_api", None, 1.0, False]]
+         ["caller", os.urandom(8).hex(), trace, 1, "x" * 300, "sync_api", None, 1.0, False],
+         ["caller", "zz", trace, 1, "ok-svc", "sync_api", None, 1.0, False],
+         ["caller", os.urandom(8).hex(), trace, 1, "ok-svc", "telepathy", None, 1.0, False],
+         ["sideways", os.urandom(8).hex(), trace, 1, "ok-svc"],
+         ["caller", os.urandom(8).hex()],
+         7]
     )  # fmt: skip
     assert edges(traces) == {}
+    assert traces.stats.unpaired == 7  # each skipped alone: the good ones still count
+    key = os.urandom(8)
+    traces.receive_halves(
+        [["caller", key.hex(), trace, 1, "ok-svc", "sync_api", None, 1.0, False],
+         ["callee", key.hex(), trace, 1, "other-svc"]]
+    )  # fmt: skip
+    assert set(edges(traces)) == {("ok-svc", "other-svc")}
 
 
 async def test_figures_the_database_could_not_take_are_written_once_it_is_back() -> None:

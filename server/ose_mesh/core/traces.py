@@ -284,37 +284,28 @@ class TraceBook:
         return homeward
 
     def receive_halves(self, halves: list[Any]) -> None:
-        """Halves another replica sent here: paired with what waits here, or they wait."""
+        """Halves another replica sent here: paired with what waits here, or they wait.
+        One that cannot be read (a replica of another version, mid-upgrade) is skipped
+        alone."""
         now = self._clock()
-        for side, key_hex, trace_hex, hops, *fields in halves:
-            key, trace_id = bytes.fromhex(key_hex), bytes.fromhex(trace_hex)
-            name = observed_name(fields[0])
-            if name is None:
+        for message in halves:
+            try:
+                side, key, half = _half_from(message, now)
+            except (ValueError, TypeError, IndexError):
+                self.stats.unpaired += 1
                 continue
-            if side == "caller":
-                relationship, fallback, duration, error = fields[1:5]
-                caller = _Caller(
-                    name,
-                    Relationship(relationship),
-                    observed_name(fallback),
-                    float(duration),
-                    bool(error),
-                    b"",
-                    trace_id,
-                    int(hops),
-                    now,
-                )
+            if isinstance(half, _Caller):
                 callee = self._callees.pop(key, None)
                 if callee is not None:
-                    self._count_half(caller, callee.callee, now)
+                    self._count_half(half, callee.callee, now)
                 else:
-                    self._keep("caller", key, caller)
-            elif side == "callee":
+                    self._keep(side, key, half)
+            else:
                 waiting = self._callers.pop(key, None)
                 if waiting is not None:
-                    self._count_half(waiting, name, now)
+                    self._count_half(waiting, half.callee, now)
                 else:
-                    self._keep("callee", key, _Callee(name, trace_id, int(hops), now))
+                    self._keep(side, key, half)
 
     def _keep(self, side: str, key: bytes, half: _Caller | _Callee) -> None:
         """A half sent here waits here (it is not sent on at once: no ping-pong)."""
@@ -557,6 +548,31 @@ class EdgeFigures:
 class ServiceFigures:
     last_seen: float
     recent: Totals  # its server and consumer spans of the last minutes asked for
+
+
+def _half_from(message: list[Any], now: float) -> tuple[str, bytes, _Caller | _Callee]:
+    """A half as _send_home wrote it; ValueError (or TypeError) if it is not one."""
+    side, key_hex, trace_hex, hops, name, *fields = message
+    key, trace_id = bytes.fromhex(key_hex), bytes.fromhex(trace_hex)
+    if observed_name(name) is None:
+        raise ValueError(f"not a service name: {name!r}")
+    if side == "callee":
+        return side, key, _Callee(name, trace_id, int(hops), now)
+    if side != "caller":
+        raise ValueError(f"no side {side!r}")
+    relationship, fallback, duration, error = fields
+    caller = _Caller(
+        name,
+        Relationship(relationship),
+        observed_name(fallback),
+        float(duration),
+        bool(error),
+        b"",  # the caller's own span stayed where it was received
+        trace_id,
+        int(hops),
+        now,
+    )
+    return side, key, caller
 
 
 def _newest(items: dict[K, V], most: int, at: Callable[[V], float]) -> dict[K, V]:
