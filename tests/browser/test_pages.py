@@ -664,10 +664,17 @@ def test_the_explorer_draws_what_traces_show_and_declares_it(
     watched: Watched, api: httpx.Client
 ) -> None:
     caller, seen, declared = push_service(api), push_service(api), push_service(api)
-    edge = {"source": caller, "target": declared, "type": "soft", "relationship": "sync_api"}
-    assert api.post("/api/v1/dependencies", json=edge).is_success
+    never, misnamed = push_service(api), push_service(api)
+    for target, relationship in (
+        (declared, "sync_api"),
+        (never, "sync_api"),
+        (misnamed, "database"),
+    ):
+        edge = {"source": caller, "target": target, "type": "soft", "relationship": relationship}
+        assert api.post("/api/v1/dependencies", json=edge).is_success
     send_spans(api, caller, seen, calls=10, failed=4)
     send_spans(api, caller, declared, calls=5)
+    send_spans(api, caller, misnamed, calls=2)  # an HTTP call, declared as a database
     observed, both = f"{caller}->{seen}", f"{caller}->{declared}"
     page = watched.page
     page.goto("/dependencies")
@@ -706,6 +713,18 @@ def test_the_explorer_draws_what_traces_show_and_declares_it(
     assert red[0] > green[0]
     assert red[1] < green[1]
     watched.screenshot("explorer-traffic")
+
+    # drift: where the declarations and the traces disagree
+    page.get_by_role("button", name="Drift").click()
+    page.wait_for_function(f"{CY}.getElementById('{caller}->{never}').hasClass('drift-unseen')")
+    for target, mark in ((seen, "drift-undeclared"), (misnamed, "drift-suspect")):
+        assert page.evaluate(f"{CY}.getElementById('{caller}->{target}').hasClass('{mark}')")
+    assert page.evaluate(f"{CY}.getElementById('{both}').hasClass('dimmed')")
+    expect(page.locator(".highlight")).to_contain_text(
+        f"{caller} → {misnamed}: declared database, but the spans show sync_api"
+    )
+    watched.screenshot("explorer-drift")
+    page.get_by_role("button", name="Reset View").click()
 
     # declared from the caller's panel, as soft
     page.evaluate(f"{CY}.getElementById('{caller}').emit('tap')")

@@ -46,6 +46,8 @@ export function Legend() {
         <li><Line dash="1.5 3" /> optional dependency</li>
         <li><Line width={2.5} colour="var(--status-critical)" /> part of a cycle</li>
         <li><Line dash="1.5 3" width={2} colour="var(--observed)" /> seen in traces, not declared</li>
+        <li><Line dash="2 6" width={3} /> declared, not seen in traces (Drift)</li>
+        <li><Line width={4} colour="var(--status-degraded)" /> traffic contradicts its declaration (Drift)</li>
         <li><Line width={3} colour="var(--status-healthy)" />…<Line width={3} colour="var(--status-critical)" />{" "}
           error rate 0 to 20 % (Colour by errors)</li>
         <li class="muted">A → B: A depends on B</li>

@@ -19,6 +19,8 @@ export function ViewBar({ graph, view, setView, focus, setFocus, depth, setDepth
         {three ? "2D" : "3D"}
       </button>
       <button type="button" onClick={actions.rootCauses} disabled={!graph}>Root causes</button>
+      <button type="button" onClick={actions.drift} disabled={!graph || three}
+        title="Where the declared edges and the traces of the last 24 hours disagree">Drift</button>
       <button type="button" aria-pressed={view.errors} disabled={three}
         title="Colour the edges by the error rate traces show (green: none, red: 20 % or more)"
         onClick={() => setView({ ...view, errors: !view.errors })}>

@@ -2,7 +2,8 @@
 // focus, impact and root-cause marks). Pure functions of a Cytoscape instance.
 import { services } from "../lib/stores.js";
 
-export const MARKS = "impact-failed impact-degraded impact-origin root-cause trail";
+export const MARKS =
+  "impact-failed impact-degraded impact-origin root-cause trail drift-undeclared drift-unseen drift-suspect";
 export const OBSERVED = "observed"; // the type and origin of edges seen in traces only
 
 export function elementsOf(graph) {
@@ -98,6 +99,21 @@ export function markImpact(cy, id, impact) {
   cy.getElementById(id).removeClass("dimmed").addClass("impact-origin impact-failed");
   mark(impact.failed, "impact-failed");
   mark(impact.degraded, "impact-degraded");
+}
+
+/** Light the edges where the declarations and the traces disagree, by kind of drift. */
+export function markDrift(cy, drift) {
+  cy.elements().removeClass(MARKS).addClass("dimmed");
+  const mark = (edges, cls) => {
+    for (const { source, target } of edges) {
+      const edge = cy.getElementById(`${source}->${target}`);
+      edge.removeClass("dimmed").addClass(cls);
+      edge.connectedNodes().removeClass("dimmed");
+    }
+  };
+  mark(drift.undeclared.map((d) => d.edge), "drift-undeclared");
+  mark(drift.unseen.map((d) => d.dependency), "drift-unseen");
+  mark(drift.suspect.map((d) => d.dependency), "drift-suspect");
 }
 
 /** Light the troubled services and mark where their trouble starts; returns those. */

@@ -96,5 +96,16 @@ export function graphStyle(colours) {
       style: { width: 30, height: 30, "border-width": 4, "border-color": colours.accent },
     },
     { selector: "edge.trail", style: { width: 3, "line-color": colours.accent, opacity: 1 } },
+    { selector: "edge.drift-undeclared", style: { width: 3, opacity: 1 } },
+    {
+      // declared, not seen in traces while its caller was: possibly dead
+      selector: "edge.drift-unseen",
+      style: { width: 3, "line-style": "dashed", "line-dash-pattern": [2, 6], opacity: 1 },
+    },
+    {
+      // its traffic contradicts its declared type or kind
+      selector: "edge.drift-suspect",
+      style: { width: 4, "line-color": colours.DEGRADED, "target-arrow-color": colours.DEGRADED, opacity: 1 },
+    },
   ];
 }

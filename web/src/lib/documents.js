@@ -76,6 +76,14 @@ fragment EdgeTraffic on EdgeTraffic {
   last1h { calls rate errorRate p50Ms p95Ms }
 }`;
 
+export const DRIFT = `query Drift($window: Int!) {
+  dependencyDrift(windowMinutes: $window) {
+    undeclared { edge { source target } }
+    unseen { dependency { source target } lastSeen }
+    suspect { dependency { source target } reason suggestedType }
+  }
+}`;
+
 export const ACCEPT_OBSERVED = `mutation AcceptObserved($input: AcceptObservedInput!) {
   acceptObservedDependency(input: $input) {
     __typename

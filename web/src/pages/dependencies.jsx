@@ -3,9 +3,17 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { request } from "../lib/client.js";
 import { NoServicesYet } from "../lib/components.jsx";
-import { IMPACT, NEIGHBOURHOOD } from "../lib/documents.js";
+import { DRIFT, IMPACT, NEIGHBOURHOOD } from "../lib/documents.js";
 import { services, startServices } from "../lib/stores.js";
-import { MARKS, applyFilters, applyTraffic, focusOn, markImpact, markRootCauses } from "../graph/elements.js";
+import {
+  MARKS,
+  applyFilters,
+  applyTraffic,
+  focusOn,
+  markDrift,
+  markImpact,
+  markRootCauses,
+} from "../graph/elements.js";
 import { statusColours } from "../graph/graphStyle.js";
 import { Legend } from "../graph/Legend.jsx";
 import { Details, Tooltip } from "../graph/panels.jsx";
@@ -114,6 +122,17 @@ export function Dependencies() {
       }
     },
 
+    async drift() {
+      try {
+        const drift = (await request(DRIFT, { window: 24 * 60 })).dependencyDrift;
+        markDrift(cyRef.current, drift);
+        setHighlight(driftSummary(drift));
+        setError("");
+      } catch (e) {
+        setError(e.message);
+      }
+    },
+
     rootCauses() {
       const causes = markRootCauses(cyRef.current, services.value);
       if (causes.size) view3d.current?.mark(causes);
@@ -156,6 +175,17 @@ export function Dependencies() {
       </div>
     </main>
   );
+}
+
+/** The drift of the last 24 hours in a sentence, with why each suspect edge is one. */
+function driftSummary({ undeclared, unseen, suspect }) {
+  if (!undeclared.length && !unseen.length && !suspect.length) {
+    return "Drift over 24 h: the declarations and the traces agree.";
+  }
+  const why = suspect.slice(0, 3).map((s) => ` ${s.dependency.source} → ${s.dependency.target}: ${s.reason}.`);
+  return `Drift over 24 h: ${undeclared.length} seen in traces but not declared (dotted blue), ` +
+    `${unseen.length} declared but not seen (dashed), ${suspect.length} contradicted by their traffic ` +
+    `(orange).${why.join("")}`;
 }
 
 function download(blob, name) {
