@@ -1,5 +1,5 @@
-"""Reading REST requests: bodies from JSON or form data (then validated by the models of
-models.py), and whole-number query parameters."""
+"""Reading REST requests: the use cases the app gives every route, bodies from JSON or
+form data (then validated by the models of models.py), and whole-number query parameters."""
 
 from __future__ import annotations
 
@@ -10,9 +10,16 @@ from starlette.requests import Request
 
 from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.rest.errors import BadRequest
+from ose_mesh.core.use_cases import UseCases
 
 Model = TypeVar("Model", bound=BaseModel)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def use_cases(request: Request) -> UseCases:
+    """What a route is given: the use cases (app.state.mesh, set by create_app)."""
+    mesh: UseCases = request.app.state.mesh
+    return mesh
 
 
 def whole_number(raw: str) -> int | None:

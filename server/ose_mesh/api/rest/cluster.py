@@ -7,11 +7,11 @@ from starlette.responses import JSONResponse
 
 from ose_mesh.api.operations import Answer, Operation
 from ose_mesh.api.rest import models
-from ose_mesh.core.use_cases import UseCases
+from ose_mesh.api.rest.bodies import use_cases
 
 
 async def cluster(request: Request) -> JSONResponse:
-    mesh: UseCases = request.app.state.mesh
+    mesh = use_cases(request)
     found = await mesh.cluster.view()
     answer: models.Cluster = {
         "mode": found.mode,

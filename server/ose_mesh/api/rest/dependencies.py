@@ -11,17 +11,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from ose_mesh.api import exports
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body, whole_number
+from ose_mesh.api.rest.bodies import read_body, use_cases, whole_number
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.core import DIRECTION_ALIASES, Direction, Impact, ImpactEntry
 from ose_mesh.core.graph_model import ReachedView
-from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import InvalidField
-
-
-def _mesh(request: Request) -> UseCases:
-    mesh: UseCases = request.app.state.mesh
-    return mesh
 
 
 def parse_direction(raw: str | None) -> Direction:
@@ -75,19 +69,19 @@ def impact_json(impact: Impact) -> models.Impact:
 
 async def add_dependency(request: Request) -> JSONResponse:
     body = await read_body(request, models.DependencyBody)
-    edge, created = await _mesh(request).dependencies.add(body.to_domain())
+    edge, created = await use_cases(request).dependencies.add(body.to_domain())
     return JSONResponse(exports.edge_json(edge), status_code=201 if created else 200)
 
 
 async def remove_dependency(request: Request) -> JSONResponse:
     source, target = request.path_params["source"], request.path_params["target"]
-    removed = await _mesh(request).dependencies.remove(source, target)
+    removed = await use_cases(request).dependencies.remove(source, target)
     answer: models.Removed = {"removed": {"source": removed.source, "target": removed.target}}
     return JSONResponse(answer)
 
 
 async def get_graph(request: Request) -> JSONResponse:
-    view = await _mesh(request).dependencies.view()
+    view = await use_cases(request).dependencies.view()
     summary = view.summary
     answer: models.Graph = {
         "total_services": summary.total_services,
@@ -108,7 +102,7 @@ async def get_graph(request: Request) -> JSONResponse:
 async def get_service_dependencies(request: Request) -> JSONResponse:
     direction = parse_direction(request.query_params.get("direction"))
     depth = parse_depth(request.query_params.get("depth"))
-    found = _mesh(request).dependencies.neighbourhood(
+    found = use_cases(request).dependencies.neighbourhood(
         request.path_params["service_id"], direction, depth
     )
     answer: models.ServiceDependencies = {
@@ -124,7 +118,7 @@ async def get_service_dependencies(request: Request) -> JSONResponse:
 
 
 async def visualize(request: Request) -> Response:
-    view = await _mesh(request).dependencies.view()
+    view = await use_cases(request).dependencies.view()
     match request.path_params["format"]:
         case "cytoscape":
             return JSONResponse(exports.cytoscape(view))
@@ -136,7 +130,7 @@ async def visualize(request: Request) -> Response:
 
 
 async def circular(request: Request) -> JSONResponse:
-    cycles = await _mesh(request).dependencies.cycles()
+    cycles = await use_cases(request).dependencies.cycles()
     answer: models.Cycles = {
         "count": len(cycles),
         "circular_dependencies": [
@@ -147,13 +141,13 @@ async def circular(request: Request) -> JSONResponse:
 
 
 async def critical_path(request: Request) -> JSONResponse:
-    path = await _mesh(request).dependencies.critical_path()
+    path = await use_cases(request).dependencies.critical_path()
     answer: models.CriticalPath = {"critical_path": path, "length": len(path)}
     return JSONResponse(answer)
 
 
 async def hubs(request: Request) -> JSONResponse:
-    found = await _mesh(request).dependencies.hubs()
+    found = await use_cases(request).dependencies.hubs()
     answer: models.Hubs = {
         "hub_services": [
             {
@@ -170,12 +164,12 @@ async def hubs(request: Request) -> JSONResponse:
 
 
 async def impact(request: Request) -> JSONResponse:
-    result = _mesh(request).dependencies.impact(request.path_params["service_id"])
+    result = use_cases(request).dependencies.impact(request.path_params["service_id"])
     return JSONResponse(impact_json(result))
 
 
 async def root_causes(request: Request) -> JSONResponse:
-    answer: models.RootCauses = {"root_causes": _mesh(request).dependencies.root_causes()}
+    answer: models.RootCauses = {"root_causes": use_cases(request).dependencies.root_causes()}
     return JSONResponse(answer)
 
 

@@ -11,20 +11,14 @@ from starlette.responses import JSONResponse, Response
 from ose_mesh.api import json_output
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body, whole_number_param
+from ose_mesh.api.rest.bodies import read_body, use_cases, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest, error_response
 from ose_mesh.core import MAX_HISTORY, MAX_PAGE, ServiceHealth
 from ose_mesh.core.pacing import paced
-from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import HealthStatus, StatusChange
 from ose_mesh.domain.redaction import safe_url
 
 MAX_OFFSET = 1_000_000_000
-
-
-def _mesh(request: Request) -> UseCases:
-    mesh: UseCases = request.app.state.mesh
-    return mesh
 
 
 def health_json(view: ServiceHealth) -> models.ServiceHealth:
@@ -109,7 +103,7 @@ async def list_statuses(request: Request) -> Response:
         raise BadRequest(f"status: must be one of {allowed}, got {status!r}")
     limit = whole_number_param(request, "limit", 0, 1, MAX_PAGE) or None  # default: all
     offset = whole_number_param(request, "offset", 0, 0, MAX_OFFSET)
-    health = _mesh(request).health
+    health = use_cases(request).health
     found = health.page(
         status=HealthStatus(status) if status else None,
         cluster=request.query_params.get("cluster"),
@@ -126,17 +120,19 @@ async def list_statuses(request: Request) -> Response:
 
 
 async def get_status(request: Request) -> JSONResponse:
-    return JSONResponse(health_json(_mesh(request).health.get(request.path_params["service_id"])))
+    return JSONResponse(
+        health_json(use_cases(request).health.get(request.path_params["service_id"]))
+    )
 
 
 async def get_history(request: Request) -> JSONResponse:
     limit = whole_number_param(request, "limit", 100, 1, MAX_HISTORY)
-    changes = await _mesh(request).health.history(request.path_params["service_id"], limit)
+    changes = await use_cases(request).health.history(request.path_params["service_id"], limit)
     return JSONResponse([change_json(change) for change in changes])
 
 
 async def get_summary(request: Request) -> JSONResponse:
-    summary = _mesh(request).health.summary()
+    summary = use_cases(request).health.summary()
     answer: models.Summary = {
         "total": summary.total,
         "unknown": summary.counts[HealthStatus.UNKNOWN],
@@ -152,7 +148,7 @@ async def get_summary(request: Request) -> JSONResponse:
 
 async def register(request: Request) -> JSONResponse:
     body = await read_body(request, models.RegisterBody)
-    mesh = _mesh(request)
+    mesh = use_cases(request)
     service, created = await mesh.registry.register(body.to_spec())
     answer = health_json(mesh.health.get(service.service_id))
     beat_token = request.app.state.tokens.beat_token(service.service_id)
@@ -162,14 +158,14 @@ async def register(request: Request) -> JSONResponse:
 
 
 async def deregister(request: Request) -> JSONResponse:
-    service = await _mesh(request).registry.deregister(request.path_params["service_id"])
+    service = await use_cases(request).registry.deregister(request.path_params["service_id"])
     request.app.state.beat_limiter.forget(service.service_id)
     answer: models.Deregistered = {"deregistered": service.service_id}
     return JSONResponse(answer)
 
 
 async def beat(request: Request) -> JSONResponse:
-    mesh = _mesh(request)
+    mesh = use_cases(request)
     service_id = request.path_params["service_id"]
     await mesh.registry.require(service_id)  # 404 before reading a body for an unknown one
     wait = request.app.state.beat_limiter.retry_after(service_id)

@@ -7,18 +7,12 @@ from starlette.responses import JSONResponse
 
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body, yes_no_param
+from ose_mesh.api.rest.bodies import read_body, use_cases, yes_no_param
 from ose_mesh.core.maintenance import MaintenanceSchedule
-from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain.maintenance import MaintenanceWindow
 
 PATH = "/api/v1/maintenance"
 TAG = "maintenance"
-
-
-def _schedule(request: Request) -> MaintenanceSchedule:
-    mesh: UseCases = request.app.state.mesh
-    return mesh.maintenance
 
 
 def window_json(
@@ -45,32 +39,32 @@ def window_json(
 
 async def create_window(request: Request) -> JSONResponse:
     body = await read_body(request, models.MaintenanceBody)
-    schedule = _schedule(request)
+    schedule = use_cases(request).maintenance
     window = await schedule.create(body.to_spec())
     return JSONResponse(window_json(schedule, window), status_code=201)
 
 
 async def list_windows(request: Request) -> JSONResponse:
-    schedule = _schedule(request)
+    schedule = use_cases(request).maintenance
     windows = schedule.windows(current_only=not yes_no_param(request, "all"))
     return JSONResponse([window_json(schedule, window) for window in windows])
 
 
 async def get_window(request: Request) -> JSONResponse:
-    schedule = _schedule(request)
+    schedule = use_cases(request).maintenance
     window = schedule.get(request.path_params["window_id"])
     return JSONResponse(window_json(schedule, window))
 
 
 async def end_window(request: Request) -> JSONResponse:
-    schedule = _schedule(request)
+    schedule = use_cases(request).maintenance
     window = await schedule.end(request.path_params["window_id"])
     return JSONResponse(window_json(schedule, window))
 
 
 async def delete_window(request: Request) -> JSONResponse:
     window_id = request.path_params["window_id"]
-    await _schedule(request).delete(window_id)
+    await use_cases(request).maintenance.delete(window_id)
     answer: models.WindowDeleted = {"deleted": window_id}
     return JSONResponse(answer)
 

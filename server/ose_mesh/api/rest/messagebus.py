@@ -15,19 +15,13 @@ from starlette.responses import JSONResponse
 from ose_mesh.api.json_input import JsonRefused, parse_json
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body, whole_number_param
+from ose_mesh.api.rest.bodies import read_body, use_cases, whole_number_param
 from ose_mesh.api.rest.errors import BadRequest
 from ose_mesh.core.broker import EVENTS, Listing
-from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import EventMessage, InvalidField
 
 MAX_PAGE_SIZE = 500
 MAX_PAGES = 1_000_000
-
-
-def _mesh(request: Request) -> UseCases:
-    mesh: UseCases = request.app.state.mesh
-    return mesh
 
 
 async def _structured_cloud_event(request: Request) -> tuple[models.PublishBody, EventMessage]:
@@ -90,7 +84,7 @@ async def publish(request: Request) -> JSONResponse:
     else:
         body = await read_body(request, models.PublishBody)
         event = body.to_event()
-    receipt = await _mesh(request).events.publish(event, body.exchange, body.routing_key)
+    receipt = await use_cases(request).events.publish(event, body.exchange, body.routing_key)
     answer: models.Receipt = {
         "event_id": receipt.event_id,
         "status": receipt.state,
@@ -102,7 +96,7 @@ async def publish(request: Request) -> JSONResponse:
 
 
 async def status(request: Request) -> JSONResponse:
-    found = await _mesh(request).bus.status()
+    found = await use_cases(request).bus.status()
     answer: models.BusStatus = {
         "backend": found.backend,
         "connected": found.connected,
@@ -139,7 +133,7 @@ def _page(found: Listing[Any]) -> models.Page:
 
 
 async def exchanges(request: Request) -> JSONResponse:
-    found = await _mesh(request).bus.exchanges(*_paging(request))
+    found = await use_cases(request).bus.exchanges(*_paging(request))
     answer: models.Exchanges = {
         "exchanges": [{"name": e.name, "type": e.type, "durable": e.durable} for e in found.items],
         **_page(found),
@@ -148,7 +142,7 @@ async def exchanges(request: Request) -> JSONResponse:
 
 
 async def queues(request: Request) -> JSONResponse:
-    found = await _mesh(request).bus.queues(*_paging(request))
+    found = await use_cases(request).bus.queues(*_paging(request))
     answer: models.Queues = {
         "queues": [
             {"name": q.name, "messages": q.message_count, "consumers": q.consumer_count}

@@ -9,19 +9,13 @@ from starlette.responses import JSONResponse
 
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body
+from ose_mesh.api.rest.bodies import read_body, use_cases
 from ose_mesh.core.alerts import DeliveryFailed
 from ose_mesh.core.notifications import NotificationCenter
-from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain.notifications import NotificationTarget
 
 PATH = "/api/v1/notifications/targets"
 TAG = "notifications"
-
-
-def _center(request: Request) -> NotificationCenter:
-    mesh: UseCases = request.app.state.mesh
-    return mesh.notifications
 
 
 def target_json(
@@ -44,20 +38,20 @@ def target_json(
 
 async def create_target(request: Request) -> JSONResponse:
     body = await read_body(request, models.NotificationTargetBody)
-    center = _center(request)
+    center = use_cases(request).notifications
     target = await center.create(body.to_spec())
     return JSONResponse(target_json(center, target), status_code=201)
 
 
 async def list_targets(request: Request) -> JSONResponse:
-    center = _center(request)
+    center = use_cases(request).notifications
     return JSONResponse([target_json(center, target) for target in center.targets()])
 
 
 async def test_target(request: Request) -> JSONResponse:
     answer: models.TestDelivery = {"delivered": True, "error": None}
     try:
-        await _center(request).test(request.path_params["target_id"])
+        await use_cases(request).notifications.test(request.path_params["target_id"])
     except DeliveryFailed as exc:
         answer = {"delivered": False, "error": str(exc)}
     return JSONResponse(answer)
@@ -65,7 +59,7 @@ async def test_target(request: Request) -> JSONResponse:
 
 async def delete_target(request: Request) -> JSONResponse:
     target_id = request.path_params["target_id"]
-    await _center(request).delete(target_id)
+    await use_cases(request).notifications.delete(target_id)
     answer: models.TargetDeleted = {"deleted": target_id}
     return JSONResponse(answer)
 

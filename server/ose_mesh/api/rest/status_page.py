@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse
 
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
+from ose_mesh.api.rest.bodies import use_cases
 from ose_mesh.core.status_page import StatusPageView
-from ose_mesh.core.use_cases import UseCases
 
 PATH = "/api/v1/status-page"
 # Browsers and proxies may keep it as long as the server does (core/status_page.py).
@@ -20,7 +20,7 @@ CACHE_CONTROL = "public, max-age=10"
 
 
 async def status_page(request: Request) -> JSONResponse:
-    mesh: UseCases = request.app.state.mesh
+    mesh = use_cases(request)
     view = await mesh.status_page.page(request.path_params.get("cluster"))
     return JSONResponse(page_json(view), headers={"Cache-Control": CACHE_CONTROL})
 

@@ -10,10 +10,9 @@ from starlette.responses import JSONResponse, Response
 from ose_mesh.api import exports, otlp
 from ose_mesh.api.operations import Answer, Operation, Param
 from ose_mesh.api.rest import models
-from ose_mesh.api.rest.bodies import read_body, whole_number
+from ose_mesh.api.rest.bodies import read_body, use_cases, whole_number
 from ose_mesh.core.graph_model import EdgeTraffic, EdgeView
 from ose_mesh.core.observations import MAX_WINDOW_MINUTES, Drift
-from ose_mesh.core.use_cases import UseCases
 from ose_mesh.domain import Dependency, InvalidField, parse_dependency_type, parse_relationship
 
 DECODE_IN_THREAD_BYTES = 64 * 1024  # a larger body is decoded off the event loop
@@ -23,11 +22,6 @@ REJECTED = (
     "spans whose resource has no usable service.name (letters, digits, '.', '_' and '-', "
     "at most 200) were dropped"
 )
-
-
-def _mesh(request: Request) -> UseCases:
-    mesh: UseCases = request.app.state.mesh
-    return mesh
 
 
 async def receive_traces(request: Request) -> Response:
@@ -50,7 +44,7 @@ async def receive_traces(request: Request) -> Response:
         return Response(
             otlp.failure(media, message), 429, headers={"Retry-After": str(wait)}, media_type=media
         )
-    observations = _mesh(request).observations
+    observations = use_cases(request).observations
     for start in range(0, len(decoded.spans), INGEST_CHUNK):
         if start:
             await asyncio.sleep(0)  # a Collector's big batch leaves room for other requests
@@ -112,12 +106,12 @@ def drift_json(drift: Drift) -> models.Drift:
 
 async def get_drift(request: Request) -> JSONResponse:
     window = parse_window(request.query_params.get("window_minutes"))
-    return JSONResponse(drift_json(await _mesh(request).observations.drift(window)))
+    return JSONResponse(drift_json(await use_cases(request).observations.drift(window)))
 
 
 async def accept_observed(request: Request) -> JSONResponse:
     body = await read_body(request, models.AcceptBody)
-    edge, created = await _mesh(request).observations.accept(
+    edge, created = await use_cases(request).observations.accept(
         body.source,
         body.target,
         parse_dependency_type(body.type),
