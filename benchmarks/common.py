@@ -80,6 +80,26 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def serve_mesh(
+    port: int, folder: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`ose-mesh serve` on CPU 0 on a fresh SQLite file in `folder`, with no access log,
+    once it answers."""
+    url = f"sqlite+aiosqlite:///{folder}/bench.db"
+    args = [python(), "-m", "ose_mesh.cli", "serve", "--port", str(port), "--no-access-log"]
+    process = spawn([*args, "--database-url", url, "--log-level", "warning"], cpu=0, env=env)
+    wait_http(f"http://127.0.0.1:{port}/health")
+    return process
+
+
+def serve_bare(port: int, ready_path: str) -> subprocess.Popen[bytes]:
+    """The bare Starlette baselines (benchmarks/bare.py), served the same way."""
+    args = [python(), "-m", "uvicorn", "benchmarks.bare:app", "--port", str(port)]
+    process = spawn([*args, "--no-access-log", "--log-level", "warning"], cpu=0)
+    wait_http(f"http://127.0.0.1:{port}{ready_path}")
+    return process
+
+
 def wrk_requests_per_second(args: Sequence[str], what: str) -> float:
     """Run wrk (on CPU 1 when taskset is there) and return its requests/s; a refused
     request (non-2xx) fails the benchmark, naming `what` was refused."""

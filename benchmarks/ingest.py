@@ -15,10 +15,9 @@ import httpx
 from benchmarks.common import (
     free_port,
     median,
-    python,
-    spawn,
+    serve_bare,
+    serve_mesh,
     stop,
-    wait_http,
     wrk_requests_per_second,
 )
 
@@ -42,20 +41,10 @@ def _wrk(url: str, seconds: int) -> float:
 
 
 def _serve_mesh(port: int, workdir: str) -> subprocess.Popen[bytes]:
-    url = f"sqlite+aiosqlite:///{workdir}/bench.db"
-    args = [python(), "-m", "ose_mesh.cli", "serve", "--port", str(port), "--no-access-log"]
-    process = spawn([*args, "--database-url", url, "--log-level", "warning"], cpu=0)
-    wait_http(f"http://127.0.0.1:{port}/health")
+    process = serve_mesh(port, workdir)
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
         for i in range(SERVICES):
             client.post("/api/v1/heartbeat/register", json={"service_id": f"svc-{i}"})
-    return process
-
-
-def _serve_bare(port: int) -> subprocess.Popen[bytes]:
-    args = [python(), "-m", "uvicorn", "benchmarks.bare:app", "--port", str(port)]
-    process = spawn([*args, "--no-access-log", "--log-level", "warning"], cpu=0)
-    wait_http(f"http://127.0.0.1:{port}/")
     return process
 
 
@@ -66,7 +55,7 @@ def run(seconds: int = 8, rounds: int = 3) -> IngestResult:
     with tempfile.TemporaryDirectory() as workdir:
         mesh_port, bare_port = free_port(), free_port()
         mesh = _serve_mesh(mesh_port, workdir)
-        bare = _serve_bare(bare_port)
+        bare = serve_bare(bare_port, "/")
         try:
             for _ in range(rounds):  # alternate, so both see the same machine noise
                 result.mesh_per_second.append(_wrk(f"http://127.0.0.1:{mesh_port}", seconds))

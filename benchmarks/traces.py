@@ -30,11 +30,10 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from benchmarks.common import (
     free_port,
     median,
-    python,
     rss_bytes,
-    spawn,
+    serve_bare,
+    serve_mesh,
     stop,
-    wait_http,
     write_section,
     wrk_requests_per_second,
 )
@@ -149,23 +148,6 @@ def _wrk(url: str, folder: str, seconds: int) -> float:
     return wrk_requests_per_second(args, "batches")
 
 
-def _serve_mesh(port: int, folder: str) -> subprocess.Popen[bytes]:
-    url = f"sqlite+aiosqlite:///{folder}/bench.db"
-    args = [python(), "-m", "ose_mesh.cli", "serve", "--port", str(port), "--no-access-log"]
-    # The rate limit (50,000 spans/s by default) would measure itself: lifted here.
-    env = {"OSE_MESH_TRACE_SPANS_PER_SECOND": "100000000"}
-    process = spawn([*args, "--database-url", url, "--log-level", "warning"], cpu=0, env=env)
-    wait_http(f"http://127.0.0.1:{port}/health")
-    return process
-
-
-def _serve_bare(port: int) -> subprocess.Popen[bytes]:
-    args = [python(), "-m", "uvicorn", "benchmarks.bare:app", "--port", str(port)]
-    process = spawn([*args, "--no-access-log", "--log-level", "warning"], cpu=0)
-    wait_http(f"http://127.0.0.1:{port}/v1/traces")
-    return process
-
-
 def throughput(seconds: int = 8, rounds: int = 3) -> tuple[list[float], list[float]]:
     if not shutil.which("wrk"):
         raise RuntimeError("the traces benchmark needs wrk: apt-get install wrk")
@@ -180,7 +162,9 @@ def throughput(seconds: int = 8, rounds: int = 3) -> tuple[list[float], list[flo
             Path(folder, f"batch-{number}.pb").write_bytes(body)
         per_batch = spans / BATCHES
         mesh_port, bare_port = free_port(), free_port()
-        mesh, bare = _serve_mesh(mesh_port, folder), _serve_bare(bare_port)
+        # The rate limit (50,000 spans/s by default) would measure itself: lifted here.
+        lifted = {"OSE_MESH_TRACE_SPANS_PER_SECOND": "100000000"}
+        mesh, bare = serve_mesh(mesh_port, folder, lifted), serve_bare(bare_port, "/v1/traces")
         try:
             _wrk(f"http://127.0.0.1:{mesh_port}", folder, 2)  # warm up: edges made, JIT-free
             for _ in range(rounds):

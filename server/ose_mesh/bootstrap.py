@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from ose_mesh.adapters.broker import (
@@ -64,7 +64,7 @@ from ose_mesh.core.supervisor import Supervisor
 from ose_mesh.core.traces import ServiceDirectory, TraceBook
 from ose_mesh.core.transitions import forward_transitions, subscribe_transitions
 from ose_mesh.core.use_cases import UseCases
-from ose_mesh.domain import CheckConfig, DomainError
+from ose_mesh.domain import CheckConfig, DomainError, Service
 from ose_mesh.domain.notifications import NotificationTarget
 
 log = logging.getLogger(__name__)
@@ -230,9 +230,7 @@ def build_mesh(
     hub = EventHub()
     history = HistoryRecorder(clock, repository)
     graph = DependencyGraph()
-    maintenance = MaintenanceSchedule(
-        repository, clock, lambda: (state.service for state in monitor.states())
-    )
+    maintenance = MaintenanceSchedule(repository, clock, lambda: _watched(monitor))
     monitor = HeartbeatMonitor(
         clock,
         prober,
@@ -264,7 +262,7 @@ def build_mesh(
     dependencies = DependencyService(repository, graph, monitor, hub, feed=link)
     observations = Observations(
         TraceBook(
-            ServiceDirectory(lambda: (state.service for state in monitor.states()), time.monotonic),
+            ServiceDirectory(lambda: _watched(monitor), time.monotonic),
             max_edges=settings.trace_max_edges,
             max_services=settings.trace_max_services,
         ),
@@ -397,6 +395,11 @@ def build_mesh(
         shards,
         link,
     )
+
+
+def _watched(monitor: HeartbeatMonitor) -> Iterator[Service]:
+    """Every registered service, as the monitor holds it."""
+    return (state.service for state in monitor.states())
 
 
 def _reconciler(

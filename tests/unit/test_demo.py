@@ -109,7 +109,7 @@ async def test_demo_traffic_shows_every_kind_of_drift() -> None:
         await traffic.tick()
         clock[0] += 2
     drift = await observations.drift(60)
-    assert [(e.source, e.target) for e in drift.undeclared] == [("grafana", "postgres")]
+    assert [(e.edge.source, e.edge.target) for e in drift.undeclared] == [("grafana", "postgres")]
     assert [e.dependency.key for e in drift.unseen] == [("terminal-config", "rabbitmq")]
     assert [(e.dependency.key, e.suggested_type) for e in drift.suspect] == [
         (("reinstallation", "factory-reset"), DependencyType.HARD)

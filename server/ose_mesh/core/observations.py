@@ -56,9 +56,7 @@ _FAMILIES = {
 
 @dataclass(frozen=True, slots=True)
 class UndeclaredEdge:
-    source: str
-    target: str
-    traffic: EdgeTraffic
+    edge: ObservedEdgeView
     source_registered: bool
     target_registered: bool
 
@@ -215,7 +213,9 @@ class Observations:
         undeclared_keys = sorted(self.book.edge_keys() - set(declared))
         undeclared = [
             UndeclaredEdge(
-                source, target, traffic, self._registered(source), self._registered(target)
+                ObservedEdgeView(source, target, traffic),
+                self._registered(source),
+                self._registered(target),
             )
             for (source, target), traffic in (await self.traffic_of(undeclared_keys)).items()
             if traffic.last_seen >= horizon

@@ -60,9 +60,7 @@ class DependencyDrift:
             window_minutes=drift.window_minutes,
             undeclared=[
                 UndeclaredDependency(
-                    edge=ObservedDependency.from_view(
-                        core.ObservedEdgeView(e.source, e.target, e.traffic)
-                    ),
+                    edge=ObservedDependency.from_view(e.edge),
                     source_registered=e.source_registered,
                     target_registered=e.target_registered,
                 )

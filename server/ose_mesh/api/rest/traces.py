@@ -75,11 +75,7 @@ def drift_json(drift: Drift) -> models.Drift:
         "window_minutes": drift.window_minutes,
         "undeclared": [
             {
-                "source": e.source,
-                "target": e.target,
-                "origin": "observed",
-                "relationship": e.traffic.relationship,
-                "traffic": exports.traffic_json(e.traffic),
+                **exports.observed_json(e.edge),
                 "source_registered": e.source_registered,
                 "target_registered": e.target_registered,
             }
